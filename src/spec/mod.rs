@@ -1,0 +1,3 @@
+//! Experiment specs: TOML types, loading with error spans, env expansion, matrix expansion.
+pub mod types;
+pub use types::*;

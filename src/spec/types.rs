@@ -1,0 +1,311 @@
+//! The experiment spec as written in TOML (see `../shared/design/SPEC.md`).
+//!
+//! These are plain serde types with `deny_unknown_fields`; loading, error spans and
+//! `${VAR}` expansion live in `load.rs`, the matrix in `matrix.rs`. Nothing downstream
+//! re-reads TOML: it receives resolved [`crate::spec::Experiment`] values.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub output: OutputCfg,
+    #[serde(default)]
+    pub database: DatabaseCfg,
+    pub queries: QueriesCfg,
+    #[serde(default)]
+    pub llm: LlmCfg,
+    #[serde(default)]
+    pub generation: GenerationCfg,
+    #[serde(default)]
+    pub examples: ExamplesCfg,
+    #[serde(default)]
+    pub validation: ValidationCfg,
+    /// Dotted key ("examples.strategy") -> list of values; the product makes arms.
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Vec<toml::Value>>,
+    /// Hand-made arms: a name plus dotted-key overrides.
+    #[serde(default)]
+    pub arms: Vec<ArmCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputCfg {
+    #[serde(default = "default_output_root")]
+    pub root: String,
+}
+impl Default for OutputCfg {
+    fn default() -> Self {
+        Self { root: default_output_root() }
+    }
+}
+fn default_output_root() -> String {
+    "research/experiments".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseCfg {
+    /// An existing DuckDB file, opened read-only.
+    pub path: Option<String>,
+    /// Or the embedded default, generated once and cached.
+    pub generate: Option<GenerateCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateCfg {
+    #[serde(default = "default_benchmark")]
+    pub benchmark: String,
+    #[serde(default = "default_scale")]
+    pub scale: f64,
+}
+fn default_benchmark() -> String {
+    "tpcds".into()
+}
+fn default_scale() -> f64 {
+    0.1
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QueriesCfg {
+    pub dir: Option<String>,
+    /// Numbers, "1..99" ranges, or names like "23a".
+    #[serde(default)]
+    pub ids: Vec<QueryId>,
+    /// Glob patterns relative to the spec file.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// `ids = [1, "2..5", "23a"]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum QueryId {
+    Number(u32),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    #[default]
+    Openai,
+    Replay,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LlmCfg {
+    #[serde(default)]
+    pub provider: ProviderKind,
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    #[serde(default = "default_model")]
+    pub model: String,
+    pub api_key_env: Option<String>,
+    pub api_key_file: Option<String>,
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: f64,
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Total attempts per call (first try + retries on 429/5xx/timeouts).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Replay: a folder or glob of response files (provider = "replay").
+    pub responses: Option<String>,
+}
+impl Default for LlmCfg {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Openai,
+            base_url: default_base_url(),
+            model: default_model(),
+            api_key_env: None,
+            api_key_file: None,
+            temperature: default_temperature(),
+            max_tokens: default_max_tokens(),
+            timeout_s: default_timeout_s(),
+            max_concurrency: default_max_concurrency(),
+            max_attempts: default_max_attempts(),
+            responses: None,
+        }
+    }
+}
+fn default_base_url() -> String {
+    "https://api.deepseek.com".into()
+}
+fn default_model() -> String {
+    "deepseek-chat".into()
+}
+fn default_temperature() -> f64 {
+    0.7
+}
+fn default_max_tokens() -> u32 {
+    8192
+}
+fn default_timeout_s() -> f64 {
+    180.0
+}
+fn default_max_concurrency() -> usize {
+    20
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    #[default]
+    DagJson,
+    Sql,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationCfg {
+    #[serde(default = "default_workers")]
+    pub workers: u32,
+    #[serde(default = "default_template")]
+    pub template: String,
+    #[serde(default)]
+    pub response_format: ResponseFormat,
+    #[serde(default = "default_retries")]
+    pub retries_on_failure: u32,
+}
+impl Default for GenerationCfg {
+    fn default() -> Self {
+        Self {
+            workers: default_workers(),
+            template: default_template(),
+            response_format: ResponseFormat::DagJson,
+            retries_on_failure: default_retries(),
+        }
+    }
+}
+fn default_workers() -> u32 {
+    20
+}
+fn default_template() -> String {
+    "templates/v5_dag.j2".into()
+}
+fn default_retries() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    #[default]
+    Batches,
+    Random,
+    Matched,
+    None,
+    All,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExamplesCfg {
+    #[serde(default = "default_examples_dir")]
+    pub dir: String,
+    #[serde(default)]
+    pub strategy: Strategy,
+    #[serde(default = "default_per_worker")]
+    pub per_worker: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+impl Default for ExamplesCfg {
+    fn default() -> Self {
+        Self {
+            dir: default_examples_dir(),
+            strategy: Strategy::Batches,
+            per_worker: default_per_worker(),
+            seed: default_seed(),
+        }
+    }
+}
+fn default_examples_dir() -> String {
+    "prompts/examples".into()
+}
+fn default_per_worker() -> usize {
+    3
+}
+fn default_seed() -> u64 {
+    42
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationCfg {
+    #[serde(default = "default_rounds")]
+    pub timing_rounds: u32,
+    #[serde(default = "default_warmup")]
+    pub warmup: u32,
+    #[serde(default = "default_timeout_factor")]
+    pub timeout_factor: f64,
+    /// Deadline for the original query itself (seconds).
+    #[serde(default = "default_original_timeout")]
+    pub original_timeout_s: f64,
+    #[serde(default = "default_threads")]
+    pub threads: u32,
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit: String,
+    /// Skip validation entirely (benchmarks of the LLM path only).
+    #[serde(default)]
+    pub skip: bool,
+}
+impl Default for ValidationCfg {
+    fn default() -> Self {
+        Self {
+            timing_rounds: default_rounds(),
+            warmup: default_warmup(),
+            timeout_factor: default_timeout_factor(),
+            original_timeout_s: default_original_timeout(),
+            threads: default_threads(),
+            memory_limit: default_memory_limit(),
+            skip: false,
+        }
+    }
+}
+fn default_rounds() -> u32 {
+    7
+}
+fn default_warmup() -> u32 {
+    1
+}
+fn default_timeout_factor() -> f64 {
+    10.0
+}
+fn default_original_timeout() -> f64 {
+    300.0
+}
+fn default_threads() -> u32 {
+    1
+}
+fn default_memory_limit() -> String {
+    "4GB".into()
+}
+
+/// `[[arms]]`: a named set of dotted-key overrides.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArmCfg {
+    pub name: String,
+    #[serde(default)]
+    pub set: BTreeMap<String, toml::Value>,
+}
