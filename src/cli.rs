@@ -1,1 +1,117 @@
-//! clap derive structs (placeholder).
+//! Command-line interface: clap derive structs only. Behaviour lives in the modules
+//! each subcommand calls; `main.rs` only dispatches.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Run LLM SQL-rewrite experiments and check every candidate on a sample DuckDB database.
+#[derive(Debug, Parser)]
+#[command(name = "qt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment: generate, validate and record every candidate.
+    Run(RunArgs),
+    /// Show the matrix and render every prompt offline (no LLM calls).
+    Plan(PlanArgs),
+    /// Check a hand-written rewrite against the original with the same machinery as `run`.
+    Validate(ValidateArgs),
+    /// Sample databases.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Measure qt itself: LLM concurrency, throughput, A/A timing noise.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Continue the latest run folder of each query (or the given run folder).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<PathBuf>,
+    /// Do not read or write the LLM response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Skip validation (record LLM answers and assembled SQL only).
+    #[arg(long)]
+    pub no_validate: bool,
+    /// Only errors and the final summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the machine-readable summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Folder to render the prompts into (default: a temporary folder that is printed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The DuckDB file to check on (opened read-only).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// The original query.
+    pub original: PathBuf,
+    /// The candidate rewrite.
+    pub candidate: PathBuf,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Paired timing rounds.
+    #[arg(long, default_value_t = 7)]
+    pub rounds: u32,
+    /// DuckDB threads for every execution.
+    #[arg(long, default_value_t = 1)]
+    pub threads: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Generate a TPC-DS sample DB (the same code path as `database.generate`).
+    Generate(DbGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbGenerateArgs {
+    #[arg(long, default_value = "tpcds")]
+    pub benchmark: String,
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Output file (default: the shared cache, reused by `database.generate`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmarks, comma-separated: llm (client concurrency), load (whole runs
+    /// against the mock server), aa (A/A timing noise), all.
+    #[arg(long, default_value = "all")]
+    pub which: String,
+    /// Generations in the validated load workloads (a) and (c).
+    #[arg(long, default_value_t = 1000)]
+    pub n_validated: usize,
+    /// Generations in the unvalidated load workload (b).
+    #[arg(long, default_value_t = 100_000)]
+    pub n_unvalidated: usize,
+    /// A/A validations per query.
+    #[arg(long, default_value_t = 30)]
+    pub aa_runs: usize,
+    /// Write the figures as JSON to this file as well.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}

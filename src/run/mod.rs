@@ -1,1 +1,99 @@
-//! (placeholder: filled in by the run work)
+//! Orchestration of `qt run`: resolve the DB, build clients and prompts once, then run
+//! each query's jobs concurrently (see `query.rs`), with cancellation and resume.
+//! It emits events and hands results to record/ and report/; it formats nothing itself.
+
+pub mod cancel;
+pub mod events;
+pub mod generation;
+pub mod plan_cmd;
+pub mod prompts;
+pub mod query;
+pub mod setup;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::cli::RunArgs;
+use crate::error::{EXIT_INTERRUPTED, EXIT_OK};
+use crate::report::{Console, sweep};
+use crate::spec::{self, Experiment};
+use crate::validate::{TimingLane, ValidatorConfig};
+
+/// `qt run SPEC`: returns the process exit code.
+pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
+    let exp = spec::load(&args.spec)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(8)
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run_experiment(exp, args))
+}
+
+async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+    let mut console = Console::new(args.quiet, args.json);
+    let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
+
+    let db = setup::resolve_db(&exp, args.quiet).await?;
+    let db_info = setup::DbInfo::read(&db)?;
+    let arms = Arc::new(prompts::load_arms(&exp)?);
+    let clients = setup::clients(&exp, args.no_cache)?;
+    let cancel = cancel::Cancel::default();
+    cancel.listen_for_signals();
+    let lane = TimingLane::new();
+    let all_jobs = spec::jobs(&exp);
+    let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+
+    let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
+    let mut interrupted = false;
+    for (qi, query) in exp.queries.iter().enumerate() {
+        if cancel.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
+        let prepared = setup::prepare_query(&exp, qi, &arms, &db, &db_info, args, &base_cfg).await?;
+        for n in &prepared.notes {
+            console.line(&format!("  {n}"));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(query::QueryShared {
+            inputs: prepared.inputs,
+            arms: arms.clone(),
+            clients: clients.clone(),
+            db: db.clone(),
+            vcfg: exp.arms.iter().map(|a| ValidatorConfig::from_spec(&a.validation)).collect(),
+            base_cfg,
+            lane: lane.clone(),
+            baseline: tokio::sync::OnceCell::new(),
+            validate_slots: Semaphore::new(slots),
+            cancel: cancel.clone(),
+            events: tx,
+            no_validate: args.no_validate || exp.resolved.validation.skip,
+        });
+        let jobs = all_jobs
+            .iter()
+            .filter(|j| j.query == qi && !prepared.already.contains_key(&j.gen))
+            .copied()
+            .collect();
+        let qr = query::QueryRun { exp: &exp, query_idx: qi, jobs, run: prepared.run, already: prepared.already, shared };
+        let res = query::run_query(qr, rx, &mut console).await?;
+        interrupted |= res.interrupted;
+        results.push((res.summary, res.run_dir));
+    }
+
+    let sweep = sweep::sweep_json(&exp.name, &results);
+    if results.len() > 1 || exp.arms.len() > 1 {
+        crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
+        console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
+        console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
+    }
+    if args.json {
+        let out = if results.len() == 1 && exp.arms.len() == 1 { results[0].0.clone() } else { sweep };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(if interrupted { EXIT_INTERRUPTED } else { EXIT_OK })
+}

@@ -1,0 +1,215 @@
+//! `qt bench`: measurements of qt itself, printed as a table and optionally saved as JSON.
+//! Nothing here asserts on time (the machine is shared and noisy); the figures go in the
+//! README's Performance section.
+//!
+//! - `llm`: 200 client calls at concurrency 20 against the mock server (200 ms latency).
+//! - `load`: whole `qt run` subprocesses against the mock server on a scale-0.01 DB:
+//!   (a) 1,000 generations at concurrency 64, 200 ms latency, answers = the original SQL,
+//!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
+//!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
+//! - `aa`: repeated A/A validations of a few TPC-DS-style queries on the sample DB.
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::cli::BenchArgs;
+use crate::llm::mock_server::{self, MockReply, MockScript};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
+    let which: Vec<&str> = args.which.split(',').map(str::trim).collect();
+    let all = which.contains(&"all");
+    let mut rows: Vec<Value> = Vec::new();
+    if all || which.contains(&"llm") {
+        let rt = runtime()?;
+        let f = rt.block_on(crate::llm::bench::concurrency_bench(200, 20, Duration::from_millis(200)));
+        println!("llm client: {f}");
+        rows.push(json!({"bench": "llm_concurrency", "figures": f}));
+    }
+    if all || which.contains(&"load") {
+        for w in [Workload::a(args.n_validated), Workload::b(args.n_unvalidated), Workload::c(args.n_validated)] {
+            let r = w.run().with_context(|| format!("workload {}", w.name))?;
+            println!("{}", w.line(&r));
+            rows.push(r);
+        }
+    }
+    if all || which.contains(&"aa") {
+        let r = aa_bench(args.aa_runs)?;
+        rows.push(r);
+    }
+    print_table(&rows);
+    if let Some(p) = &args.json {
+        crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
+        println!("figures written to {}", p.display());
+    }
+    Ok(0)
+}
+
+fn print_table(rows: &[Value]) {
+    println!("\n{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}", "bench", "wall s", "ideal s", "ratio", "gens/s", "peak RSS MB");
+    for r in rows {
+        let f = |k: &str| r[k].as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}",
+            r["bench"].as_str().unwrap_or("?"),
+            r["wall_s"].as_f64().or(r["figures"]["elapsed_s"].as_f64()).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+            r["ideal_s"].as_f64().or(r["figures"]["ideal_s"].as_f64()).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+            f("ratio"),
+            f("gens_per_s"),
+            f("peak_rss_mb"),
+        );
+    }
+}
+
+/// A `qt run` workload against the mock server.
+struct Workload {
+    name: &'static str,
+    n: usize,
+    concurrency: usize,
+    latency: Duration,
+    fault_rate: f64,
+    validate: bool,
+}
+
+impl Workload {
+    fn a(n: usize) -> Self {
+        Workload { name: "a_validated", n, concurrency: 64, latency: Duration::from_millis(200), fault_rate: 0.0, validate: true }
+    }
+    fn b(n: usize) -> Self {
+        Workload { name: "b_no_validate", n, concurrency: 64, latency: Duration::from_millis(5), fault_rate: 0.0, validate: false }
+    }
+    fn c(n: usize) -> Self {
+        Workload { name: "c_faults_10pct", n, concurrency: 64, latency: Duration::from_millis(200), fault_rate: 0.10, validate: true }
+    }
+
+    fn spec(&self, dir: &Path, url: &str) -> anyhow::Result<PathBuf> {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let text = format!(
+            r#"name = "bench_{name}"
+[output]
+root = "{out}"
+[database]
+generate = {{ benchmark = "tpcds", scale = 0.01 }}
+[queries]
+files = ["{repo}/queries/demo/demo2.sql"]
+[llm]
+base_url = "{url}"
+model = "mock"
+max_concurrency = {c}
+timeout_s = 30
+max_attempts = 6
+[generation]
+workers = {n}
+template = "{repo}/templates/full_sql.j2"
+response_format = "sql"
+retries_on_failure = 0
+[examples]
+strategy = "none"
+dir = "{repo}/prompts/examples"
+[validation]
+timing_rounds = 3
+warmup = 0
+skip = {skip}
+"#,
+            name = self.name,
+            out = dir.display(),
+            repo = repo.display(),
+            c = self.concurrency,
+            n = self.n,
+            skip = !self.validate
+        );
+        let p = dir.join("bench.toml");
+        std::fs::write(&p, text)?;
+        Ok(p)
+    }
+
+    fn run(&self) -> anyhow::Result<Value> {
+        let rt = runtime()?;
+        let script = MockScript::always(MockReply::EchoSql).with_latency(self.latency).with_faults(self.fault_rate, 7);
+        let server = rt.block_on(mock_server::start(script));
+        let dir = tempfile::Builder::new().prefix("qt-bench-").tempdir()?;
+        let spec = self.spec(dir.path(), &server.url)?;
+        let exe = std::env::current_exe()?;
+        let started = Instant::now();
+        let (code, peak_rss_kb) = run_measured(&exe, &spec)?;
+        let wall = started.elapsed().as_secs_f64();
+        let run = std::fs::read_dir(dir.path().join(format!("bench_{}", self.name)))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("summary.json").exists())
+            .context("no run folder written")?;
+        let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json"))?)?;
+        let (mut retries, mut lane_s, mut recorded) = (0u64, 0f64, 0usize);
+        for line in std::fs::read_to_string(run.join("results.jsonl"))?.lines() {
+            let v: Value = serde_json::from_str(line)?;
+            recorded += usize::from(v["status"].is_string());
+            retries += v["llm_attempts"].as_array().map(|a| a.len().saturating_sub(1) as u64).unwrap_or(0);
+            for k in ["original_s", "optimized_s"] {
+                lane_s += v["timing"][k].as_array().map(|a| a.iter().filter_map(Value::as_f64).sum::<f64>()).unwrap_or(0.0);
+            }
+        }
+        let llm_ideal = self.n.div_ceil(self.concurrency) as f64 * self.latency.as_secs_f64();
+        let ideal = llm_ideal + lane_s;
+        Ok(json!({
+            "bench": self.name, "generations": self.n, "concurrency": self.concurrency,
+            "latency_ms": self.latency.as_millis() as u64, "fault_rate": self.fault_rate,
+            "exit_code": code, "wall_s": wall, "ideal_s": ideal, "llm_ideal_s": llm_ideal, "lane_s": lane_s,
+            "ratio": wall / ideal.max(1e-9), "gens_per_s": self.n as f64 / wall,
+            "peak_rss_mb": peak_rss_kb as f64 / 1024.0, "requests": server.requests(),
+            "retries": retries, "recorded_with_status": recorded, "completed": summary["completed"],
+            "by_status": summary["by_status"],
+        }))
+    }
+
+    fn line(&self, r: &Value) -> String {
+        format!(
+            "{}: {} generations in {:.1} s (ideal {:.1} s, ratio {:.2}), {:.0} gens/s, peak RSS {:.0} MB, {} retries, {}/{} recorded with a status",
+            self.name, self.n, r["wall_s"].as_f64().unwrap_or(0.0), r["ideal_s"].as_f64().unwrap_or(0.0),
+            r["ratio"].as_f64().unwrap_or(0.0), r["gens_per_s"].as_f64().unwrap_or(0.0), r["peak_rss_mb"].as_f64().unwrap_or(0.0),
+            r["retries"], r["recorded_with_status"], self.n
+        )
+    }
+}
+
+/// Run `qt run SPEC --quiet` as a child and return (exit code, peak RSS in KiB).
+fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)> {
+    let child = std::process::Command::new(exe)
+        .args(["run", "--quiet", "--no-cache"])
+        .arg(spec)
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    anyhow::ensure!(r == pid, "wait4 failed for the qt run child");
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    Ok((code, usage.ru_maxrss))
+}
+
+/// A/A validations on the generated sample DB: the spread of speedups that noise alone gives.
+fn aa_bench(runs: usize) -> anyhow::Result<Value> {
+    let db = crate::db::ensure_generated("tpcds", 0.1, true)?;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut queries = Vec::new();
+    for f in ["demo1.sql", "demo2.sql", "demo3.sql"] {
+        queries.push((f.to_string(), std::fs::read_to_string(repo.join("queries/demo").join(f))?));
+    }
+    let cfg = crate::validate::ValidatorConfig::from_spec(&crate::spec::ValidationCfg::default());
+    let results = crate::validate::aa_bench(&db, &queries, runs, &cfg);
+    let mut out = Vec::new();
+    println!("\nA/A speedups ({runs} validations per query, 7 paired rounds each, sample DB scale 0.1):");
+    for (name, xs) in &results {
+        let mut s = xs.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        let q = |p: f64| s.get(((s.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+        println!("  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}", q(0.0), q(0.05), q(0.5), q(0.95), q(1.0));
+        out.push(json!({"query": name, "speedups": xs, "median": q(0.5), "p05": q(0.05), "p95": q(0.95)}));
+    }
+    Ok(json!({"bench": "aa_noise", "queries": out}))
+}

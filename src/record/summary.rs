@@ -1,0 +1,235 @@
+//! summary.json / summary.txt of one query's run, derived only from the recorded
+//! generations (validation.json contents), so a resumed or interrupted run can always
+//! rebuild a true summary from disk.
+
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// What the summary needs besides the generation records.
+pub struct SummaryContext<'a> {
+    pub query_id: &'a str,
+    pub total: usize,
+    /// Arm names in order (index = arm index).
+    pub arms: &'a [String],
+    pub elapsed_seconds: f64,
+    pub interrupted: bool,
+    /// Winner's-curse re-timing of the best generation, if done.
+    pub confirmed: Option<Value>,
+}
+
+fn f(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+fn is_pass(v: &Value) -> bool {
+    v.get("status").and_then(Value::as_str) == Some("pass")
+}
+
+pub fn median(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut s = xs.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let m = s.len() / 2;
+    Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+fn count_by(records: &BTreeMap<u32, Value>, key: &str) -> Map<String, Value> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for v in records.values() {
+        if let Some(s) = v.get(key).and_then(Value::as_str) {
+            *m.entry(s.to_string()).or_default() += 1;
+        }
+    }
+    m.into_iter().map(|(k, n)| (k, json!(n))).collect()
+}
+
+fn tokens(records: &BTreeMap<u32, Value>) -> (u64, u64) {
+    records.values().fold((0, 0), |(p, c), v| {
+        let t = &v["tokens"];
+        (p + t["prompt"].as_u64().unwrap_or(0), c + t["completion"].as_u64().unwrap_or(0))
+    })
+}
+
+fn arm_stats(records: &BTreeMap<u32, Value>, arm: &str, total: usize) -> Value {
+    let mine: BTreeMap<u32, Value> = records
+        .iter()
+        .filter(|(_, v)| v.get("arm_name").and_then(Value::as_str) == Some(arm))
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    let speedups: Vec<f64> = mine.values().filter(|v| is_pass(v)).filter_map(|v| f(v, "speedup")).collect();
+    let (p, c) = tokens(&mine);
+    let valid = mine.values().filter(|v| is_pass(v)).count();
+    json!({
+        "name": arm,
+        "total": total,
+        "completed": mine.len(),
+        "valid_count": valid,
+        "valid_rate": if mine.is_empty() { Value::Null } else { json!(round(valid as f64 / mine.len() as f64, 3)) },
+        "best_speedup": speedups.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+        "median_speedup": median(&speedups),
+        "tokens": {"prompt": p, "completion": c},
+        "by_status": count_by(&mine, "status"),
+    })
+}
+
+/// summary.json: the seed's fields plus counts by status/reason, per-arm aggregates,
+/// tokens, and the confirmed (re-timed) best speedup.
+pub fn summary_json(records: &BTreeMap<u32, Value>, ctx: &SummaryContext<'_>) -> Value {
+    let valid: Vec<(u32, f64)> = records
+        .iter()
+        .filter(|(_, v)| is_pass(v))
+        .map(|(g, v)| (*g, f(v, "speedup").unwrap_or(f64::NAN)))
+        .collect();
+    let speedups: Map<String, Value> =
+        valid.iter().map(|(g, s)| (g.to_string(), json!(round(*s, 4)))).collect();
+    let best = valid.iter().filter(|(_, s)| s.is_finite()).max_by(|a, b| a.1.total_cmp(&b.1));
+    let finite: Vec<f64> = valid.iter().map(|(_, s)| *s).filter(|s| s.is_finite()).collect();
+    let avg = if finite.is_empty() { None } else { Some(finite.iter().sum::<f64>() / finite.len() as f64) };
+    let wins = records
+        .values()
+        .filter(|v| is_pass(v) && v["timing"]["win"].as_bool() == Some(true))
+        .count();
+    let per_arm_total = if ctx.arms.is_empty() { 0 } else { ctx.total / ctx.arms.len() };
+    let (p, c) = tokens(records);
+    let cached = records.values().filter(|v| v["cached"].as_bool() == Some(true)).count();
+    let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
+    json!({
+        "query_number": query_number,
+        "query_id": ctx.query_id,
+        "total_workers": ctx.total,
+        "completed": records.len(),
+        "valid_count": valid.len(),
+        "failed_count": records.len() - valid.len(),
+        "valid_workers": valid.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
+        "speedups": speedups,
+        "best_speedup": best.map(|b| round(b.1, 4)),
+        "best_worker": best.map(|b| b.0),
+        "avg_speedup": avg.map(|a| round(a, 4)),
+        "median_speedup": median(&finite).map(|m| round(m, 4)),
+        "wins": wins,
+        "confirmed": ctx.confirmed.clone().unwrap_or(Value::Null),
+        "elapsed_seconds": round(ctx.elapsed_seconds, 3),
+        "timestamp": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
+        "interrupted": ctx.interrupted,
+        "by_status": count_by(records, "status"),
+        "by_reason": count_by(records, "reason"),
+        "arms": ctx.arms.iter().map(|a| arm_stats(records, a, per_arm_total)).collect::<Vec<_>>(),
+        "tokens": {"prompt": p, "completion": c},
+        "cost_usd": Value::Null,
+        "cached_responses": cached,
+    })
+}
+
+/// summary.txt: the same facts for a human, top 10 speedups.
+pub fn summary_text(s: &Value) -> String {
+    let mut out = String::new();
+    let g = |k: &str| s.get(k).cloned().unwrap_or(Value::Null);
+    out.push_str(&format!("Query {}\n", s["query_id"].as_str().unwrap_or("?")));
+    if s["interrupted"].as_bool() == Some(true) {
+        out.push_str("INTERRUPTED: the figures below cover the completed generations only.\n");
+    }
+    out.push_str(&format!("Elapsed: {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
+    out.push_str(&format!("Completed: {}/{}\n", g("completed"), g("total_workers")));
+    out.push_str(&format!("Valid: {}   Failed: {}   Wins (ci95 > 1): {}\n", g("valid_count"), g("failed_count"), g("wins")));
+    let list = |m: &Value| {
+        m.as_object()
+            .map(|o| o.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    out.push_str(&format!("By status: {}\n", list(&s["by_status"])));
+    if s["by_reason"].as_object().is_some_and(|o| !o.is_empty()) {
+        out.push_str(&format!("By reason: {}\n", list(&s["by_reason"])));
+    }
+    out.push_str(&top_speedups(s));
+    if let Some(b) = s["best_worker"].as_u64() {
+        out.push_str(&format!("Best: gen_{b:02} at {:.2}x\n", s["best_speedup"].as_f64().unwrap_or(0.0)));
+    }
+    if let Some(c) = s["confirmed"].as_object() {
+        out.push_str(&format!(
+            "Confirmed (fresh re-timing of the best): {}\n",
+            c.get("confirmed_speedup").map(|v| format!("{v}x")).unwrap_or_else(|| "n/a".into())
+        ));
+    }
+    if let Some(a) = s["avg_speedup"].as_f64() {
+        out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
+    }
+    for arm in s["arms"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "Arm {}: {}/{} valid, best {}, median {}\n",
+            arm["name"].as_str().unwrap_or("?"),
+            arm["valid_count"],
+            arm["completed"],
+            fmt_x(&arm["best_speedup"]),
+            fmt_x(&arm["median_speedup"])
+        ));
+    }
+    out.push_str(&format!(
+        "Tokens: {} prompt, {} completion\n",
+        s["tokens"]["prompt"], s["tokens"]["completion"]
+    ));
+    out
+}
+
+pub fn fmt_x(v: &Value) -> String {
+    v.as_f64().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into())
+}
+
+/// "Top speedups:" block, at most 10, best first.
+pub fn top_speedups(s: &Value) -> String {
+    let mut v: Vec<(String, f64)> = s["speedups"]
+        .as_object()
+        .map(|o| o.iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if v.is_empty() {
+        return "Top speedups: none (no valid generation)\n".into();
+    }
+    let mut out = String::from("Top speedups:\n");
+    for (g, x) in v.iter().take(10) {
+        out.push_str(&format!("  gen_{:02}: {x:.2}x\n", g.parse::<u32>().unwrap_or(0)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(status: &str, speedup: Option<f64>, arm: &str) -> Value {
+        json!({"status": status, "speedup": speedup, "arm_name": arm, "reason": if status == "pass" { Value::Null } else { json!("value_mismatch") },
+               "tokens": {"prompt": 10, "completion": 2}, "timing": {"win": speedup.map(|s| s > 1.5)}})
+    }
+
+    #[test]
+    fn summary_counts_and_best() {
+        let mut r = BTreeMap::new();
+        r.insert(1, rec("pass", Some(2.0), "a"));
+        r.insert(2, rec("validation_failed", None, "a"));
+        r.insert(3, rec("pass", Some(1.2), "b"));
+        let arms = vec!["a".to_string(), "b".to_string()];
+        let ctx = SummaryContext { query_id: "1", total: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
+        let s = summary_json(&r, &ctx);
+        assert_eq!(s["query_number"], 1);
+        assert_eq!(s["completed"], 3);
+        assert_eq!(s["valid_count"], 2);
+        assert_eq!(s["failed_count"], 1);
+        assert_eq!(s["best_worker"], 1);
+        assert_eq!(s["best_speedup"], 2.0);
+        assert_eq!(s["avg_speedup"], 1.6);
+        assert_eq!(s["wins"], 1);
+        assert_eq!(s["by_reason"]["value_mismatch"], 1);
+        assert_eq!(s["arms"][0]["completed"], 2);
+        assert_eq!(s["arms"][1]["best_speedup"], 1.2);
+        assert_eq!(s["tokens"]["prompt"], 30);
+        let t = summary_text(&s);
+        assert!(t.contains("gen_01: 2.00x"), "{t}");
+        assert!(t.contains("Completed: 3/4"), "{t}");
+    }
+}

@@ -1,0 +1,174 @@
+//! Console reporter: header, indicatif progress (generations, validations), a line per
+//! finished generation (`Gen 03: pass, 2.15x`), and the RESULTS block.
+//!
+//! Human output goes to stderr (bars) and stdout (lines and RESULTS); with `--json` stdout
+//! is reserved for the machine summary and everything human goes to stderr. Bars are
+//! hidden when stderr is not a terminal, so CI logs stay readable; NO_COLOR is honoured.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+
+use crate::record::summary::{fmt_x, top_speedups};
+use crate::run::events::{Event, GenOutcome};
+
+pub struct Console {
+    quiet: bool,
+    json: bool,
+    color: bool,
+    mp: MultiProgress,
+    gens: Option<ProgressBar>,
+    vals: Option<ProgressBar>,
+}
+
+impl Console {
+    pub fn new(quiet: bool, json: bool) -> Console {
+        let tty = std::io::stderr().is_terminal();
+        let target = if tty && !quiet { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Console {
+            quiet,
+            json,
+            color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            mp: MultiProgress::with_draw_target(target),
+            gens: None,
+            vals: None,
+        }
+    }
+
+    /// Print a human line (above the bars when they are drawn).
+    pub fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        self.emit(text);
+    }
+
+    /// Print a line even in quiet mode (errors, the RESULTS block).
+    pub fn emit(&self, text: &str) {
+        if !self.mp.is_hidden() {
+            let _ = self.mp.println(text);
+        } else if self.json {
+            eprintln!("{text}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+
+    fn bar(&self, len: u64, label: &str) -> ProgressBar {
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let b = self.mp.add(ProgressBar::new(len).with_style(style));
+        b.set_prefix(label.to_string());
+        b
+    }
+
+    pub fn header(&self, name: &str, description: &str, generations: usize, output: &std::path::Path) {
+        self.line(&format!("qt {} - experiment {name}", env!("CARGO_PKG_VERSION")));
+        if !description.is_empty() {
+            self.line(&format!("  {description}"));
+        }
+        self.line(&format!("  {generations} generations; output under {}", output.display()));
+    }
+
+    pub fn on_event(&mut self, ev: &Event) {
+        match ev {
+            Event::QueryStarted { query_id, run_dir, total, already_done } => {
+                self.line(&format!("Query {query_id}: {}", run_dir.display()));
+                if *already_done > 0 {
+                    self.line(&format!("  resuming: {already_done}/{total} generations already recorded"));
+                }
+                let g = self.bar(*total as u64, "generations");
+                g.set_position(*already_done as u64);
+                self.gens = Some(g);
+                self.vals = Some(self.bar(0, "validations"));
+            }
+            Event::Note(n) => self.line(&format!("  {n}")),
+            Event::LlmStarted { .. } | Event::LlmFinished { .. } => {}
+            Event::ValidationStarted { .. } => {
+                if let Some(v) = &self.vals {
+                    v.inc_length(1);
+                }
+            }
+            Event::ValidationFinished { .. } => {
+                if let Some(v) = &self.vals {
+                    v.inc(1);
+                }
+            }
+            Event::GenFinished(o) => {
+                if let Some(g) = &self.gens {
+                    g.inc(1);
+                }
+                let line = self.gen_line(o);
+                self.line(&line);
+            }
+            Event::QueryFinished { summary, run_dir } => {
+                for b in [self.gens.take(), self.vals.take()].into_iter().flatten() {
+                    b.finish_and_clear();
+                }
+                self.results(summary, run_dir);
+            }
+        }
+    }
+
+    /// `Gen 03: pass, 2.15x` / `Gen 04: validation_failed (value_mismatch)`.
+    pub fn gen_line(&self, o: &GenOutcome) -> String {
+        let r = &o.record;
+        let status = r["status"].as_str().unwrap_or("?");
+        let painted = match status {
+            "pass" => self.paint(status, "32"),
+            "validation_failed" | "error" => self.paint(status, "31"),
+            _ => self.paint(status, "33"),
+        };
+        let mut s = format!("Gen {:02}: {painted}", o.gen);
+        if let Some(x) = r["speedup"].as_f64() {
+            s.push_str(&format!(", {x:.2}x"));
+            if let Some([lo, hi]) = r["timing"]["ci95"].as_array().map(|a| [a[0].as_f64(), a.get(1).and_then(Value::as_f64)]) {
+                if let (Some(lo), Some(hi)) = (lo, hi) {
+                    s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
+                }
+            }
+        }
+        if let Some(reason) = r["reason"].as_str() {
+            s.push_str(&format!(" ({reason})"));
+        }
+        if r["retried"].as_bool() == Some(true) {
+            s.push_str(" after retry");
+        }
+        s
+    }
+
+    /// The RESULTS block (printed even with --quiet, unless --json owns stdout).
+    pub fn results(&self, s: &Value, run_dir: &std::path::Path) {
+        let mut t = String::new();
+        t.push_str(&format!("\n{}\n", self.paint(&format!("RESULTS q{}", s["query_id"].as_str().unwrap_or("?")), "1")));
+        if s["interrupted"].as_bool() == Some(true) {
+            t.push_str("  interrupted: figures cover completed generations only (resume with --resume)\n");
+        }
+        t.push_str(&format!("  elapsed:    {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
+        t.push_str(&format!("  completed:  {}/{}\n", s["completed"], s["total_workers"]));
+        t.push_str(&format!("  valid:      {}   failed: {}\n", s["valid_count"], s["failed_count"]));
+        for line in top_speedups(s).lines() {
+            t.push_str(&format!("  {line}\n"));
+        }
+        if let Some(b) = s["best_worker"].as_u64() {
+            t.push_str(&format!("  best:       gen_{b:02} ({})\n", fmt_x(&s["best_speedup"])));
+            t.push_str(&format!("              {}\n", run_dir.join(format!("gen_{b:02}")).display()));
+        }
+        if let Some(c) = s["confirmed"].get("confirmed_speedup") {
+            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", fmt_x(c)));
+        }
+        t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
+        t.push_str(&format!("  saved in:   {}", run_dir.display()));
+        if !self.json {
+            self.emit(&t);
+        } else if !self.quiet {
+            eprintln!("{t}");
+        }
+    }
+}

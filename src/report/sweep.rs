@@ -1,0 +1,75 @@
+//! Sweep level: one row per query x arm (valid rate, best/median speedup, tokens), as
+//! JSON for `<root>/<name>/summary.json` and as a table for the console.
+
+use serde_json::{Value, json};
+
+use crate::record::summary::fmt_x;
+
+/// Build the experiment summary from each query's summary.json and run folder.
+pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Value {
+    let mut rows = Vec::new();
+    for (s, dir) in per_query {
+        for arm in s["arms"].as_array().into_iter().flatten() {
+            rows.push(json!({
+                "query_id": s["query_id"],
+                "arm": arm["name"],
+                "completed": arm["completed"],
+                "total": arm["total"],
+                "valid_count": arm["valid_count"],
+                "valid_rate": arm["valid_rate"],
+                "best_speedup": arm["best_speedup"],
+                "median_speedup": arm["median_speedup"],
+                "tokens": arm["tokens"],
+                "run_dir": dir,
+            }));
+        }
+    }
+    json!({
+        "name": name,
+        "queries": per_query.len(),
+        "interrupted": per_query.iter().any(|(s, _)| s["interrupted"].as_bool() == Some(true)),
+        "rows": rows,
+        "timestamp": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
+    })
+}
+
+/// A fixed-width table of the sweep rows.
+pub fn sweep_table(sweep: &Value) -> String {
+    let rows = sweep["rows"].as_array().cloned().unwrap_or_default();
+    let arm_w = rows.iter().filter_map(|r| r["arm"].as_str()).map(str::len).max().unwrap_or(3).clamp(3, 60);
+    let mut t = format!(
+        "{:<6} {:<arm_w$} {:>9} {:>7} {:>8} {:>8} {:>10}\n",
+        "query", "arm", "valid", "rate", "best", "median", "tokens"
+    );
+    for r in &rows {
+        let tokens = r["tokens"]["prompt"].as_u64().unwrap_or(0) + r["tokens"]["completion"].as_u64().unwrap_or(0);
+        t.push_str(&format!(
+            "{:<6} {:<arm_w$} {:>9} {:>7} {:>8} {:>8} {:>10}\n",
+            r["query_id"].as_str().unwrap_or("?"),
+            r["arm"].as_str().unwrap_or("?"),
+            format!("{}/{}", r["valid_count"], r["completed"]),
+            r["valid_rate"].as_f64().map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "-".into()),
+            fmt_x(&r["best_speedup"]),
+            fmt_x(&r["median_speedup"]),
+            tokens
+        ));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_a_row_per_query_and_arm() {
+        let s = json!({"query_id": "1", "interrupted": false, "arms": [
+            {"name": "batches", "completed": 4, "total": 4, "valid_count": 2, "valid_rate": 0.5, "best_speedup": 2.0, "median_speedup": 1.5, "tokens": {"prompt": 10, "completion": 5}},
+            {"name": "matched", "completed": 4, "total": 4, "valid_count": 0, "valid_rate": 0.0, "best_speedup": null, "median_speedup": null, "tokens": {"prompt": 1, "completion": 1}}]});
+        let sw = sweep_json("x", &[(s, "/tmp/q1".into())]);
+        let t = sweep_table(&sw);
+        assert_eq!(t.lines().count(), 3, "{t}");
+        assert!(t.contains("2/4") && t.contains("50%") && t.contains("2.00x"), "{t}");
+        assert!(t.lines().nth(2).unwrap().contains(" - "), "{t}");
+    }
+}

@@ -1,0 +1,31 @@
+//! Events the runner emits; the recorder, the console and the summary all consume this
+//! one stream (nextest-style), so `--json`, `--quiet`, progress bars and incremental
+//! saving stay consistent.
+
+use std::path::PathBuf;
+
+/// One finished generation, everything needed to record it.
+#[derive(Debug, Clone)]
+pub struct GenOutcome {
+    pub gen: u32,
+    pub arm: usize,
+    pub worker: u32,
+    /// (prompt, response) per attempt, in order; response is None when the LLM failed.
+    pub attempts: Vec<(String, Option<String>)>,
+    pub optimized_sql: Option<String>,
+    /// The validation.json object.
+    pub record: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    QueryStarted { query_id: String, run_dir: PathBuf, total: usize, already_done: usize },
+    /// A line of setup progress (plan analysis, baseline timing...).
+    Note(String),
+    LlmStarted { gen: u32 },
+    LlmFinished { gen: u32 },
+    ValidationStarted { gen: u32 },
+    ValidationFinished { gen: u32 },
+    GenFinished(Box<GenOutcome>),
+    QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
+}

@@ -1,0 +1,212 @@
+//! One generation: render the prompt, ask the LLM, assemble the candidate, validate it,
+//! and re-ask with the failure reason (history) up to `retries_on_failure` times.
+//! It returns a [`GenOutcome`]; it never writes files or prints (record/ and report/ do).
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use super::events::{Event, GenOutcome};
+use super::query::QueryShared;
+use crate::llm::{ChatRequest, LlmResponse, Message};
+use crate::spec::Job;
+use crate::validate::{self, Verdict};
+
+/// How an attempt ended, before deciding whether to re-ask.
+enum AttemptEnd {
+    LlmError(String),
+    ParseError(String),
+    Validated(Verdict),
+    NotValidated,
+}
+
+/// Statuses worth re-asking about: the model can fix its own mistake.
+fn retryable(end: &AttemptEnd) -> bool {
+    match end {
+        AttemptEnd::ParseError(_) => true,
+        AttemptEnd::Validated(v) => matches!(v.status(), "validation_failed" | "error"),
+        _ => false,
+    }
+}
+
+fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    let mut put = |status: &str, reason: &str, error: &str| {
+        m.insert("status".into(), json!(status));
+        m.insert("reason".into(), json!(reason));
+        m.insert("error".into(), json!(error));
+        m.insert("speedup".into(), Value::Null);
+    };
+    match end {
+        AttemptEnd::LlmError(e) => put("error", "llm_error", e),
+        AttemptEnd::ParseError(e) => put("error", "parse_error", e),
+        AttemptEnd::NotValidated => put("inconclusive", "not_validated", "validation skipped (--no-validate)"),
+        AttemptEnd::Validated(v) => m = v.to_json_fields(),
+    }
+    m
+}
+
+fn history_entry(attempt: u32, response: &str, end: &AttemptEnd) -> Value {
+    let f = end_fields(end);
+    let excerpt: String = response.chars().take(1500).collect();
+    json!({"attempt": attempt + 1, "response_excerpt": excerpt, "reason": f["reason"], "error": f["error"], "status": f["status"]})
+}
+
+/// Run one job to completion; `None` if cancelled before it finished.
+pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome> {
+    let arm = &q.arms[job.arm];
+    let examples = arm.examples_for(&q.inputs, job.worker);
+    let example_ids: Vec<String> = examples.iter().map(|e| e.id.clone()).collect();
+    let retries = arm.arm.generation.retries_on_failure;
+    let mut history: Vec<Value> = Vec::new();
+    let mut attempts: Vec<(String, Option<String>)> = Vec::new();
+    let mut responses: Vec<LlmResponse> = Vec::new();
+    let mut llm_attempts: Vec<Value> = Vec::new();
+    let mut first_error: Option<Value> = None;
+    let mut optimized: Option<String> = None;
+    let mut end = AttemptEnd::LlmError("no attempt was made".into());
+    let mut validation_s = 0.0;
+
+    for attempt in 0..=retries {
+        if q.cancel.is_cancelled() {
+            return None;
+        }
+        let prompt = match arm.render(&q.inputs, Some(job.worker), &examples, &history) {
+            Ok(p) => p,
+            Err(e) => {
+                end = AttemptEnd::LlmError(format!("prompt rendering failed: {e:#}"));
+                break;
+            }
+        };
+        let req = ChatRequest {
+            messages: vec![Message { role: "user".into(), content: prompt.clone() }],
+            temperature: arm.arm.llm.temperature,
+            max_tokens: arm.arm.llm.max_tokens,
+            sample_index: job.gen,
+            query_id: q.inputs.query.id.clone(),
+            worker: job.gen,
+            attempt,
+        };
+        let _ = q.events.send(Event::LlmStarted { gen: job.gen });
+        let result = tokio::select! {
+            r = q.clients[job.arm].complete(req) => r,
+            _ = q.cancel.cancelled() => return None,
+        };
+        let _ = q.events.send(Event::LlmFinished { gen: job.gen });
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                for a in e.attempts() {
+                    llm_attempts.push(serde_json::to_value(a).unwrap_or(Value::Null));
+                }
+                attempts.push((prompt, e.partial_content().map(str::to_string)));
+                end = AttemptEnd::LlmError(e.to_string());
+                break;
+            }
+        };
+        for a in &response.attempts {
+            llm_attempts.push(serde_json::to_value(a).unwrap_or(Value::Null));
+        }
+        attempts.push((prompt, Some(response.content.clone())));
+        let content = response.content.clone();
+        responses.push(response);
+
+        end = match assemble_answer(&q.inputs.dag, &content, arm.arm.generation.response_format) {
+            Err(e) => AttemptEnd::ParseError(e),
+            Ok(sql) => {
+                optimized = Some(sql.clone());
+                if q.no_validate {
+                    AttemptEnd::NotValidated
+                } else {
+                    let t = std::time::Instant::now();
+                    let v = q.validate(job.gen, job.arm, sql).await;
+                    validation_s += t.elapsed().as_secs_f64();
+                    match v {
+                        Some(v) => AttemptEnd::Validated(v),
+                        None => return None,
+                    }
+                }
+            }
+        };
+        if attempt < retries && retryable(&end) {
+            let h = history_entry(attempt, &content, &end);
+            if first_error.is_none() {
+                first_error = Some(json!({"reason": h["reason"], "error": h["error"]}));
+            }
+            history.push(h);
+            optimized = None;
+            continue;
+        }
+        break;
+    }
+
+    let mut record = build_record(&q, &job, &example_ids, &end, &responses, llm_attempts, first_error, attempts.len());
+    record["validation_s"] = json!((validation_s * 1000.0).round() / 1000.0);
+    Some(GenOutcome { gen: job.gen, arm: job.arm, worker: job.worker, attempts, optimized_sql: optimized, record })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_record(
+    q: &QueryShared,
+    job: &Job,
+    example_ids: &[String],
+    end: &AttemptEnd,
+    responses: &[LlmResponse],
+    llm_attempts: Vec<Value>,
+    first_error: Option<Value>,
+    n_attempts: usize,
+) -> Value {
+    let arm = &q.arms[job.arm].arm;
+    let tokens_p: u64 = responses.iter().map(|r| r.prompt_tokens).sum();
+    let tokens_c: u64 = responses.iter().map(|r| r.completion_tokens).sum();
+    let latency: f64 = responses.iter().map(|r| r.latency_s).sum();
+    let mut rec = json!({
+        "worker_id": job.gen,
+        "gen": job.gen,
+        "arm_worker": job.worker,
+        "query_id": q.inputs.query.id,
+        "retried": n_attempts > 1,
+        "first_error": first_error,
+        "arm": arm.params,
+        "arm_name": arm.name,
+        "examples": example_ids,
+        "tokens": {"prompt": tokens_p, "completion": tokens_c},
+        "latency_s": (latency * 1000.0).round() / 1000.0,
+        "cached": responses.last().map(|r| r.cached).unwrap_or(false),
+        "model": responses.last().map(|r| r.model.clone()),
+        "response_source": responses.last().and_then(|r| r.source.clone()),
+        "attempts": n_attempts,
+        "llm_attempts": llm_attempts,
+    });
+    if let Some(obj) = rec.as_object_mut() {
+        for (k, v) in end_fields(end) {
+            obj.insert(k, v);
+        }
+        for k in ["status", "speedup", "error", "original_time", "optimized_time", "reason", "rows", "timing"] {
+            obj.entry(k).or_insert(Value::Null);
+        }
+    }
+    rec
+}
+
+/// Validate through the per-query baseline (computed once) in a blocking thread.
+pub fn validate_blocking(
+    db: &std::path::Path,
+    base: &validate::Baseline,
+    sql: &str,
+    cfg: &validate::ValidatorConfig,
+    lane: &validate::TimingLane,
+) -> Verdict {
+    validate::validate_candidate(db, base, sql, cfg, lane)
+}
+
+/// Response text -> candidate SQL, or the parse_error reason. Never the original SQL.
+fn assemble_answer(
+    dag: &Result<crate::dag::Dag, String>,
+    content: &str,
+    format: crate::spec::ResponseFormat,
+) -> Result<String, String> {
+    match dag {
+        Ok(d) => crate::dag::assemble(d, content, format).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the original query has no DAG ({e}), so the answer cannot be assembled")),
+    }
+}

@@ -1,0 +1,78 @@
+//! `qt plan SPEC`: print the matrix (queries x arms x workers) and render every prompt
+//! into a folder, offline (no LLM call). The plan summary is included when the sample DB
+//! already exists (a given file, or a generated one in the cache); otherwise it is left
+//! empty and the output says how to build the DB.
+
+use anyhow::Context as _;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::prompts::{QueryInputs, load_arms};
+use crate::cli::PlanArgs;
+use crate::db;
+use crate::error::{BadInput, EXIT_OK};
+use crate::spec::{self, DbSource, Experiment};
+
+fn existing_db(exp: &Experiment) -> Option<PathBuf> {
+    match &exp.database {
+        DbSource::Path(p) => p.exists().then(|| p.clone()),
+        DbSource::Generate { benchmark, scale } => {
+            let p = db::cached_db_path(benchmark, *scale);
+            p.exists().then_some(p)
+        }
+    }
+}
+
+pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
+    let exp = spec::load(&args.spec)?;
+    let arms = load_arms(&exp)?;
+    let jobs = spec::jobs(&exp);
+    println!("experiment {} ({})", exp.name, exp.spec_path.display());
+    let ids: Vec<&str> = exp.queries.iter().map(|q| q.id.as_str()).collect();
+    println!("  queries: {} [{}]", ids.len(), ids.join(", "));
+    println!("  arms:    {}", exp.arms.len());
+    for a in &exp.arms {
+        println!("    {:>2}. {} ({} workers)", a.index + 1, a.name, a.generation.workers);
+    }
+    let per_query: u32 = exp.arms.iter().map(|a| a.generation.workers).sum();
+    println!("  total:   {} queries x {} generations per query = {} generations", ids.len(), per_query, jobs.len());
+
+    let out = match &args.out {
+        Some(d) => d.clone(),
+        None => tempfile::Builder::new().prefix("qt-plan-").tempdir()?.keep(),
+    };
+    std::fs::create_dir_all(&out)
+        .map_err(|e| BadInput(format!("cannot create --out folder {}: {e}", out.display())))?;
+    let db = existing_db(&exp);
+    if db.is_none() {
+        println!("  note: sample DB not built yet, prompts have no plan summary (build it with `qt db generate` or `qt run`)");
+    }
+    let timeout = std::time::Duration::from_secs_f64(exp.resolved.validation.original_timeout_s);
+    let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
+    for (qi, q) in exp.queries.iter().enumerate() {
+        let inputs = QueryInputs::prepare(q, db.as_deref(), timeout);
+        let qdir = out.join(format!("q{}", q.id));
+        std::fs::create_dir_all(&qdir)?;
+        std::fs::write(qdir.join("base_prompt.txt"), arms[0].render(&inputs, None, &[], &[])?)?;
+        let mut q_distinct = BTreeSet::new();
+        for job in jobs.iter().filter(|j| j.query == qi) {
+            let arm = &arms[job.arm];
+            let ex = arm.examples_for(&inputs, job.worker);
+            let prompt = arm.render(&inputs, Some(job.worker), &ex, &[])?;
+            let file = qdir.join(format!("gen_{:02}.prompt.txt", job.gen));
+            std::fs::write(&file, &prompt).with_context(|| format!("writing {}", file.display()))?;
+            q_distinct.insert(prompt.clone());
+            distinct.insert(prompt);
+            rendered += 1;
+        }
+        println!("  q{}: {} prompts, {} distinct", q.id, jobs.iter().filter(|j| j.query == qi).count(), q_distinct.len());
+    }
+    println!("rendered {rendered} prompts ({} distinct) into {}", distinct.len(), out.display());
+    if distinct.len() < rendered {
+        println!(
+            "  note: {} generations share a prompt with another one (they differ only by sampling)",
+            rendered - distinct.len()
+        );
+    }
+    Ok(EXIT_OK)
+}

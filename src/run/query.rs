@@ -1,0 +1,215 @@
+//! One query of an experiment: set up its run folder (config, original, plan files, base
+//! prompt), start the original's baseline, run every job concurrently, and feed events to
+//! the recorder and the console. LLM calls are bounded by the client's limiter; candidate
+//! checks by `validate_slots`; timed executions by the single timing lane.
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{OnceCell, Semaphore, mpsc};
+
+use super::cancel::Cancel;
+use super::events::Event;
+use super::prompts::{ArmPrompts, QueryInputs};
+use crate::llm::Client;
+use crate::record::layout::{self, GenFiles};
+use crate::record::summary::{SummaryContext, summary_json, summary_text};
+use crate::record::RunDir;
+use crate::report::Console;
+use crate::spec::{Experiment, Job};
+use crate::validate::{self, Baseline, TimingLane, ValidatorConfig, Verdict};
+
+/// State shared by the generations of one query.
+pub struct QueryShared {
+    pub inputs: QueryInputs,
+    pub arms: Arc<Vec<ArmPrompts>>,
+    pub clients: Vec<Client>,
+    pub db: PathBuf,
+    pub vcfg: Vec<ValidatorConfig>,
+    pub base_cfg: ValidatorConfig,
+    pub lane: TimingLane,
+    pub baseline: OnceCell<Result<Arc<Baseline>, Arc<Verdict>>>,
+    pub validate_slots: Semaphore,
+    pub cancel: Cancel,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub no_validate: bool,
+}
+
+impl QueryShared {
+    /// The original's baseline, computed once (self-consistency, emptiness, timing).
+    pub async fn baseline(&self) -> Result<Arc<Baseline>, Arc<Verdict>> {
+        self.baseline
+            .get_or_init(|| async {
+                let (db, sql, cfg, lane) =
+                    (self.db.clone(), self.inputs.query.sql.clone(), self.base_cfg.clone(), self.lane.clone());
+                let r = tokio::task::spawn_blocking(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
+                match r {
+                    Ok(Ok(b)) => Ok(Arc::new(b)),
+                    Ok(Err(v)) => Err(Arc::new(v)),
+                    Err(e) => Err(Arc::new(Verdict::internal(format!("baseline task failed: {e}")))),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Validate a candidate; `None` when cancelled while waiting.
+    pub async fn validate(&self, gen: u32, arm: usize, sql: String) -> Option<Verdict> {
+        let base = match self.baseline().await {
+            Ok(b) => b,
+            Err(v) => return Some((*v).clone()),
+        };
+        let _slot = tokio::select! {
+            s = self.validate_slots.acquire() => s.ok()?,
+            _ = self.cancel.cancelled() => return None,
+        };
+        let _ = self.events.send(Event::ValidationStarted { gen });
+        let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
+        let v = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane))
+            .await
+            .unwrap_or_else(|e| Verdict::internal(format!("validation task failed: {e}")));
+        let _ = self.events.send(Event::ValidationFinished { gen });
+        Some(v)
+    }
+}
+
+/// What a finished query reports back to the experiment level.
+pub struct QueryResult {
+    pub summary: Value,
+    pub run_dir: PathBuf,
+    pub interrupted: bool,
+}
+
+/// Writes events to the run folder: gen folders, results.jsonl, summary after each.
+struct Recorder<'a> {
+    run: RunDir,
+    records: BTreeMap<u32, Value>,
+    arm_names: Vec<String>,
+    total: usize,
+    started: Instant,
+    query_id: &'a str,
+}
+
+impl Recorder<'_> {
+    fn summary(&self, interrupted: bool, confirmed: Option<Value>) -> Value {
+        let ctx = SummaryContext {
+            query_id: self.query_id,
+            total: self.total,
+            arms: &self.arm_names,
+            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+            interrupted,
+            confirmed,
+        };
+        summary_json(&self.records, &ctx)
+    }
+
+    fn write_summary(&self, s: &Value) -> anyhow::Result<()> {
+        self.run.write(layout::SUMMARY_JSON, serde_json::to_vec_pretty(s)?)?;
+        self.run.write(layout::SUMMARY_TXT, summary_text(s))?;
+        Ok(())
+    }
+
+    fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
+        let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
+        self.run
+            .write_gen(o.gen, &files)
+            .with_context(|| format!("writing {}", self.run.gen_dir(o.gen).display()))?;
+        self.run.append_result(&o.record)?;
+        self.records.insert(o.gen, o.record.clone());
+        self.write_summary(&self.summary(false, None))
+    }
+}
+
+/// Inputs to `run_query` that come from the experiment level.
+pub struct QueryRun<'a> {
+    pub exp: &'a Experiment,
+    pub query_idx: usize,
+    pub jobs: Vec<Job>,
+    pub run: RunDir,
+    pub already: BTreeMap<u32, Value>,
+    pub shared: Arc<QueryShared>,
+}
+
+pub async fn run_query(
+    qr: QueryRun<'_>,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    console: &mut Console,
+) -> anyhow::Result<QueryResult> {
+    let q = qr.shared.clone();
+    let total = qr.exp.arms.len() * qr.exp.arms.iter().map(|a| a.generation.workers as usize).max().unwrap_or(0);
+    let total = total.max(qr.jobs.len() + qr.already.len());
+    let mut rec = Recorder {
+        run: qr.run.clone(),
+        records: qr.already.clone(),
+        arm_names: qr.exp.arms.iter().map(|a| a.name.clone()).collect(),
+        total,
+        started: Instant::now(),
+        query_id: &q.inputs.query.id,
+    };
+    console.on_event(&Event::QueryStarted {
+        query_id: q.inputs.query.id.clone(),
+        run_dir: qr.run.path.clone(),
+        total,
+        already_done: qr.already.len(),
+    });
+    rec.write_summary(&rec.summary(false, None))?;
+
+    if !q.no_validate {
+        let qb = q.clone();
+        tokio::spawn(async move {
+            let _ = qb.baseline().await;
+        });
+    }
+    let mut pending = qr.jobs.len();
+    for job in qr.jobs {
+        let qj = q.clone();
+        tokio::spawn(async move {
+            let out = super::generation::run_generation(qj.clone(), job).await;
+            let ev = match out {
+                Some(o) => Event::GenFinished(Box::new(o)),
+                None => Event::Note(format!("gen_{:02} abandoned (interrupted)", job.gen)),
+            };
+            let _ = qj.events.send(ev);
+        });
+    }
+    while pending > 0 {
+        let Some(ev) = rx.recv().await else { break };
+        match &ev {
+            Event::GenFinished(o) => {
+                pending -= 1;
+                if let Err(e) = rec.on_finished(o) {
+                    console.emit(&format!("error: {e:#}"));
+                }
+            }
+            Event::Note(n) if n.ends_with("(interrupted)") => pending -= 1,
+            _ => {}
+        }
+        console.on_event(&ev);
+    }
+    let interrupted = q.cancel.is_cancelled();
+    let confirmed = if interrupted || q.no_validate { None } else { confirm_best(&q, &rec, console).await };
+    let summary = rec.summary(interrupted, confirmed);
+    rec.write_summary(&summary)?;
+    console.on_event(&Event::QueryFinished { summary: summary.clone(), run_dir: qr.run.path.clone() });
+    Ok(QueryResult { summary, run_dir: qr.run.path, interrupted })
+}
+
+/// Winner's curse: re-time the best generation in fresh rounds.
+async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console) -> Option<Value> {
+    let (gen, screening) = rec
+        .records
+        .iter()
+        .filter(|(_, v)| v["status"] == "pass")
+        .filter_map(|(g, v)| v["speedup"].as_f64().map(|s| (*g, s)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let sql = std::fs::read_to_string(rec.run.gen_dir(gen).join(layout::OPTIMIZED)).ok()?;
+    let base = q.baseline().await.ok()?;
+    console.line(&format!("  confirming gen_{gen:02} ({screening:.2}x) in fresh timing rounds..."));
+    let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
+    let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
+    let t = serde_json::to_value(&timing).ok()?;
+    Some(json!({"gen": gen, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
+}

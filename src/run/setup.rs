@@ -1,0 +1,208 @@
+//! Before any generation: the sample DB (given or generated once), LLM clients (one per
+//! arm, one shared concurrency limit), and each query's run folder with config.json,
+//! original.sql, plan files and base_prompt.txt. On `--resume` the latest run folder is
+//! reused: temp leftovers removed, complete generations kept, results.jsonl rebuilt.
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+use super::prompts::{ArmPrompts, QueryInputs};
+use crate::cli::RunArgs;
+use crate::db;
+use crate::error::BadInput;
+use crate::llm::{Client, ClientOptions, RetryPolicy};
+use crate::record::config::{ConfigInputs, config_json};
+use crate::record::{RunDir, layout};
+use crate::spec::{DbSource, Experiment};
+use crate::validate::ValidatorConfig;
+
+/// The sample DB path: the user's file, or the cached generated one (built once).
+pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf> {
+    match &exp.database {
+        DbSource::Path(p) => {
+            db::open_read_only(p).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
+            Ok(p.clone())
+        }
+        DbSource::Generate { benchmark, scale } => {
+            let (b, s) = (benchmark.clone(), *scale);
+            tokio::task::spawn_blocking(move || db::ensure_generated(&b, s, !quiet))
+                .await
+                .context("sample DB generation task")?
+                .map_err(anyhow::Error::from)
+        }
+    }
+}
+
+/// Facts about the DB recorded in every config.json.
+pub struct DbInfo {
+    pub fingerprint: Value,
+    pub duckdb_version: String,
+}
+
+impl DbInfo {
+    pub fn read(db: &Path) -> anyhow::Result<DbInfo> {
+        let fp = db::fingerprint(db).with_context(|| format!("fingerprinting {}", db.display()))?;
+        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db::duckdb_version() })
+    }
+}
+
+/// One client per arm; all share one in-flight limit (the base spec's max_concurrency).
+pub fn clients(exp: &Experiment, no_cache: bool) -> anyhow::Result<Vec<Client>> {
+    let limiter = Arc::new(Semaphore::new(exp.resolved.llm.max_concurrency.max(1)));
+    exp.arms
+        .iter()
+        .map(|arm| {
+            let opts = ClientOptions { no_cache, cache_dir: None, retry: RetryPolicy::default() };
+            let c = Client::new(&arm.llm, arm.api_key_file.as_deref(), arm.responses.as_deref(), opts).map_err(|e| {
+                if e.is_bad_input() { anyhow::Error::new(BadInput(e.to_string())) } else { anyhow::Error::new(e) }
+            })?;
+            Ok(c.with_limiter(limiter.clone()))
+        })
+        .collect()
+}
+
+/// A query ready to run.
+pub struct PreparedQuery {
+    pub run: RunDir,
+    pub inputs: QueryInputs,
+    pub already: BTreeMap<u32, Value>,
+    pub notes: Vec<String>,
+}
+
+fn stamp() -> String {
+    chrono::Local::now().format("%Y%m%d_%H%M%S").to_string()
+}
+
+/// Pick (resume) or create the run folder of query `qi`.
+fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Result<(RunDir, bool)> {
+    let create = || {
+        RunDir::create(&exp.output_dir, query_id, &stamp()).map_err(|e| {
+            anyhow::Error::new(BadInput(format!(
+                "cannot create the run folder under {}: {e}. Check output.root in {} or the folder's permissions",
+                exp.output_dir.display(),
+                exp.spec_path.display()
+            )))
+        })
+    };
+    match &args.resume {
+        None => Ok((create()?, false)),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            let given = RunDir { path: dir.clone() };
+            let cfg: Value = std::fs::read_to_string(given.file(layout::CONFIG))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .ok_or_else(|| BadInput(format!("--resume {}: not a qt run folder (no readable config.json)", dir.display())))?;
+            if cfg["query_id"].as_str() == Some(query_id) {
+                Ok((given, true))
+            } else {
+                Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false)))
+            }
+        }
+        Some(_) => Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false))),
+    }
+}
+
+/// Set up query `qi`: run folder, plan analysis, files, distinct-prompt count.
+pub async fn prepare_query(
+    exp: &Experiment,
+    qi: usize,
+    arms: &Arc<Vec<ArmPrompts>>,
+    db: &Path,
+    db_info: &DbInfo,
+    args: &RunArgs,
+    base_cfg: &ValidatorConfig,
+) -> anyhow::Result<PreparedQuery> {
+    let query = exp.queries[qi].clone();
+    let (run, resumed) = run_folder(exp, &query.id, args)?;
+    let mut notes = Vec::new();
+    let mut already = BTreeMap::new();
+    if resumed {
+        crate::record::atomic::remove_temp_entries(&run.path)?;
+        already = run.completed_gens();
+        run.rewrite_results(&already)?;
+        notes.push(format!("resuming {} ({} generations recorded)", run.path.display(), already.len()));
+    }
+    let (dbp, timeout) = (db.to_path_buf(), base_cfg.original_timeout);
+    let q2 = query.clone();
+    let inputs = tokio::task::spawn_blocking(move || QueryInputs::prepare(&q2, Some(&dbp), timeout)).await?;
+    if let Some(e) = &inputs.plan_error {
+        notes.push(format!("plan analysis unavailable: {e}"));
+    }
+    write_query_files(&run, &inputs, arms, resumed)?;
+    let (total, distinct) = distinct_prompts(exp, qi, arms, &inputs);
+    notes.push(format!("{total} generations, {distinct} distinct prompts"));
+    let cfg = config_json(
+        exp,
+        &ConfigInputs {
+            query_id: &query.id,
+            query_file: &query.path,
+            db_path: db,
+            db_fingerprint: db_info.fingerprint.clone(),
+            duckdb_version: &db_info.duckdb_version,
+            started_at: &chrono::Local::now().to_rfc3339(),
+            arms: json!(exp.arms.iter().map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers})).collect::<Vec<_>>()),
+            total_generations: total,
+            distinct_prompts: Some(distinct),
+            options: json!({"no_cache": args.no_cache, "no_validate": args.no_validate, "resumed": resumed}),
+        },
+    );
+    let cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
+    run.write(layout::CONFIG, serde_json::to_vec_pretty(&cfg)?)?;
+    Ok(PreparedQuery { run, inputs, already, notes })
+}
+
+/// Keep the first start time of a resumed run and list every resume.
+fn merge_resumed(run: &RunDir, mut cfg: Value) -> Value {
+    let old: Value = std::fs::read_to_string(run.file(layout::CONFIG))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let mut resumes = old["resumed_at"].as_array().cloned().unwrap_or_default();
+    resumes.push(cfg["started_at"].clone());
+    if !old["started_at"].is_null() {
+        cfg["started_at"] = old["started_at"].clone();
+    }
+    cfg["resumed_at"] = json!(resumes);
+    cfg
+}
+
+fn write_query_files(run: &RunDir, inputs: &QueryInputs, arms: &[ArmPrompts], resumed: bool) -> anyhow::Result<()> {
+    run.write(layout::ORIGINAL, &inputs.query.sql)?;
+    if let Some(p) = &inputs.plan {
+        if !(resumed && run.file(layout::PLAN_JSON).exists()) {
+            run.write(layout::PLAN_JSON, &p.json_text)?;
+            run.write(layout::PLAN_FULL, &p.full_text)?;
+            run.write(layout::PLAN_SUMMARY, &p.summary_text)?;
+        }
+    }
+    let base = arms[0].render(inputs, None, &[], &[])?;
+    run.write(layout::BASE_PROMPT, base)?;
+    Ok(())
+}
+
+/// Render every job's first prompt and count the distinct ones (the seed scripts sent 20
+/// calls with 5 distinct prompts without noticing).
+pub fn distinct_prompts(exp: &Experiment, qi: usize, arms: &[ArmPrompts], inputs: &QueryInputs) -> (usize, usize) {
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for job in crate::spec::jobs(exp).iter().filter(|j| j.query == qi) {
+        let arm = &arms[job.arm];
+        let ex = arm.examples_for(inputs, job.worker);
+        if let Ok(p) = arm.render(inputs, Some(job.worker), &ex, &[]) {
+            let key = format!("{}\u{0}{}", arm.arm.llm.temperature, p);
+            seen.insert(sha(&key));
+        }
+        total += 1;
+    }
+    (total, seen.len())
+}
+
+fn sha(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+

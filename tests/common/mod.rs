@@ -1,0 +1,68 @@
+//! Helpers shared by the CLI tests: the repository root, a sample-DB cache shared by all
+//! test binaries (so the scale-0.01 DB is generated once per target folder), and the
+//! TPC-DS query folder (tests that need it print a plain "skipped" line when absent).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One cache for every test binary: generated DBs and LLM responses live here.
+pub fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let dir = base.join("qt-test-cache");
+    std::fs::create_dir_all(&dir).expect("create test cache dir");
+    dir
+}
+
+/// The qt binary with the shared test cache and no colours.
+pub fn qt() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("qt").expect("qt binary");
+    c.env("QT_CACHE_DIR", cache_dir()).env("NO_COLOR", "1");
+    c
+}
+
+/// Same, as a std Command (for signals and kill tests).
+pub fn qt_std() -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("qt"));
+    c.env("QT_CACHE_DIR", cache_dir()).env("NO_COLOR", "1");
+    c
+}
+
+pub fn tpcds_queries() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
+        Some(repo().join("../shared/tpcds/queries")),
+        Some(PathBuf::from("/work/shared/tpcds/queries")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.join("query_1.sql").exists());
+    if found.is_none() {
+        eprintln!("skipped: TPC-DS queries not found (set QT_TPCDS_QUERIES or put them at ../shared/tpcds/queries)");
+    }
+    found
+}
+
+/// Write `text` as a spec file in `dir`, with `@REPO@` replaced by the repository path.
+pub fn write_spec(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text.replace("@REPO@", &repo().display().to_string())).expect("write spec");
+    p
+}
+
+/// Count files under `dir` (recursively) whose name ends with `suffix`.
+pub fn count_files(dir: &Path, suffix: &str) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            n += count_files(&p, suffix);
+        } else if p.to_string_lossy().ends_with(suffix) {
+            n += 1;
+        }
+    }
+    n
+}
