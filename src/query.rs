@@ -29,17 +29,31 @@ pub enum QueryError {
     #[error("query folder {} does not exist; set queries.dir (or QT_TPCDS_QUERIES) to the folder holding the .sql files", dir.display())]
     DirMissing { dir: PathBuf },
     #[error("query {id} not found in {}: tried {}; {listing}", dir.display(), tried.join(", "))]
-    NotFound { id: String, dir: PathBuf, tried: Vec<String>, listing: String },
+    NotFound {
+        id: String,
+        dir: PathBuf,
+        tried: Vec<String>,
+        listing: String,
+    },
     #[error("glob {pattern:?} is not a valid pattern: {reason}")]
     BadPattern { pattern: String, reason: String },
-    #[error("glob {pattern:?} matches no files; check the pattern (it is relative to the spec file's folder)")]
+    #[error(
+        "glob {pattern:?} matches no files; check the pattern (it is relative to the spec file's folder)"
+    )]
     NoMatch { pattern: String },
     #[error("cannot read query file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("query file {} is empty; put the SQL to optimize in it or remove it from the selection", path.display())]
     Empty { path: PathBuf },
     #[error("two files give query id {id}: {} and {}; select only one of them", first.display(), second.display())]
-    DuplicateId { id: String, first: PathBuf, second: PathBuf },
+    DuplicateId {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("no queries selected; set queries.ids (with queries.dir) or queries.files")]
     Nothing,
 }
@@ -70,18 +84,27 @@ pub fn expand_ids(ids: &[QueryId]) -> Result<Vec<String>, QueryError> {
 }
 
 fn parse_range(t: &str, a: &str, b: &str) -> Result<(u32, u32), QueryError> {
-    let bad = |reason: &str| QueryError::BadId { id: t.to_string(), reason: reason.to_string() };
+    let bad = |reason: &str| QueryError::BadId {
+        id: t.to_string(),
+        reason: reason.to_string(),
+    };
     let (Ok(a), Ok(b)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) else {
         return Err(bad("a range is two numbers like \"1..99\" (inclusive)"));
     };
     if a > b {
-        return Err(bad(&format!("the range is empty (start {a} > end {b}); write \"{b}..{a}\"")));
+        return Err(bad(&format!(
+            "the range is empty (start {a} > end {b}); write \"{b}..{a}\""
+        )));
     }
     Ok((a, b))
 }
 
 fn normalize_id(t: &str) -> Result<String, QueryError> {
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(QueryError::BadId {
             id: t.to_string(),
             reason: "ids are numbers (1), ranges (\"1..99\") or names of letters, digits, '_' and '-' (\"23a\")".into(),
@@ -97,7 +120,11 @@ fn normalize_id(t: &str) -> Result<String, QueryError> {
 /// The file names tried for an id, in order.
 pub fn candidate_names(id: &str) -> Vec<String> {
     let digits = id.chars().take_while(|c| c.is_ascii_digit()).count();
-    let padded = if digits > 0 && digits < 2 { format!("0{id}") } else { id.to_string() };
+    let padded = if digits > 0 && digits < 2 {
+        format!("0{id}")
+    } else {
+        id.to_string()
+    };
     vec![
         format!("query_{id}.sql"),
         format!("query{padded}.sql"),
@@ -110,7 +137,9 @@ pub fn candidate_names(id: &str) -> Vec<String> {
 /// Finds each id's file in `dir` and reads it.
 pub fn by_ids(dir: &Path, ids: &[QueryId]) -> Result<Vec<QueryFile>, QueryError> {
     if !dir.is_dir() {
-        return Err(QueryError::DirMissing { dir: dir.to_path_buf() });
+        return Err(QueryError::DirMissing {
+            dir: dir.to_path_buf(),
+        });
     }
     expand_ids(ids)?
         .into_iter()
@@ -119,7 +148,12 @@ pub fn by_ids(dir: &Path, ids: &[QueryId]) -> Result<Vec<QueryFile>, QueryError>
             tried.dedup();
             match tried.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
                 Some(path) => read(id, path),
-                None => Err(QueryError::NotFound { id, dir: dir.to_path_buf(), tried, listing: describe_folder(dir) }),
+                None => Err(QueryError::NotFound {
+                    id,
+                    dir: dir.to_path_buf(),
+                    tried,
+                    listing: describe_folder(dir),
+                }),
             }
         })
         .collect()
@@ -136,18 +170,26 @@ pub fn by_globs(base: &Path, patterns: &[String]) -> Result<Vec<QueryFile>, Quer
             let base = glob::Pattern::escape(&base.to_string_lossy());
             format!("{base}/{pattern}")
         };
-        let bad = |reason: String| QueryError::BadPattern { pattern: pattern.clone(), reason };
+        let bad = |reason: String| QueryError::BadPattern {
+            pattern: pattern.clone(),
+            reason,
+        };
         let mut paths: Vec<PathBuf> = glob::glob(&full)
             .map_err(|e| bad(e.to_string()))?
             .filter_map(Result::ok)
             .filter(|p| p.is_file())
             .collect();
         if paths.is_empty() {
-            return Err(QueryError::NoMatch { pattern: pattern.clone() });
+            return Err(QueryError::NoMatch {
+                pattern: pattern.clone(),
+            });
         }
         paths.sort();
         for path in paths {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             out.push(read(id_from_stem(&stem), path)?);
         }
     }
@@ -191,7 +233,11 @@ pub fn select(
             continue;
         }
         if let Some(first) = out.iter().find(|o| o.id == q.id) {
-            return Err(QueryError::DuplicateId { id: q.id, first: first.path.clone(), second: q.path });
+            return Err(QueryError::DuplicateId {
+                id: q.id,
+                first: first.path.clone(),
+                second: q.path,
+            });
         }
         out.push(q);
     }
@@ -200,7 +246,10 @@ pub fn select(
 
 /// Reads one query file; empty (or whitespace-only) files are an error.
 pub fn read(id: String, path: PathBuf) -> Result<QueryFile, QueryError> {
-    let sql = std::fs::read_to_string(&path).map_err(|source| QueryError::Read { path: path.clone(), source })?;
+    let sql = std::fs::read_to_string(&path).map_err(|source| QueryError::Read {
+        path: path.clone(),
+        source,
+    })?;
     if sql.trim().is_empty() {
         return Err(QueryError::Empty { path });
     }
@@ -227,13 +276,23 @@ pub fn describe_folder(dir: &Path) -> String {
     } else {
         names.join(", ")
     };
-    let ids: Vec<String> = names.iter().map(|n| id_from_stem(n.trim_end_matches(".sql"))).collect();
-    format!("folder has {} .sql files: {shown}; ids look like {}", names.len(), summarize_ids(&ids))
+    let ids: Vec<String> = names
+        .iter()
+        .map(|n| id_from_stem(n.trim_end_matches(".sql")))
+        .collect();
+    format!(
+        "folder has {} .sql files: {shown}; ids look like {}",
+        names.len(),
+        summarize_ids(&ids)
+    )
 }
 
 fn natural_key(id: &str) -> (u64, String) {
     let digits: String = id.chars().take_while(|c| c.is_ascii_digit()).collect();
-    (digits.parse().unwrap_or(u64::MAX), id[digits.len()..].to_string())
+    (
+        digits.parse().unwrap_or(u64::MAX),
+        id[digits.len()..].to_string(),
+    )
 }
 
 /// Numeric ids compressed to ranges, then the others: "1..99, 14a, 14b".
@@ -248,7 +307,11 @@ fn summarize_ids(ids: &[String]) -> String {
         while i + 1 < nums.len() && nums[i + 1] == nums[i] + 1 {
             i += 1;
         }
-        parts.push(if nums[i] == start { start.to_string() } else { format!("{start}..{}", nums[i]) });
+        parts.push(if nums[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}..{}", nums[i])
+        });
         i += 1;
     }
     parts.extend(ids.iter().filter(|i| i.parse::<u64>().is_err()).cloned());
@@ -283,7 +346,13 @@ mod tests {
     fn candidates_follow_the_documented_order() {
         assert_eq!(
             candidate_names("1"),
-            ["query_1.sql", "query01.sql", "query1.sql", "q1.sql", "1.sql"]
+            [
+                "query_1.sql",
+                "query01.sql",
+                "query1.sql",
+                "q1.sql",
+                "1.sql"
+            ]
         );
         assert_eq!(candidate_names("23a")[1], "query23a.sql");
     }
@@ -298,7 +367,10 @@ mod tests {
 
     #[test]
     fn summarizes_ids() {
-        let ids: Vec<String> = ["1", "2", "3", "5", "14a", "7", "6"].iter().map(|s| s.to_string()).collect();
+        let ids: Vec<String> = ["1", "2", "3", "5", "14a", "7", "6"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(summarize_ids(&ids), "1..3, 5..7, 14a");
     }
 }

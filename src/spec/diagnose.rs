@@ -65,8 +65,15 @@ fn reword(msg: &str, path: Option<&str>, src: &Source) -> (String, Option<String
     (format!("wrong value{key}: {msg}"), Some(help))
 }
 
-fn unknown_key(name: &str, valid: &[String], path: Option<&str>, src: &Source) -> (String, Option<String>) {
-    let section = path.and_then(|p| p.rsplit_once('.')).map(|(s, _)| s.to_string());
+fn unknown_key(
+    name: &str,
+    valid: &[String],
+    path: Option<&str>,
+    src: &Source,
+) -> (String, Option<String>) {
+    let section = path
+        .and_then(|p| p.rsplit_once('.'))
+        .map(|(s, _)| s.to_string());
     let is_table = path.is_some_and(|p| {
         let parts: Vec<&str> = p.split('.').collect();
         spans::find(src.root, &parts).is_some_and(|(_, v)| v.get_ref().is_table())
@@ -108,7 +115,11 @@ fn missing_key(name: &str, path: Option<&str>) -> (String, Option<String>) {
 
 /// The `...` pieces of a serde message, in order.
 fn backticked(msg: &str) -> Vec<String> {
-    msg.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    msg.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

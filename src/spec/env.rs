@@ -28,7 +28,9 @@ pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Strin
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(EnvError::Malformed { text: rest[start..].to_string() });
+            return Err(EnvError::Malformed {
+                text: rest[start..].to_string(),
+            });
         };
         let inner = &after[..end];
         let (var, default) = match inner.split_once(":-") {
@@ -36,13 +38,19 @@ pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Strin
             None => (inner, None),
         };
         if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(EnvError::Malformed { text: format!("${{{inner}}}") });
+            return Err(EnvError::Malformed {
+                text: format!("${{{inner}}}"),
+            });
         }
         let value = env(var).filter(|v| default.is_none() || !v.is_empty());
         match (value, default) {
             (Some(v), _) => out.push_str(&v),
             (None, Some(d)) => out.push_str(d),
-            (None, None) => return Err(EnvError::Unset { var: var.to_string() }),
+            (None, None) => {
+                return Err(EnvError::Unset {
+                    var: var.to_string(),
+                });
+            }
         }
         rest = &after[end + 1..];
     }
@@ -101,16 +109,31 @@ mod tests {
         assert_eq!(expand_str("${NOPE:-../d}", &env).unwrap(), "../d");
         assert_eq!(expand_str("${EMPTY:-dflt}", &env).unwrap(), "dflt");
         assert_eq!(expand_str("a${EMPTY}b", &env).unwrap(), "ab");
-        assert_eq!(expand_str("cost $5 ${HOME_X}", &env).unwrap(), "cost $5 /home/x");
+        assert_eq!(
+            expand_str("cost $5 ${HOME_X}", &env).unwrap(),
+            "cost $5 /home/x"
+        );
         assert_eq!(expand_str("${HOME_X:-}", &env).unwrap(), "/home/x");
     }
 
     #[test]
     fn reports_unset_and_malformed() {
-        assert_eq!(expand_str("${NOPE}", &env), Err(EnvError::Unset { var: "NOPE".into() }));
-        assert!(matches!(expand_str("${NOPE", &env), Err(EnvError::Malformed { .. })));
-        assert!(matches!(expand_str("${}", &env), Err(EnvError::Malformed { .. })));
-        assert!(matches!(expand_str("${A B}", &env), Err(EnvError::Malformed { .. })));
+        assert_eq!(
+            expand_str("${NOPE}", &env),
+            Err(EnvError::Unset { var: "NOPE".into() })
+        );
+        assert!(matches!(
+            expand_str("${NOPE", &env),
+            Err(EnvError::Malformed { .. })
+        ));
+        assert!(matches!(
+            expand_str("${}", &env),
+            Err(EnvError::Malformed { .. })
+        ));
+        assert!(matches!(
+            expand_str("${A B}", &env),
+            Err(EnvError::Malformed { .. })
+        ));
     }
 
     #[test]

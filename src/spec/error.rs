@@ -39,7 +39,9 @@ impl Location {
             file: file.to_path_buf(),
             line,
             column,
-            source_line: text[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: text[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_string(),
             width: underlined.chars().count().max(1),
         }
     }
@@ -67,15 +69,26 @@ pub enum SpecError {
         "cannot read spec file {}: {source}\n  help: check the path; specs usually live in experiments/*.toml",
         path.display()
     )]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// A problem that can be pinned to a place in the file.
     #[error("{}", render_at(loc, message, help.as_deref()))]
-    At { loc: Box<Location>, message: String, help: Option<String> },
+    At {
+        loc: Box<Location>,
+        message: String,
+        help: Option<String>,
+    },
 
     /// A problem about the spec as a whole (no single line to blame).
     #[error("{}: {message}{}", file.display(), render_help(help.as_deref()))]
-    File { file: PathBuf, message: String, help: Option<String> },
+    File {
+        file: PathBuf,
+        message: String,
+        help: Option<String>,
+    },
 }
 
 impl SpecError {
@@ -127,7 +140,12 @@ where
     let word_l = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&word_l, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&word_l, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

@@ -61,7 +61,10 @@ pub enum OverrideError {
 /// The valid key closest to `key`: a typo of a dotted key, or a bare field name
 /// (`temperature` -> `llm.temperature`).
 pub fn suggest(key: &str) -> Option<String> {
-    if let Some(full) = OVERRIDABLE.iter().find(|k| k.split_once('.').map(|(_, f)| f) == Some(key)) {
+    if let Some(full) = OVERRIDABLE
+        .iter()
+        .find(|k| k.split_once('.').map(|(_, f)| f) == Some(key))
+    {
         return Some(full.to_string());
     }
     super::error::nearest(key, OVERRIDABLE.iter().copied()).map(str::to_string)
@@ -71,7 +74,9 @@ impl Sections {
     /// A copy with `key` set to `value`.
     pub fn with(&self, key: &str, value: &toml::Value) -> Result<Sections, OverrideError> {
         if !OVERRIDABLE.contains(&key) {
-            return Err(OverrideError::UnknownKey { suggestion: suggest(key) });
+            return Err(OverrideError::UnknownKey {
+                suggestion: suggest(key),
+            });
         }
         let (section, field) = key.split_once('.').unwrap_or((key, ""));
         let mut out = self.clone();
@@ -140,22 +145,43 @@ mod tests {
 
     #[test]
     fn with_sets_and_type_checks() {
-        let s = base().with("llm.temperature", &toml::Value::Float(0.2)).unwrap();
+        let s = base()
+            .with("llm.temperature", &toml::Value::Float(0.2))
+            .unwrap();
         assert_eq!(s.llm.temperature, 0.2);
         let s = s.with("llm.temperature", &toml::Value::Integer(1)).unwrap();
         assert_eq!(s.llm.temperature, 1.0);
-        let s = s.with("examples.strategy", &toml::Value::String("matched".into())).unwrap();
+        let s = s
+            .with("examples.strategy", &toml::Value::String("matched".into()))
+            .unwrap();
         assert_eq!(s.examples.strategy, super::super::types::Strategy::Matched);
-        let err = s.with("generation.workers", &toml::Value::String("x".into())).unwrap_err();
-        assert!(matches!(&err, OverrideError::WrongType(m) if m.contains("expected u32")), "{err:?}");
-        let err = s.with("examples.strategy", &toml::Value::String("matchd".into())).unwrap_err();
-        assert!(matches!(&err, OverrideError::WrongType(m) if m.contains("matched")), "{err:?}");
+        let err = s
+            .with("generation.workers", &toml::Value::String("x".into()))
+            .unwrap_err();
+        assert!(
+            matches!(&err, OverrideError::WrongType(m) if m.contains("expected u32")),
+            "{err:?}"
+        );
+        let err = s
+            .with("examples.strategy", &toml::Value::String("matchd".into()))
+            .unwrap_err();
+        assert!(
+            matches!(&err, OverrideError::WrongType(m) if m.contains("matched")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn unknown_keys_get_suggestions() {
-        let err = base().with("llm.temprature", &toml::Value::Float(0.2)).unwrap_err();
-        assert_eq!(err, OverrideError::UnknownKey { suggestion: Some("llm.temperature".into()) });
+        let err = base()
+            .with("llm.temprature", &toml::Value::Float(0.2))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            OverrideError::UnknownKey {
+                suggestion: Some("llm.temperature".into())
+            }
+        );
         assert_eq!(suggest("temperature").as_deref(), Some("llm.temperature"));
         assert_eq!(suggest("strategy").as_deref(), Some("examples.strategy"));
         assert_eq!(suggest("name"), None);

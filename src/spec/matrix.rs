@@ -55,7 +55,11 @@ pub fn expand(spec: &SpecFile, src: &Source) -> Result<Vec<ArmDraft>, SpecError>
     Ok(arms)
 }
 
-fn explicit_arms(spec: &SpecFile, base: &Sections, src: &Source) -> Result<Vec<ArmDraft>, SpecError> {
+fn explicit_arms(
+    spec: &SpecFile,
+    base: &Sections,
+    src: &Source,
+) -> Result<Vec<ArmDraft>, SpecError> {
     let mut out = Vec::new();
     for (i, arm) in spec.arms.iter().enumerate() {
         let name_span = arm_span(src.root, i, &["name"]);
@@ -63,8 +67,12 @@ fn explicit_arms(spec: &SpecFile, base: &Sections, src: &Source) -> Result<Vec<A
             || arm.name.contains(['/', '\\'])
             || arm.name.starts_with('.');
         if bad_name {
-            return Err(err(src, name_span, format!("arm name {:?} cannot be used as a folder name", arm.name),
-                "give the arm a short name without slashes, e.g. name = \"low_temp\""));
+            return Err(err(
+                src,
+                name_span,
+                format!("arm name {:?} cannot be used as a folder name", arm.name),
+                "give the arm a short name without slashes, e.g. name = \"low_temp\"",
+            ));
         }
         let mut sections = base.clone();
         let mut spans = BTreeMap::new();
@@ -84,18 +92,34 @@ fn explicit_arms(spec: &SpecFile, base: &Sections, src: &Source) -> Result<Vec<A
     Ok(out)
 }
 
-fn product_arms(spec: &SpecFile, base: &Sections, src: &Source) -> Result<Vec<ArmDraft>, SpecError> {
+fn product_arms(
+    spec: &SpecFile,
+    base: &Sections,
+    src: &Source,
+) -> Result<Vec<ArmDraft>, SpecError> {
     if spec.matrix.is_empty() {
         return Ok(Vec::new());
     }
     // Check every key and value against the base before multiplying.
     for (key, values) in &spec.matrix {
         if values.is_empty() {
-            return Err(src.at_value(&["matrix", key], format!("matrix key `{key}` has an empty list of values"),
-                Some(format!("list at least one value, e.g. \"{key}\" = [...], or remove the line"))));
+            return Err(src.at_value(
+                &["matrix", key],
+                format!("matrix key `{key}` has an empty list of values"),
+                Some(format!(
+                    "list at least one value, e.g. \"{key}\" = [...], or remove the line"
+                )),
+            ));
         }
         for (j, value) in values.iter().enumerate() {
-            apply(base, key, value, matrix_item_span(src.root, key, j), Origin::Matrix, src)?;
+            apply(
+                base,
+                key,
+                value,
+                matrix_item_span(src.root, key, j),
+                Origin::Matrix,
+                src,
+            )?;
         }
     }
     // Each combination is a list of (key, index into that key's values).
@@ -112,7 +136,12 @@ fn product_arms(spec: &SpecFile, base: &Sections, src: &Source) -> Result<Vec<Ar
             })
             .collect();
     }
-    let first_key = spec.matrix.keys().next().map(String::as_str).unwrap_or_default();
+    let first_key = spec
+        .matrix
+        .keys()
+        .next()
+        .map(String::as_str)
+        .unwrap_or_default();
     let mut out = Vec::new();
     for combo in combos {
         let mut sections = base.clone();
@@ -165,14 +194,21 @@ fn apply(
                 Origin::Matrix => (key_span_of_matrix(src.root, key), "[matrix] key"),
                 Origin::Arm(i) => (arm_key_span(src.root, i, key), "key in [[arms]] set"),
             };
-            err(src, key_span.or(span), format!("unknown {what} `{key}`"), &help)
+            err(
+                src,
+                key_span.or(span),
+                format!("unknown {what} `{key}`"),
+                &help,
+            )
         }
         OverrideError::WrongType(msg) => err(
             src,
             span,
             format!("wrong value for `{key}`: {msg}"),
-            &format!("give `{key}` a value of the same type as in its [{}] section",
-                key.split('.').next().unwrap_or(key)),
+            &format!(
+                "give `{key}` a value of the same type as in its [{}] section",
+                key.split('.').next().unwrap_or(key)
+            ),
         ),
     })
 }
@@ -180,8 +216,12 @@ fn apply(
 fn reject_duplicate_names(arms: &[ArmDraft], src: &Source) -> Result<(), SpecError> {
     for (i, arm) in arms.iter().enumerate() {
         if arms[..i].iter().any(|a| a.name == arm.name) {
-            return Err(err(src, arm.span.clone(), format!("duplicate arm name `{}`", arm.name),
-                "every arm needs a unique name: rename one of the [[arms]] tables"));
+            return Err(err(
+                src,
+                arm.span.clone(),
+                format!("duplicate arm name `{}`", arm.name),
+                "every arm needs a unique name: rename one of the [[arms]] tables",
+            ));
         }
     }
     Ok(())
@@ -217,7 +257,9 @@ fn matrix_item_span(root: &DeTable<'_>, key: &str, j: usize) -> Option<Range<usi
 /// Span of an override's key inside the i-th `[[arms]]` table's `set`.
 fn arm_key_span(root: &DeTable<'_>, i: usize, key: &str) -> Option<Range<usize>> {
     let (_, arms) = super::spans::find(root, &["arms"])?;
-    let DeValue::Array(items) = arms.get_ref() else { return None };
+    let DeValue::Array(items) = arms.get_ref() else {
+        return None;
+    };
     match items.get(i)?.get_ref() {
         DeValue::Table(t) => super::spans::key_span(t, &["set", key]),
         _ => None,
@@ -227,7 +269,9 @@ fn arm_key_span(root: &DeTable<'_>, i: usize, key: &str) -> Option<Range<usize>>
 /// Span of a value inside the i-th `[[arms]]` table (`["set", "llm.temperature"]`).
 fn arm_span(root: &DeTable<'_>, i: usize, path: &[&str]) -> Option<Range<usize>> {
     let (_, arms) = super::spans::find(root, &["arms"])?;
-    let DeValue::Array(items) = arms.get_ref() else { return None };
+    let DeValue::Array(items) = arms.get_ref() else {
+        return None;
+    };
     let item = items.get(i)?;
     match item.get_ref() {
         DeValue::Table(t) => super::spans::value_span(t, path).or(Some(item.span())),

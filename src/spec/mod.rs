@@ -6,6 +6,7 @@
 //! overrides applied and type-checked, query files read. This module does not open the
 //! database, render templates, read API keys or create output folders.
 
+pub mod arm;
 pub mod diagnose;
 pub mod env;
 pub mod error;
@@ -103,7 +104,12 @@ pub fn jobs(exp: &Experiment) -> Vec<Job> {
         for (arm, a) in exp.arms.iter().enumerate() {
             for worker in 1..=a.generation.workers {
                 n += 1;
-                out.push(Job { query, arm, worker, r#gen: n });
+                out.push(Job {
+                    query,
+                    arm,
+                    worker,
+                    r#gen: n,
+                });
             }
         }
     }
@@ -113,7 +119,11 @@ pub fn jobs(exp: &Experiment) -> Vec<Job> {
 impl Experiment {
     /// Total generations: sum over arms of workers, times the number of queries.
     pub fn job_count(&self) -> usize {
-        let per_query: usize = self.arms.iter().map(|a| a.generation.workers as usize).sum();
+        let per_query: usize = self
+            .arms
+            .iter()
+            .map(|a| a.generation.workers as usize)
+            .sum();
         per_query * self.queries.len()
     }
 }

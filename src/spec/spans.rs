@@ -17,7 +17,12 @@ pub struct Source<'a, 'i> {
 
 impl Source<'_, '_> {
     /// An error pointing at a byte span.
-    pub fn at(&self, span: Range<usize>, message: impl Into<String>, help: Option<String>) -> SpecError {
+    pub fn at(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> SpecError {
         SpecError::At {
             loc: Box::new(Location::from_span(self.file, self.text, span)),
             message: message.into(),
@@ -26,7 +31,12 @@ impl Source<'_, '_> {
     }
 
     /// An error pointing at the value of `path` (or its section, or the file).
-    pub fn at_value(&self, path: &[&str], message: impl Into<String>, help: Option<String>) -> SpecError {
+    pub fn at_value(
+        &self,
+        path: &[&str],
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> SpecError {
         match self.nearest_span(path, true) {
             Some(span) => self.at(span, message, help),
             None => self.whole(message, help),
@@ -34,7 +44,12 @@ impl Source<'_, '_> {
     }
 
     /// An error pointing at the key `path` (or its section, or the file).
-    pub fn at_key(&self, path: &[&str], message: impl Into<String>, help: Option<String>) -> SpecError {
+    pub fn at_key(
+        &self,
+        path: &[&str],
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> SpecError {
         match self.nearest_span(path, false) {
             Some(span) => self.at(span, message, help),
             None => self.whole(message, help),
@@ -43,7 +58,11 @@ impl Source<'_, '_> {
 
     /// An error about the file as a whole.
     pub fn whole(&self, message: impl Into<String>, help: Option<String>) -> SpecError {
-        SpecError::File { file: self.file.to_path_buf(), message: message.into(), help }
+        SpecError::File {
+            file: self.file.to_path_buf(),
+            message: message.into(),
+            help,
+        }
     }
 
     /// The span of `path` if written, else of its closest written parent's key.
@@ -51,7 +70,9 @@ impl Source<'_, '_> {
         if let Some((k, v)) = find(self.root, path) {
             return Some(if value { v.span() } else { k.span() });
         }
-        (1..path.len()).rev().find_map(|n| key_span(self.root, &path[..n]))
+        (1..path.len())
+            .rev()
+            .find_map(|n| key_span(self.root, &path[..n]))
     }
 }
 
@@ -59,7 +80,10 @@ impl Source<'_, '_> {
 pub fn find<'a, 'i>(
     root: &'a DeTable<'i>,
     path: &[&str],
-) -> Option<(&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>)> {
+) -> Option<(
+    &'a Spanned<std::borrow::Cow<'i, str>>,
+    &'a Spanned<DeValue<'i>>,
+)> {
     let (first, rest) = path.split_first()?;
     let (key, value) = root.get_key_value(*first)?;
     if rest.is_empty() {
@@ -112,7 +136,12 @@ fn walk_table(t: &DeTable<'_>, prefix: String, span: &Range<usize>, best: &mut O
     }
 }
 
-fn walk_value(v: &Spanned<DeValue<'_>>, path: String, span: &Range<usize>, best: &mut Option<String>) {
+fn walk_value(
+    v: &Spanned<DeValue<'_>>,
+    path: String,
+    span: &Range<usize>,
+    best: &mut Option<String>,
+) {
     if contains(&v.span(), span) {
         *best = Some(path.clone());
     }
@@ -141,6 +170,9 @@ mod tests {
         assert!(!is_written(root, &["generation", "template"]));
         assert_eq!(path_at(root, &span).as_deref(), Some("generation.workers"));
         let arm = text.find("\"a\"").unwrap();
-        assert_eq!(path_at(root, &(arm..arm + 3)).as_deref(), Some("arms[0].name"));
+        assert_eq!(
+            path_at(root, &(arm..arm + 3)).as_deref(),
+            Some("arms[0].name")
+        );
     }
 }
