@@ -278,3 +278,79 @@ fn arm_span(root: &DeTable<'_>, i: usize, path: &[&str]) -> Option<Range<usize>>
         _ => Some(item.span()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::path::Path;
+
+    fn arms_of(text: &str) -> Result<Vec<ArmDraft>, SpecError> {
+        let root = DeTable::parse(text).unwrap();
+        let spec = SpecFile::deserialize(toml::de::Deserializer::from(root.clone())).unwrap();
+        let src = Source {
+            file: Path::new("t.toml"),
+            text,
+            root: root.get_ref(),
+        };
+        expand(&spec, &src)
+    }
+
+    const HEAD: &str = "name = \"t\"\n[queries]\nids = [1]\n";
+
+    #[test]
+    fn product_then_names_and_overrides() {
+        let text = format!(
+            "{HEAD}[matrix]\n\"llm.temperature\" = [0.2, 0.8]\n\"examples.strategy\" = [\"all\", \"none\"]\n"
+        );
+        let arms = arms_of(&text).unwrap();
+        let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "examples.strategy=all,llm.temperature=0.2",
+                "examples.strategy=all,llm.temperature=0.8",
+                "examples.strategy=none,llm.temperature=0.2",
+                "examples.strategy=none,llm.temperature=0.8",
+            ]
+        );
+        assert_eq!(arms[1].sections.llm.temperature, 0.8);
+        assert_eq!(
+            arms[3].sections.examples.strategy,
+            super::super::types::Strategy::None
+        );
+    }
+
+    #[test]
+    fn explicit_first_and_empty_gives_default() {
+        let text = format!(
+            "{HEAD}[[arms]]\nname = \"b\"\n[[arms]]\nname = \"a\"\n[matrix]\n\"llm.model\" = [\"x\"]\n"
+        );
+        let names: Vec<String> = arms_of(&text)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["b", "a", "llm.model=x"]);
+        let arms = arms_of(HEAD).unwrap();
+        assert_eq!((arms.len(), arms[0].name.as_str()), (1, "default"));
+    }
+
+    #[test]
+    fn bad_key_and_empty_list_are_located() {
+        let text = format!("{HEAD}[matrix]\n\"llm.modle\" = [\"x\"]\n");
+        let err = arms_of(&text).unwrap_err();
+        assert_eq!(err.line(), Some(5));
+        assert!(
+            err.to_string().contains("did you mean `llm.model`?"),
+            "{err}"
+        );
+        let text = format!("{HEAD}[matrix]\n\"llm.model\" = []\n");
+        assert!(
+            arms_of(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("empty list")
+        );
+    }
+}

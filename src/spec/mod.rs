@@ -5,6 +5,10 @@
 //! After [`load`] returns, nothing re-reads TOML or the environment: paths are resolved,
 //! overrides applied and type-checked, query files read. This module does not open the
 //! database, render templates, read API keys or create output folders.
+//!
+//! Errors: every failure is a [`SpecError`] (bad input, exit code 2). `main` can
+//! downcast an `anyhow::Error` to `SpecError`, or convert with
+//! `crate::error::BadInput::from(spec_error)`.
 
 pub mod arm;
 pub mod diagnose;
@@ -49,7 +53,7 @@ pub struct Experiment {
 }
 
 /// Where the sample database comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum DbSource {
     /// An existing DuckDB file (resolved, known to exist at load time).
     Path(PathBuf),
@@ -58,7 +62,7 @@ pub enum DbSource {
 }
 
 /// One configuration being compared: base config plus this arm's overrides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Arm {
     /// 0-based position in [`Experiment::arms`].
     pub index: usize,
@@ -82,7 +86,7 @@ pub struct Arm {
 }
 
 /// One generation to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Job {
     /// Index into [`Experiment::queries`].
     pub query: usize,
