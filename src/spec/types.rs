@@ -43,7 +43,9 @@ pub struct OutputCfg {
 }
 impl Default for OutputCfg {
     fn default() -> Self {
-        Self { root: default_output_root() }
+        Self {
+            root: default_output_root(),
+        }
     }
 }
 fn default_output_root() -> String {

@@ -1,0 +1,251 @@
+//! Loading a spec file into an [`Experiment`]: read, parse (keeping spans), expand
+//! `${VAR}`, deserialize into [`SpecFile`], check, resolve paths, read queries, expand
+//! arms.
+//!
+//! Path rules: a path written in the spec resolves against the spec file's folder. A
+//! default path (key not written) is searched upwards: `generation.template` and
+//! `examples.dir` in the nearest ancestor folder of the spec that contains them, and
+//! `output.root` under the nearest ancestor holding `Cargo.toml` or `.git` (else the
+//! spec folder). So `experiments/x.toml` finds the repository's `templates/`.
+//! Serde's messages are reworded in `diagnose.rs`; this file decides *what* is wrong.
+
+use super::diagnose::serde_error;
+use super::error::SpecError;
+use super::matrix;
+use super::spans::{self, Source};
+use super::types::SpecFile;
+use super::{DbSource, Experiment};
+use crate::query::{self, QueryError, QueryFile};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use toml::de::DeTable;
+
+/// Loads and validates a spec, expanding `${VAR}` from the process environment.
+pub fn load(path: &Path) -> Result<Experiment, SpecError> {
+    load_with_env(path, &|var| std::env::var(var).ok())
+}
+
+/// [`load`] with an explicit environment lookup (tests; `qt plan --env`-style tools).
+pub fn load_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Experiment, SpecError> {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let spec_sha256 = hex::encode(Sha256::digest(&bytes));
+    let text = String::from_utf8(bytes).map_err(|_| SpecError::File {
+        file: path.into(),
+        message: "the spec is not valid UTF-8".into(),
+        help: Some("save the file as UTF-8".into()),
+    })?;
+    let spec_path = std::fs::canonicalize(path).map_err(|source| SpecError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let spec_dir = spec_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+
+    let parsed = DeTable::parse(&text).map_err(|e| {
+        let src = Source {
+            file: path,
+            text: &text,
+            root: &DeTable::new(),
+        };
+        let help = Some("fix the TOML syntax at this point".to_string());
+        match e.span() {
+            Some(span) => src.at(span, format!("invalid TOML: {}", e.message().trim()), help),
+            None => src.whole(format!("invalid TOML: {}", e.message().trim()), help),
+        }
+    })?;
+    let src = Source {
+        file: path,
+        text: &text,
+        root: parsed.get_ref(),
+    };
+    let mut expanded = parsed.clone();
+    super::env::expand_table(expanded.get_mut(), env)
+        .map_err(|(e, span)| env_error(&src, e, span))?;
+    let spec = SpecFile::deserialize(toml::de::Deserializer::from(expanded))
+        .map_err(|e| serde_error(&src, e))?;
+
+    check_name(&spec, &src)?;
+    let database = resolve_database(&spec, &src, &spec_dir)?;
+    let queries = resolve_queries(&spec, &src, &spec_dir)?;
+    let output_dir = resolve_output_root(&spec, &src, &spec_dir).join(&spec.name);
+    let arms = matrix::expand(&spec, &src)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| super::arm::resolve_arm(i, d, &src, &spec_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Experiment {
+        spec_path,
+        spec_dir,
+        spec_sha256,
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        output_dir,
+        database,
+        queries,
+        arms,
+        resolved: spec,
+        spec_text: text,
+    })
+}
+
+fn env_error(src: &Source, e: super::env::EnvError, span: std::ops::Range<usize>) -> SpecError {
+    match e {
+        super::env::EnvError::Unset { var } => src.at(
+            span,
+            format!("environment variable `{var}` is not set"),
+            Some(format!(
+                "run `export {var}=...` first, or give a default: ${{{var}:-default}}"
+            )),
+        ),
+        super::env::EnvError::Malformed { text } => src.at(
+            span,
+            format!("malformed variable reference `{text}`"),
+            Some("write ${VAR} or ${VAR:-default}; VAR is letters, digits and '_'".into()),
+        ),
+    }
+}
+
+fn check_name(spec: &SpecFile, src: &Source) -> Result<(), SpecError> {
+    let n = spec.name.trim();
+    if n.is_empty() || n != spec.name || n.contains(['/', '\\']) || n.starts_with('.') {
+        return Err(src.at_value(
+            &["name"],
+            format!("name {:?} cannot be used as a folder name", spec.name),
+            Some(
+                "use a short name without slashes or surrounding spaces, e.g. name = \"q1_20\""
+                    .into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<DbSource, SpecError> {
+    let db = &spec.database;
+    match (&db.path, &db.generate) {
+        (Some(_), Some(_)) => Err(src.at_key(
+            &["database", "generate"],
+            "database.path and database.generate are both set",
+            Some("keep one: `path` for an existing DuckDB file, or `generate` for the built-in sample".into()),
+        )),
+        (None, None) => Err(src.at_key(
+            &["database"],
+            "no sample database: [database] needs `path` or `generate`",
+            Some("add under [database]: generate = { benchmark = \"tpcds\", scale = 0.1 }  (or path = \"my.duckdb\")".into()),
+        )),
+        (Some(p), None) => {
+            let path = spec_dir.join(p);
+            if !path.is_file() {
+                return Err(src.at_value(
+                    &["database", "path"],
+                    format!("database file {} does not exist", path.display()),
+                    Some("fix the path (relative paths start at the spec's folder) or use generate = { benchmark = \"tpcds\", scale = 0.1 }".into()),
+                ));
+            }
+            Ok(DbSource::Path(path))
+        }
+        (None, Some(g)) => {
+            if g.benchmark != "tpcds" {
+                return Err(src.at_value(
+                    &["database", "generate"],
+                    format!("unknown benchmark `{}`", g.benchmark),
+                    Some("the built-in generator knows benchmark = \"tpcds\"".into()),
+                ));
+            }
+            if !positive(g.scale) {
+                return Err(src.at_value(
+                    &["database", "generate"],
+                    format!("scale must be a positive number, not {}", g.scale),
+                    Some("use e.g. scale = 0.1 (about 100 MB) or 1.0".into()),
+                ));
+            }
+            Ok(DbSource::Generate { benchmark: g.benchmark.clone(), scale: g.scale })
+        }
+    }
+}
+
+fn resolve_queries(
+    spec: &SpecFile,
+    src: &Source,
+    spec_dir: &Path,
+) -> Result<Vec<QueryFile>, SpecError> {
+    let q = &spec.queries;
+    if q.ids.is_empty() && q.files.is_empty() {
+        return Err(src.at_key(
+            &["queries"],
+            "no queries selected",
+            Some("add ids = [1] (with dir = \"folder of .sql files\") or files = [\"queries/*.sql\"] under [queries]".into()),
+        ));
+    }
+    let dir = q.dir.as_ref().map(|d| spec_dir.join(d));
+    query::select(dir.as_deref(), &q.ids, spec_dir, &q.files).map_err(|e| {
+        let help = Some(match &e {
+            QueryError::NotFound { .. } => {
+                "fix the id, or point queries.dir at the right folder".to_string()
+            }
+            QueryError::DirMissing { .. } => {
+                "relative paths start at the spec file's folder".to_string()
+            }
+            _ => "fix the [queries] section".to_string(),
+        });
+        let at = match &e {
+            QueryError::BadId { id, .. } | QueryError::NotFound { id, .. } => id_span(src.root, id),
+            _ => None,
+        };
+        let key: &[&str] = match &e {
+            QueryError::BadId { .. } | QueryError::NotFound { .. } => &["queries", "ids"],
+            QueryError::DirMissing { .. } => &["queries", "dir"],
+            QueryError::BadPattern { .. } | QueryError::NoMatch { .. } => &["queries", "files"],
+            _ => &["queries"],
+        };
+        match at {
+            Some(span) => src.at(span, e.to_string(), help),
+            None => src.at_value(key, e.to_string(), help),
+        }
+    })
+}
+
+/// The span of the `ids` entry naming `id` ("23a", 7, or a range containing it).
+fn id_span(root: &DeTable<'_>, id: &str) -> Option<std::ops::Range<usize>> {
+    let (_, ids) = spans::find(root, &["queries", "ids"])?;
+    let toml::de::DeValue::Array(items) = ids.get_ref() else {
+        return None;
+    };
+    items
+        .iter()
+        .find(|item| match item.get_ref() {
+            toml::de::DeValue::String(s) => {
+                let one = [super::types::QueryId::Text(s.to_string())];
+                s.trim() == id || query::expand_ids(&one).is_ok_and(|v| v.iter().any(|x| x == id))
+            }
+            toml::de::DeValue::Integer(n) => n.as_str() == id,
+            _ => false,
+        })
+        .map(|item| item.span())
+}
+
+fn resolve_output_root(spec: &SpecFile, src: &Source, spec_dir: &Path) -> PathBuf {
+    if spans::is_written(src.root, &["output", "root"]) {
+        return spec_dir.join(&spec.output.root);
+    }
+    let project = spec_dir
+        .ancestors()
+        .find(|d| d.join("Cargo.toml").exists() || d.join(".git").exists())
+        .unwrap_or(spec_dir);
+    project.join(&spec.output.root)
+}
+
+/// Finite and > 0 (TOML allows `nan` and `inf`).
+pub(super) fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
