@@ -512,3 +512,13 @@ fn repository_experiments_load() {
         }
     }
 }
+
+#[test]
+fn unknown_key_in_an_arm_names_the_arm() {
+    let text = format!("{BASE}\n[[arms]]\nname = \"a\"\nsett = {{ \"llm.temperature\" = 0.1 }}\n");
+    assert_fails(
+        &text,
+        Some("sett = {"),
+        &["unknown key `sett` in [[arms]] #1\n", "did you mean `set`?"],
+    );
+}
