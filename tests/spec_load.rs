@@ -152,7 +152,9 @@ fn explicit_paths_resolve_against_the_spec_folder() {
     assert_eq!(exp.output_dir, canon_sub.join("out/t"));
     assert_eq!(
         exp.arms[0].template_path,
-        canon_sub.join("../templates/other.j2")
+        fs::canonicalize(dir.path())
+            .unwrap()
+            .join("templates/other.j2")
     );
     assert_eq!(exp.arms[0].api_key_file, Some(canon_sub.join("key.txt")));
     assert_eq!(exp.resolved.queries.dir.as_deref(), Some("../queries"));
@@ -509,4 +511,14 @@ fn repository_experiments_load() {
             Err(e) => panic!("{file}: {e}"),
         }
     }
+}
+
+#[test]
+fn unknown_key_in_an_arm_names_the_arm() {
+    let text = format!("{BASE}\n[[arms]]\nname = \"a\"\nsett = {{ \"llm.temperature\" = 0.1 }}\n");
+    assert_fails(
+        &text,
+        Some("sett = {"),
+        &["unknown key `sett` in [[arms]] #1\n", "did you mean `set`?"],
+    );
 }

@@ -9,7 +9,7 @@
 
 use super::Arm;
 use super::error::SpecError;
-use super::load::positive;
+use super::load::{join_clean, positive};
 use super::matrix::ArmDraft;
 use super::spans::{self, Source};
 use super::types::{ProviderKind, Strategy};
@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 /// against the spec folder; a default is searched upwards from it.
 fn resolve_path(spec_dir: &Path, value: &str, written: bool) -> PathBuf {
     if written {
-        return spec_dir.join(value);
+        return join_clean(spec_dir, value);
     }
     spec_dir
         .ancestors()
-        .map(|d| d.join(value))
+        .map(|d| join_clean(d, value))
         .find(|p| p.exists())
-        .unwrap_or_else(|| spec_dir.join(value))
+        .unwrap_or_else(|| join_clean(spec_dir, value))
 }
 
 pub(super) fn resolve_arm(
@@ -84,8 +84,8 @@ pub(super) fn resolve_arm(
         validation: s.validation.clone(),
         template_path,
         examples_dir,
-        responses: s.llm.responses.as_ref().map(|r| spec_dir.join(r)),
-        api_key_file: s.llm.api_key_file.as_ref().map(|f| spec_dir.join(f)),
+        responses: s.llm.responses.as_ref().map(|r| join_clean(spec_dir, r)),
+        api_key_file: s.llm.api_key_file.as_ref().map(|f| join_clean(spec_dir, f)),
     })
 }
 

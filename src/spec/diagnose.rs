@@ -78,10 +78,18 @@ fn unknown_key(
         let parts: Vec<&str> = p.split('.').collect();
         spans::find(src.root, &parts).is_some_and(|(_, v)| v.get_ref().is_table())
     });
+    // `arms[1]` reads better as `[[arms]] #2`.
+    let section =
+        section.map(
+            |s| match s.strip_prefix("arms[").and_then(|r| r.strip_suffix(']')) {
+                Some(i) => format!("[[arms]] #{}", i.parse::<usize>().map_or(0, |i| i + 1)),
+                None => format!("[{s}]"),
+            },
+        );
     let message = match (&section, is_table) {
         (None, true) => format!("unknown section [{name}]"),
         (None, false) => format!("unknown key `{name}`"),
-        (Some(s), _) => format!("unknown key `{name}` in [{s}]"),
+        (Some(s), _) => format!("unknown key `{name}` in {s}"),
     };
     let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
     let help = match nearest(name, valid.iter().copied()) {

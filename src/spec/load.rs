@@ -144,7 +144,7 @@ fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<Db
             Some("add under [database]: generate = { benchmark = \"tpcds\", scale = 0.1 }  (or path = \"my.duckdb\")".into()),
         )),
         (Some(p), None) => {
-            let path = spec_dir.join(p);
+            let path = join_clean(spec_dir, p);
             if !path.is_file() {
                 return Err(src.at_value(
                     &["database", "path"],
@@ -187,7 +187,7 @@ fn resolve_queries(
             Some("add ids = [1] (with dir = \"folder of .sql files\") or files = [\"queries/*.sql\"] under [queries]".into()),
         ));
     }
-    let dir = q.dir.as_ref().map(|d| spec_dir.join(d));
+    let dir = q.dir.as_ref().map(|d| join_clean(spec_dir, d));
     query::select(dir.as_deref(), &q.ids, spec_dir, &q.files).map_err(|e| {
         let help = Some(match &e {
             QueryError::NotFound { .. } => {
@@ -236,13 +236,33 @@ fn id_span(root: &DeTable<'_>, id: &str) -> Option<std::ops::Range<usize>> {
 
 fn resolve_output_root(spec: &SpecFile, src: &Source, spec_dir: &Path) -> PathBuf {
     if spans::is_written(src.root, &["output", "root"]) {
-        return spec_dir.join(&spec.output.root);
+        return join_clean(spec_dir, &spec.output.root);
     }
     let project = spec_dir
         .ancestors()
         .find(|d| d.join("Cargo.toml").exists() || d.join(".git").exists())
         .unwrap_or(spec_dir);
-    project.join(&spec.output.root)
+    join_clean(project, &spec.output.root)
+}
+
+/// `base/rel` without `.`/`..` noise: canonical when it exists, else cleaned lexically
+/// (`base` is already canonical, so only `rel`'s own components are folded).
+pub(super) fn join_clean(base: &Path, rel: &str) -> PathBuf {
+    let joined = base.join(rel);
+    if let Ok(canon) = std::fs::canonicalize(&joined) {
+        return canon;
+    }
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.parent().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Finite and > 0 (TOML allows `nan` and `inf`).

@@ -79,6 +79,8 @@ fn default_scale() -> f64 {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct QueriesCfg {
+    /// Folder searched for `ids` (relative to the spec file); the spec's own folder
+    /// when omitted.
     pub dir: Option<String>,
     /// Numbers, "1..99" ranges, or names like "23a".
     #[serde(default)]
