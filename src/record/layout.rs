@@ -65,12 +65,12 @@ impl RunDir {
         self.path.join(name)
     }
 
-    pub fn gen_name(gen: u32) -> String {
-        format!("gen_{gen:02}")
+    pub fn gen_name(number: u32) -> String {
+        format!("gen_{number:02}")
     }
 
-    pub fn gen_dir(&self, gen: u32) -> PathBuf {
-        self.path.join(Self::gen_name(gen))
+    pub fn gen_dir(&self, number: u32) -> PathBuf {
+        self.path.join(Self::gen_name(number))
     }
 
     /// Write a file of the run folder atomically.
@@ -128,7 +128,7 @@ pub struct GenFiles<'a> {
 
 impl RunDir {
     /// Write a generation folder whole (temp folder + rename).
-    pub fn write_gen(&self, gen: u32, files: &GenFiles<'_>) -> io::Result<PathBuf> {
+    pub fn write_gen(&self, number: u32, files: &GenFiles<'_>) -> io::Result<PathBuf> {
         let mut list: Vec<(String, Vec<u8>)> = Vec::new();
         let last = files.attempts.len().saturating_sub(1);
         for (i, (prompt, response)) in files.attempts.iter().enumerate() {
@@ -143,7 +143,7 @@ impl RunDir {
         }
         let json = serde_json::to_vec_pretty(files.validation).map_err(io::Error::other)?;
         list.push((VALIDATION.into(), json));
-        let dir = self.gen_dir(gen);
+        let dir = self.gen_dir(number);
         atomic::write_dir_atomic(&dir, &list)?;
         Ok(dir)
     }

@@ -125,7 +125,7 @@ impl Console {
             "validation_failed" | "error" => self.paint(status, "31"),
             _ => self.paint(status, "33"),
         };
-        let mut s = format!("Gen {:02}: {painted}", o.gen);
+        let mut s = format!("Gen {:02}: {painted}", o.number);
         if let Some(x) = r["speedup"].as_f64() {
             s.push_str(&format!(", {x:.2}x"));
             if let Some([lo, hi]) = r["timing"]["ci95"].as_array().map(|a| [a[0].as_f64(), a.get(1).and_then(Value::as_f64)]) {

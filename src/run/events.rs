@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// One finished generation, everything needed to record it.
 #[derive(Debug, Clone)]
 pub struct GenOutcome {
-    pub gen: u32,
+    pub number: u32,
     pub arm: usize,
     pub worker: u32,
     /// (prompt, response) per attempt, in order; response is None when the LLM failed.
@@ -22,10 +22,10 @@ pub enum Event {
     QueryStarted { query_id: String, run_dir: PathBuf, total: usize, already_done: usize },
     /// A line of setup progress (plan analysis, baseline timing...).
     Note(String),
-    LlmStarted { gen: u32 },
-    LlmFinished { gen: u32 },
-    ValidationStarted { gen: u32 },
-    ValidationFinished { gen: u32 },
+    LlmStarted { number: u32 },
+    LlmFinished { number: u32 },
+    ValidationStarted { number: u32 },
+    ValidationFinished { number: u32 },
     GenFinished(Box<GenOutcome>),
     QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
 }

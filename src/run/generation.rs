@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::events::{Event, GenOutcome};
 use super::query::QueryShared;
 use crate::llm::{ChatRequest, LlmResponse, Message};
+use crate::prompt::HistoryEntry;
 use crate::spec::Job;
 use crate::validate::{self, Verdict};
 
@@ -45,10 +46,14 @@ fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
     m
 }
 
-fn history_entry(attempt: u32, response: &str, end: &AttemptEnd) -> Value {
+fn history_entry(attempt: u32, response: &str, end: &AttemptEnd) -> HistoryEntry {
     let f = end_fields(end);
-    let excerpt: String = response.chars().take(1500).collect();
-    json!({"attempt": attempt + 1, "response_excerpt": excerpt, "reason": f["reason"], "error": f["error"], "status": f["status"]})
+    let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let error = match f.get("diff") {
+        Some(d) if !d.is_null() => format!("{}\n{}", text("error"), d),
+        _ => text("error"),
+    };
+    HistoryEntry::new(attempt + 1, response, &text("reason"), &error)
 }
 
 /// Run one job to completion; `None` if cancelled before it finished.
@@ -57,7 +62,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
     let examples = arm.examples_for(&q.inputs, job.worker);
     let example_ids: Vec<String> = examples.iter().map(|e| e.id.clone()).collect();
     let retries = arm.arm.generation.retries_on_failure;
-    let mut history: Vec<Value> = Vec::new();
+    let mut history: Vec<HistoryEntry> = Vec::new();
     let mut attempts: Vec<(String, Option<String>)> = Vec::new();
     let mut responses: Vec<LlmResponse> = Vec::new();
     let mut llm_attempts: Vec<Value> = Vec::new();
@@ -81,17 +86,17 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
             messages: vec![Message { role: "user".into(), content: prompt.clone() }],
             temperature: arm.arm.llm.temperature,
             max_tokens: arm.arm.llm.max_tokens,
-            sample_index: job.gen,
+            sample_index: job.r#gen,
             query_id: q.inputs.query.id.clone(),
-            worker: job.gen,
+            worker: job.r#gen,
             attempt,
         };
-        let _ = q.events.send(Event::LlmStarted { gen: job.gen });
+        let _ = q.events.send(Event::LlmStarted { number: job.r#gen });
         let result = tokio::select! {
             r = q.clients[job.arm].complete(req) => r,
             _ = q.cancel.cancelled() => return None,
         };
-        let _ = q.events.send(Event::LlmFinished { gen: job.gen });
+        let _ = q.events.send(Event::LlmFinished { number: job.r#gen });
         let response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -118,7 +123,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
                     AttemptEnd::NotValidated
                 } else {
                     let t = std::time::Instant::now();
-                    let v = q.validate(job.gen, job.arm, sql).await;
+                    let v = q.validate(job.r#gen, job.arm, sql).await;
                     validation_s += t.elapsed().as_secs_f64();
                     match v {
                         Some(v) => AttemptEnd::Validated(v),
@@ -130,7 +135,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
         if attempt < retries && retryable(&end) {
             let h = history_entry(attempt, &content, &end);
             if first_error.is_none() {
-                first_error = Some(json!({"reason": h["reason"], "error": h["error"]}));
+                first_error = Some(json!({"reason": h.reason, "error": h.error}));
             }
             history.push(h);
             optimized = None;
@@ -141,7 +146,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
 
     let mut record = build_record(&q, &job, &example_ids, &end, &responses, llm_attempts, first_error, attempts.len());
     record["validation_s"] = json!((validation_s * 1000.0).round() / 1000.0);
-    Some(GenOutcome { gen: job.gen, arm: job.arm, worker: job.worker, attempts, optimized_sql: optimized, record })
+    Some(GenOutcome { number: job.r#gen, arm: job.arm, worker: job.worker, attempts, optimized_sql: optimized, record })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -160,8 +165,8 @@ fn build_record(
     let tokens_c: u64 = responses.iter().map(|r| r.completion_tokens).sum();
     let latency: f64 = responses.iter().map(|r| r.latency_s).sum();
     let mut rec = json!({
-        "worker_id": job.gen,
-        "gen": job.gen,
+        "worker_id": job.r#gen,
+        "gen": job.r#gen,
         "arm_worker": job.worker,
         "query_id": q.inputs.query.id,
         "retried": n_attempts > 1,

@@ -76,7 +76,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
         });
         let jobs = all_jobs
             .iter()
-            .filter(|j| j.query == qi && !prepared.already.contains_key(&j.gen))
+            .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
         let qr = query::QueryRun { exp: &exp, query_idx: qi, jobs, run: prepared.run, already: prepared.already, shared };

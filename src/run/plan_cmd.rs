@@ -59,7 +59,7 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
             let arm = &arms[job.arm];
             let ex = arm.examples_for(&inputs, job.worker);
             let prompt = arm.render(&inputs, Some(job.worker), &ex, &[])?;
-            let file = qdir.join(format!("gen_{:02}.prompt.txt", job.gen));
+            let file = qdir.join(format!("gen_{:02}.prompt.txt", job.r#gen));
             std::fs::write(&file, &prompt).with_context(|| format!("writing {}", file.display()))?;
             q_distinct.insert(prompt.clone());
             distinct.insert(prompt);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::dag::{self, Dag};
 use crate::db::{self, PlanAnalysis};
 use crate::error::BadInput;
-use crate::prompt::{self, Example, PromptEnv};
+use crate::prompt::{self, Example, HistoryEntry, PromptEnv, PromptInputs, QueryInfo, WorkerInfo};
 use crate::query::QueryFile;
 use crate::spec::{Arm, Experiment};
 
@@ -30,7 +30,8 @@ impl QueryInputs {
     /// Parse the query, and when a DB is given, analyse its plan (EXPLAIN ANALYZE with a
     /// deadline) and read the schema of the tables it touches.
     pub fn prepare(query: &QueryFile, db_path: Option<&Path>, explain_timeout: Duration) -> QueryInputs {
-        let dag = dag::parse_dag(&query.sql).map_err(|e| e.to_string());
+        // Multi-statement files (TPC-DS 14, 23, 24, 39): prompts show the first statement's DAG.
+        let dag = dag::parse_dag(&query.sql).or_else(|_| dag::parse_first_dag(&query.sql)).map_err(|e| e.to_string());
         let (plan, plan_error) = match db_path {
             Some(p) => match db::analyze_plan(p, &query.sql, explain_timeout) {
                 Ok(a) => (Some(a), None),
@@ -102,31 +103,33 @@ impl ArmPrompts {
         inputs: &QueryInputs,
         worker: Option<u32>,
         examples: &[Example],
-        history: &[Value],
+        history: &[HistoryEntry],
     ) -> anyhow::Result<String> {
-        let dag = match &inputs.dag {
-            Ok(d) => serde_json::to_value(d)?,
-            Err(e) if self.arm.generation.response_format == crate::spec::ResponseFormat::DagJson => {
-                return Err(BadInput(format!(
-                    "{}: cannot build the DAG the dag_json prompt needs: {e}. Fix the SQL or use response_format = \"sql\"",
-                    inputs.query.path.display()
-                ))
-                .into());
-            }
-            Err(_) => Value::Null,
+        let dag = inputs.dag.as_ref().map_err(|e| {
+            BadInput(format!(
+                "{}: cannot build the query's DAG, which the prompt needs: {e}. Fix the SQL file",
+                inputs.query.path.display()
+            ))
+        })?;
+        let query = QueryInfo {
+            id: inputs.query.id.clone(),
+            sql: inputs.query.sql.clone(),
+            file: inputs.query.path.display().to_string(),
         };
-        let ctx = json!({
-            "query": {"id": inputs.query.id, "sql": inputs.query.sql, "file": inputs.query.path.display().to_string()},
-            "dag": dag,
-            "target_nodes": inputs.target_nodes,
-            "plan_summary": inputs.plan_summary_text(),
-            "plan": inputs.plan.as_ref().map(|p| p.json.clone()).unwrap_or(Value::Null),
-            "schema": inputs.schema,
-            "examples": examples,
-            "worker": {"id": worker, "arm": self.arm.name},
-            "arm": self.arm.params,
-            "history": history,
-            "dialect": "duckdb",
+        let worker = WorkerInfo { id: worker.unwrap_or(0), arm: self.arm.name.clone() };
+        let arm = serde_json::to_value(&self.arm.params)?;
+        let summary = inputs.plan_summary_text();
+        let ctx = prompt::build_context(&PromptInputs {
+            query: &query,
+            dag,
+            target_nodes: &inputs.target_nodes,
+            plan_summary: &summary,
+            plan: inputs.plan.as_ref().map(|p| &p.json),
+            schema: &inputs.schema,
+            examples,
+            worker: &worker,
+            arm: &arm,
+            history,
         });
         self.env
             .render(&self.arm.template_path, &ctx)

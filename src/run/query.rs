@@ -57,7 +57,7 @@ impl QueryShared {
     }
 
     /// Validate a candidate; `None` when cancelled while waiting.
-    pub async fn validate(&self, gen: u32, arm: usize, sql: String) -> Option<Verdict> {
+    pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<Verdict> {
         let base = match self.baseline().await {
             Ok(b) => b,
             Err(v) => return Some((*v).clone()),
@@ -66,12 +66,12 @@ impl QueryShared {
             s = self.validate_slots.acquire() => s.ok()?,
             _ = self.cancel.cancelled() => return None,
         };
-        let _ = self.events.send(Event::ValidationStarted { gen });
+        let _ = self.events.send(Event::ValidationStarted { number });
         let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
         let v = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane))
             .await
             .unwrap_or_else(|e| Verdict::internal(format!("validation task failed: {e}")));
-        let _ = self.events.send(Event::ValidationFinished { gen });
+        let _ = self.events.send(Event::ValidationFinished { number });
         Some(v)
     }
 }
@@ -115,10 +115,10 @@ impl Recorder<'_> {
     fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
         self.run
-            .write_gen(o.gen, &files)
-            .with_context(|| format!("writing {}", self.run.gen_dir(o.gen).display()))?;
+            .write_gen(o.number, &files)
+            .with_context(|| format!("writing {}", self.run.gen_dir(o.number).display()))?;
         self.run.append_result(&o.record)?;
-        self.records.insert(o.gen, o.record.clone());
+        self.records.insert(o.number, o.record.clone());
         self.write_summary(&self.summary(false, None))
     }
 }
@@ -170,7 +170,7 @@ pub async fn run_query(
             let out = super::generation::run_generation(qj.clone(), job).await;
             let ev = match out {
                 Some(o) => Event::GenFinished(Box::new(o)),
-                None => Event::Note(format!("gen_{:02} abandoned (interrupted)", job.gen)),
+                None => Event::Note(format!("gen_{:02} abandoned (interrupted)", job.r#gen)),
             };
             let _ = qj.events.send(ev);
         });
@@ -199,17 +199,17 @@ pub async fn run_query(
 
 /// Winner's curse: re-time the best generation in fresh rounds.
 async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console) -> Option<Value> {
-    let (gen, screening) = rec
+    let (number, screening) = rec
         .records
         .iter()
         .filter(|(_, v)| v["status"] == "pass")
         .filter_map(|(g, v)| v["speedup"].as_f64().map(|s| (*g, s)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let sql = std::fs::read_to_string(rec.run.gen_dir(gen).join(layout::OPTIMIZED)).ok()?;
+    let sql = std::fs::read_to_string(rec.run.gen_dir(number).join(layout::OPTIMIZED)).ok()?;
     let base = q.baseline().await.ok()?;
-    console.line(&format!("  confirming gen_{gen:02} ({screening:.2}x) in fresh timing rounds..."));
+    console.line(&format!("  confirming gen_{number:02} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
     let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
-    Some(json!({"gen": gen, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
+    Some(json!({"gen": number, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
 }
