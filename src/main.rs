@@ -10,7 +10,10 @@ fn main() {
     let result = match &cli.command {
         Command::Run(a) => qt::run::run_cmd(a),
         Command::Plan(a) => qt::run::plan_cmd::plan_cmd(a),
-        Command::Validate(a) => qt::validate::validate_cli_args(a),
+        Command::Validate(a) => {
+            let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
+            qt::validate::validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
+        }
         Command::Db(DbCommand::Generate(a)) => {
             qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
         }

@@ -49,7 +49,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
 
     let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
     let mut interrupted = false;
-    for (qi, query) in exp.queries.iter().enumerate() {
+    for qi in 0..exp.queries.len() {
         if cancel.is_cancelled() {
             interrupted = true;
             break;

@@ -17,7 +17,7 @@ fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| p.clone()),
         DbSource::Generate { benchmark, scale } => {
-            let p = db::cached_db_path(benchmark, *scale);
+            let p = db::generated_path(benchmark, *scale);
             p.exists().then_some(p)
         }
     }

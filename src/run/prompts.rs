@@ -47,7 +47,7 @@ impl QueryInputs {
             Err(_) => Vec::new(),
         };
         let schema = db_path
-            .and_then(|p| db::schema_for(p, &tables).ok())
+            .and_then(|p| db::schema_for_path(p, &tables).ok())
             .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
             .unwrap_or_else(|| json!([]));
         let shares: BTreeMap<String, f64> =

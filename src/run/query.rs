@@ -49,7 +49,7 @@ impl QueryShared {
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(v)) => Err(Arc::new(v)),
-                    Err(e) => Err(Arc::new(Verdict::internal(format!("baseline task failed: {e}")))),
+                    Err(e) => Err(Arc::new(internal(format!("baseline task failed: {e}")))),
                 }
             })
             .await
@@ -70,10 +70,15 @@ impl QueryShared {
         let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
         let v = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane))
             .await
-            .unwrap_or_else(|e| Verdict::internal(format!("validation task failed: {e}")));
+            .unwrap_or_else(|e| internal(format!("validation task failed: {e}")));
         let _ = self.events.send(Event::ValidationFinished { number });
         Some(v)
     }
+}
+
+/// A validation thread that panicked or was cancelled: an `error`, never a pass.
+fn internal(message: String) -> Verdict {
+    Verdict::Error { reason: validate::Reason::ExecutionError, message }
 }
 
 /// What a finished query reports back to the experiment level.
