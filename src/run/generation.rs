@@ -15,7 +15,9 @@ use crate::validate::{self, Verdict};
 /// How an attempt ended, before deciding whether to re-ask.
 enum AttemptEnd {
     LlmError(String),
-    ParseError(String),
+    /// The answer could not become one query: (reason, message), reason from the assembler
+    /// (`parse_error`, or `not_select` when a node is a statement other than a query).
+    ParseError(&'static str, String),
     Validated(Verdict),
     NotValidated,
 }
@@ -23,7 +25,7 @@ enum AttemptEnd {
 /// Statuses worth re-asking about: the model can fix its own mistake.
 fn retryable(end: &AttemptEnd) -> bool {
     match end {
-        AttemptEnd::ParseError(_) => true,
+        AttemptEnd::ParseError(..) => true,
         AttemptEnd::Validated(v) => matches!(v.status(), "validation_failed" | "error"),
         _ => false,
     }
@@ -39,7 +41,7 @@ fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
     };
     match end {
         AttemptEnd::LlmError(e) => put("error", "llm_error", e),
-        AttemptEnd::ParseError(e) => put("error", "parse_error", e),
+        AttemptEnd::ParseError(reason, e) => put("error", reason, e),
         AttemptEnd::NotValidated => put("inconclusive", "not_validated", "validation skipped (--no-validate)"),
         AttemptEnd::Validated(v) => m = v.to_json_fields(),
     }
@@ -116,7 +118,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
         responses.push(response);
 
         end = match assemble_answer(&q.inputs.dag, &content, arm.arm.generation.response_format) {
-            Err(e) => AttemptEnd::ParseError(e),
+            Err((reason, e)) => AttemptEnd::ParseError(reason, e),
             Ok(sql) => {
                 optimized = Some(sql.clone());
                 if q.no_validate {
@@ -209,9 +211,9 @@ fn assemble_answer(
     dag: &Result<crate::dag::Dag, String>,
     content: &str,
     format: crate::spec::ResponseFormat,
-) -> Result<String, String> {
+) -> Result<String, (&'static str, String)> {
     match dag {
-        Ok(d) => crate::dag::assemble(d, content, format).map_err(|e| e.to_string()),
-        Err(e) => Err(format!("the original query has no DAG ({e}), so the answer cannot be assembled")),
+        Ok(d) => crate::dag::assemble(d, content, format).map_err(|e| (e.reason(), e.to_string())),
+        Err(e) => Err(("parse_error", format!("the original query has no DAG ({e}), so the answer cannot be assembled"))),
     }
 }
