@@ -349,6 +349,7 @@ async fn server_dying_mid_run_gives_up_with_connection_errors() {
     assert!(matches!(e, LlmError::GaveUp { .. }), "{e:?}");
     assert_eq!(e.attempts().len(), 2);
     assert!(e.attempts().iter().all(|a| a.status.is_none()), "{:?}", e.attempts());
+    assert!(e.attempts().iter().all(|a| a.error.as_deref().unwrap().starts_with("connection error")));
 }
 
 #[tokio::test]
@@ -372,6 +373,12 @@ async fn echo_mode_answers_the_prompt_sql() {
     let c = Client::new(&cfg(&server), None, None, ClientOptions { no_cache: true, ..Default::default() });
     let r = c.unwrap().complete(req("Rewrite:\n```sql\nSELECT a FROM t\n```\nThanks", 0)).await.unwrap();
     assert_eq!(r.content, "```sql\nSELECT a FROM t\n```");
+}
+
+#[test]
+fn client_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<Client>();
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -58,8 +58,8 @@ pub async fn concurrency_bench(n: usize, concurrency: usize, latency: Duration) 
     let started = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move { client.complete(request(i)).await })
+            let (client, req) = (client.clone(), request(&cfg, i));
+            tokio::spawn(async move { client.complete(req).await })
         })
         .collect();
     let mut failures = 0;
@@ -82,14 +82,12 @@ pub async fn concurrency_bench(n: usize, concurrency: usize, latency: Duration) 
     figures
 }
 
-fn request(i: usize) -> ChatRequest {
+fn request(cfg: &LlmCfg, i: usize) -> ChatRequest {
+    let prompt = format!("rewrite:\n```sql\nSELECT {i}\n```");
     ChatRequest {
-        messages: vec![Message::user(format!("rewrite:\n```sql\nSELECT {i}\n```"))],
-        temperature: 0.0,
-        max_tokens: 256,
         sample_index: i as u32,
         query_id: "bench".into(),
         worker: (i + 1) as u32,
-        attempt: 0,
+        ..ChatRequest::new(cfg, vec![Message::user(prompt)])
     }
 }

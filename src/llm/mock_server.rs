@@ -67,7 +67,8 @@ pub struct MockScript {
     pub responder: Option<Responder>,
     /// Added to every request before answering.
     pub latency: Duration,
-    /// Probability that a request gets a 500 instead (seeded, reproducible).
+    /// Probability that a request gets a 500 instead (seeded: reproducible for a given
+    /// arrival order).
     pub fault_rate: f64,
     pub seed: u64,
     /// The model name reported in answers.

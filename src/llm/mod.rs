@@ -63,6 +63,21 @@ pub struct ChatRequest {
     pub attempt: u32,
 }
 
+impl ChatRequest {
+    /// A request with `cfg`'s temperature and max_tokens; set the other fields as needed.
+    pub fn new(cfg: &LlmCfg, messages: Vec<Message>) -> Self {
+        Self {
+            messages,
+            temperature: cfg.temperature,
+            max_tokens: cfg.max_tokens,
+            sample_index: 0,
+            query_id: String::new(),
+            worker: 1,
+            attempt: 0,
+        }
+    }
+}
+
 /// One HTTP attempt, kept for the generation's record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
@@ -86,6 +101,8 @@ pub struct LlmResponse {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Latency of the successful request (of the original call for cache hits); earlier
+    /// attempts are in `attempts`.
     pub latency_s: f64,
     pub cached: bool,
     /// Network attempts (empty for cache hits and replay).
