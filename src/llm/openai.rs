@@ -1,0 +1,259 @@
+//! The OpenAI-compatible chat-completions provider (DeepSeek, OpenAI, OpenRouter, Ollama,
+//! vLLM, llama.cpp server): one POST per attempt, answer parsed into an [`LlmResponse`].
+//!
+//! URL rule ([`chat_completions_url`]): trailing slashes are dropped and
+//! `/chat/completions` is appended, so give `base_url` exactly as the provider's own SDK
+//! wants it: `https://api.deepseek.com`, `https://api.openai.com/v1`,
+//! `http://127.0.0.1:8080/v1`, `http://localhost:11434/v1`. A base_url already ending in
+//! `/chat/completions` is used as is. No `/v1` is ever added or removed.
+//!
+//! Not here: retries and waits (retry.rs), caching (cache.rs), the concurrency limit.
+
+use super::error::{redact, snippet};
+use super::key::ApiKey;
+use super::retry::{Failure, FailureKind, classify_status, parse_retry_after};
+use super::{Attempt, ChatRequest, LlmError, LlmResponse, Message};
+use crate::spec::LlmCfg;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// `{base_url}/chat/completions` by the rule in the module doc.
+pub fn chat_completions_url(base_url: &str) -> String {
+    let base = base_url.trim().trim_end_matches('/');
+    if base.ends_with("/chat/completions") {
+        base.to_string()
+    } else {
+        format!("{base}/chat/completions")
+    }
+}
+
+pub(crate) struct OpenAi {
+    http: reqwest::Client,
+    endpoint: String,
+    model: String,
+    key: Option<ApiKey>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: &'a [Message],
+    temperature: f64,
+    max_tokens: u32,
+    stream: bool,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    model: Option<String>,
+    choices: Vec<Choice>,
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Option<ChoiceMessage>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+impl OpenAi {
+    pub(crate) fn new(cfg: &LlmCfg, key: Option<ApiKey>) -> Result<Self, LlmError> {
+        let endpoint = chat_completions_url(&cfg.base_url);
+        match reqwest::Url::parse(&endpoint) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(LlmError::BadConfig(format!(
+                    "llm.base_url {:?} is not an http(s) URL; use e.g. \
+                     \"https://api.deepseek.com\" or \"http://127.0.0.1:8080/v1\"",
+                    cfg.base_url
+                )));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(cfg.timeout_s))
+            .connect_timeout(Duration::from_secs_f64(cfg.timeout_s.min(30.0)))
+            .build()
+            .map_err(|e| LlmError::BadConfig(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http, endpoint, model: cfg.model.clone(), key })
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+    pub(crate) fn model(&self) -> &str {
+        &self.model
+    }
+    pub(crate) fn provider_name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn secret(&self) -> Option<&str> {
+        self.key.as_ref().map(ApiKey::expose)
+    }
+
+    /// One POST. On success returns the response (attempts filled in by the retry loop)
+    /// and the HTTP status.
+    pub(crate) async fn send_once(&self, req: &ChatRequest) -> Result<(LlmResponse, u16), Failure> {
+        let body = Body {
+            model: &self.model,
+            messages: &req.messages,
+            temperature: req.temperature,
+            max_tokens: req.max_tokens,
+            stream: false,
+        };
+        let started = Instant::now();
+        let mut builder = self.http.post(&self.endpoint).json(&body);
+        if let Some(key) = &self.key {
+            builder = builder.bearer_auth(key.expose());
+        }
+        let result = async {
+            let resp = builder.send().await?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let text = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, retry_after, text))
+        }
+        .await;
+        let latency = started.elapsed();
+        let (status, retry_after, text) = result.map_err(|e| self.transport_failure(&e, latency))?;
+        let text = redact(&text, self.secret());
+        if !(200..300).contains(&status) {
+            let kind = classify_status(status, &text);
+            return Err(Failure {
+                kind,
+                status: Some(status),
+                message: format!("http {status}: {}", snippet(&text)),
+                body: snippet(&text),
+                retry_after,
+                latency,
+            });
+        }
+        let resp = self.parse(&text, latency).map_err(|detail| Failure {
+            kind: FailureKind::Malformed,
+            status: Some(status),
+            message: format!("malformed response: {detail}"),
+            body: snippet(&text),
+            retry_after: None,
+            latency,
+        })?;
+        Ok((resp, status))
+    }
+
+    fn parse(&self, text: &str, latency: Duration) -> Result<LlmResponse, String> {
+        let c: Completion = serde_json::from_str(text).map_err(|e| {
+            format!("{e} (body starts with {:?})", snippet(text).chars().take(80).collect::<String>())
+        })?;
+        let choice = c.choices.into_iter().next().ok_or("no choices in the answer")?;
+        let usage = c.usage.unwrap_or(Usage { prompt_tokens: None, completion_tokens: None });
+        Ok(LlmResponse {
+            content: choice.message.and_then(|m| m.content).unwrap_or_default(),
+            finish_reason: choice.finish_reason,
+            model: c.model.filter(|m| !m.is_empty()).unwrap_or_else(|| self.model.clone()),
+            prompt_tokens: usage.prompt_tokens.unwrap_or(0),
+            completion_tokens: usage.completion_tokens.unwrap_or(0),
+            latency_s: latency.as_secs_f64(),
+            cached: false,
+            attempts: Vec::new(),
+            source: None,
+            warnings: Vec::new(),
+        })
+    }
+
+    fn transport_failure(&self, e: &reqwest::Error, latency: Duration) -> Failure {
+        let what = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "connection error"
+        } else if e.is_body() || e.is_decode() {
+            "error reading the answer"
+        } else {
+            "request error"
+        };
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        Failure {
+            kind: FailureKind::Retryable,
+            status: None,
+            message: redact(&format!("{what}: {detail}"), self.secret()),
+            body: String::new(),
+            retry_after: None,
+            latency,
+        }
+    }
+
+    /// The key must not reach the record or the cache even if a server echoes it.
+    pub(crate) fn redact_response(&self, resp: &mut LlmResponse) {
+        resp.content = redact(&resp.content, self.secret());
+        resp.model = redact(&resp.model, self.secret());
+    }
+
+    /// Turns the last failure of the retry loop into the error the caller sees.
+    pub(crate) fn to_error(&self, f: Failure, attempts: Vec<Attempt>) -> LlmError {
+        let endpoint = self.endpoint.clone();
+        match f.kind {
+            FailureKind::Quota => {
+                LlmError::Quota { endpoint, status: f.status.unwrap_or(429), body: f.body, attempts }
+            }
+            FailureKind::Refused => {
+                let status = f.status.unwrap_or(400);
+                LlmError::Refused { endpoint, status, body: f.body, hint: self.hint(status), attempts }
+            }
+            FailureKind::Malformed => LlmError::Malformed { endpoint, detail: f.message, attempts },
+            FailureKind::Retryable => LlmError::GaveUp { endpoint, last: f.message, attempts },
+        }
+    }
+
+    fn hint(&self, status: u16) -> String {
+        match status {
+            401 | 403 => "Check the API key (llm.api_key_env / llm.api_key_file) and that it \
+                          is allowed to use this model"
+                .into(),
+            404 => format!(
+                "Check llm.base_url (requests go to {}) and llm.model ({:?})",
+                self.endpoint, self.model
+            ),
+            _ => format!(
+                "Check llm.model ({:?}), llm.temperature and llm.max_tokens against the \
+                 provider's limits",
+                self.model
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chat_completions_url as url;
+
+    #[test]
+    fn url_rule() {
+        assert_eq!(url("https://api.deepseek.com"), "https://api.deepseek.com/chat/completions");
+        assert_eq!(url("https://api.deepseek.com/"), "https://api.deepseek.com/chat/completions");
+        assert_eq!(url("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(url("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(
+            url("https://openrouter.ai/api/v1/chat/completions"),
+            "https://openrouter.ai/api/v1/chat/completions"
+        );
+    }
+}

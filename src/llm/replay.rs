@@ -1,0 +1,275 @@
+//! The replay provider: answers from files, no network — for offline demos and for
+//! re-validating the answers of an earlier run.
+//!
+//! `llm.responses` is a folder or a glob. For (query Q, worker NN = two-digit worker,
+//! attempt A) a folder is searched in this order:
+//! 1. an earlier run's tree: `q{Q}_<timestamp>/gen_{NN}/` (latest timestamp) or
+//!    `q{Q}/gen_{NN}/`, file `response.{A+1}.txt` (an earlier attempt, as the recorder
+//!    names them) else `response.txt`;
+//! 2. `q{Q}/w{NN}.txt`; 3. `q{Q}/{NN}.txt`; 4. `q{Q}_w{NN}.txt`.
+//!
+//! If none exists but the query has some files, worker k gets `files[(k-1) % n]` of its
+//! sorted files, and `source` says so. Folders matched by a glob are searched the same
+//! way; files matched by a glob are placed by their names (same layouts). Not here: any
+//! check of the content beyond "not empty" (done by the client).
+
+use super::{ChatRequest, LlmError, LlmResponse};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub(crate) struct Replay {
+    spec: String,
+    roots: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+}
+
+/// A found file and how it was chosen.
+struct Found {
+    path: PathBuf,
+    note: Option<String>,
+}
+
+impl Replay {
+    pub(crate) fn new(spec: &str) -> Result<Self, LlmError> {
+        let bad = |m: String| Err(LlmError::BadConfig(m));
+        if Path::new(spec).is_dir() {
+            return Ok(Self { spec: spec.into(), roots: vec![spec.into()], files: vec![] });
+        }
+        if !spec.contains(['*', '?', '[']) {
+            return bad(format!(
+                "llm.responses {spec:?} is not a folder; give a folder of response files, an \
+                 earlier run's output folder, or a glob like \"answers/q*/*.txt\""
+            ));
+        }
+        let entries = match glob::glob(spec) {
+            Ok(paths) => paths.filter_map(Result::ok).collect::<Vec<_>>(),
+            Err(e) => return bad(format!("llm.responses {spec:?} is not a valid glob: {e}")),
+        };
+        let (roots, mut files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
+        files.sort();
+        if roots.is_empty() && files.is_empty() {
+            return bad(format!("llm.responses glob {spec:?} matches nothing; check the pattern"));
+        }
+        Ok(Self { spec: spec.into(), roots, files })
+    }
+
+    pub(crate) fn describe(&self) -> &str {
+        &self.spec
+    }
+
+    pub(crate) async fn answer(&self, req: &ChatRequest) -> Result<LlmResponse, LlmError> {
+        let started = Instant::now();
+        let q = normalize_query(&req.query_id);
+        let (roots, files) = (self.roots.clone(), self.files.clone());
+        let (worker, attempt, spec) = (req.worker, req.attempt, self.spec.clone());
+        let found = tokio::task::spawn_blocking(move || {
+            find(&roots, &files, &q, worker, attempt).map_err(|tried| {
+                LlmError::Replay(format!(
+                    "replay: no response for query {q}, worker {worker} in {spec}; tried {}. \
+                     Put the answer in one of these files, or point llm.responses at an \
+                     earlier run's output folder",
+                    tried.join(", ")
+                ))
+            })
+        })
+        .await
+        .map_err(|e| LlmError::Replay(format!("replay lookup failed: {e}")))??;
+        let content = tokio::fs::read_to_string(&found.path).await.map_err(|e| {
+            LlmError::Replay(format!(
+                "replay: cannot read {} ({e}); check the file's permissions and encoding (UTF-8)",
+                found.path.display()
+            ))
+        })?;
+        let source = match found.note {
+            Some(note) => format!("{} ({note})", found.path.display()),
+            None => found.path.display().to_string(),
+        };
+        Ok(LlmResponse {
+            content,
+            finish_reason: Some("stop".into()),
+            model: "replay".into(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            latency_s: started.elapsed().as_secs_f64(),
+            cached: false,
+            attempts: Vec::new(),
+            source: Some(source),
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// "q7" and "7" name the same query.
+fn normalize_query(id: &str) -> String {
+    let id = id.trim();
+    match id.strip_prefix(['q', 'Q']) {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
+        _ => id.to_string(),
+    }
+}
+
+/// Exact file, else the query's files cycled; Err lists the paths tried.
+fn find(roots: &[PathBuf], files: &[PathBuf], q: &str, worker: u32, attempt: u32) -> Result<Found, Vec<String>> {
+    let nn = format!("{worker:02}");
+    let mut tried = Vec::new();
+    for root in roots {
+        for path in exact_candidates(root, q, &nn, attempt) {
+            if path.is_file() {
+                return Ok(Found { path, note: None });
+            }
+            tried.push(path.display().to_string());
+        }
+    }
+    let globbed: Vec<&PathBuf> = files.iter().filter(|f| place(f).0.as_deref() == Some(q)).collect();
+    if let Some(f) = globbed.iter().find(|f| place(f).1.as_deref() == Some(nn.as_str())) {
+        return Ok(Found { path: f.to_path_buf(), note: None });
+    }
+    let mut pool: Vec<PathBuf> = globbed.into_iter().cloned().collect();
+    if pool.is_empty() {
+        pool = roots.iter().map(|r| query_files(r, q)).find(|v| !v.is_empty()).unwrap_or_default();
+    }
+    if pool.is_empty() {
+        if !files.is_empty() {
+            tried.push(format!("{} glob-matched files (none for query {q})", files.len()));
+        }
+        return Err(tried);
+    }
+    let i = (worker.saturating_sub(1) as usize) % pool.len();
+    let note = format!("cycled: worker {worker} -> file {} of {} for query {q}", i + 1, pool.len());
+    Ok(Found { path: pool[i].clone(), note: Some(note) })
+}
+
+/// The four layouts, in lookup order.
+fn exact_candidates(root: &Path, q: &str, nn: &str, attempt: u32) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for run in run_dirs(root, q) {
+        let gen_dir = run.join(format!("gen_{nn}"));
+        if attempt > 0 || gen_dir.join("response.1.txt").is_file() {
+            out.push(gen_dir.join(format!("response.{}.txt", attempt + 1)));
+        }
+        out.push(gen_dir.join("response.txt"));
+    }
+    let qdir = root.join(format!("q{q}"));
+    out.push(qdir.join(format!("w{nn}.txt")));
+    out.push(qdir.join(format!("{nn}.txt")));
+    out.push(root.join(format!("q{q}_w{nn}.txt")));
+    out
+}
+
+/// Run folders for the query: the latest `q{Q}_<timestamp>` first, then `q{Q}`.
+fn run_dirs(root: &Path, q: &str) -> Vec<PathBuf> {
+    let prefix = format!("q{q}_");
+    let mut stamped: Vec<PathBuf> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(&prefix).is_some_and(|ts| {
+                !ts.is_empty() && ts.chars().all(|c| c.is_ascii_digit() || c == '_')
+            }) && e.path().is_dir()
+        })
+        .map(|e| e.path())
+        .collect();
+    stamped.sort();
+    let mut out: Vec<PathBuf> = stamped.pop().into_iter().collect();
+    let plain = root.join(format!("q{q}"));
+    if plain.is_dir() {
+        out.push(plain);
+    }
+    out
+}
+
+/// All of a query's answer files under a folder, sorted (for cycling).
+fn query_files(root: &Path, q: &str) -> Vec<PathBuf> {
+    let sorted_txt = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        v.sort();
+        v
+    };
+    for run in run_dirs(root, q) {
+        let mut gens: Vec<PathBuf> = std::fs::read_dir(&run)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("gen_"))
+            .map(|e| e.path().join("response.txt"))
+            .filter(|p| p.is_file())
+            .collect();
+        gens.sort();
+        if !gens.is_empty() {
+            return gens;
+        }
+        let txt = sorted_txt(&run);
+        if !txt.is_empty() {
+            return txt;
+        }
+    }
+    let prefix = format!("q{q}_");
+    sorted_txt(root)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .collect()
+}
+
+/// (query, worker NN) a glob-matched file stands for, from its name and parents.
+fn place(path: &Path) -> (Option<String>, Option<String>) {
+    let name = |p: Option<&Path>| p.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    let file = name(Some(path)).unwrap_or_default();
+    let parent = name(path.parent());
+    let grand = name(path.parent().and_then(Path::parent));
+    let query_of_dir = |d: &str| -> Option<String> {
+        let rest = d.strip_prefix('q')?;
+        let q = match rest.split_once('_') {
+            Some((q, ts)) if ts.chars().all(|c| c.is_ascii_digit() || c == '_') => q,
+            Some(_) => return None,
+            None => rest,
+        };
+        (!q.is_empty()).then(|| q.to_string())
+    };
+    let stem = file.strip_suffix(".txt").unwrap_or(&file);
+    if file.starts_with("response")
+        && let (Some(p), Some(g)) = (&parent, &grand)
+        && let Some(nn) = p.strip_prefix("gen_")
+    {
+        return (query_of_dir(g), Some(nn.to_string()));
+    }
+    if let Some((q, nn)) = stem.strip_prefix('q').and_then(|s| s.rsplit_once("_w")) {
+        return (Some(q.to_string()), Some(nn.to_string()));
+    }
+    if let Some(q) = parent.as_deref().and_then(query_of_dir) {
+        let nn = stem.strip_prefix('w').unwrap_or(stem);
+        let nn = nn.chars().all(|c| c.is_ascii_digit()).then(|| nn.to_string());
+        return (Some(q), nn);
+    }
+    (None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_glob_files() {
+        let p = |s: &str| place(Path::new(s));
+        assert_eq!(p("r/q1_20250101_120000/gen_03/response.txt"), (Some("1".into()), Some("03".into())));
+        assert_eq!(p("r/q23a/w02.txt"), (Some("23a".into()), Some("02".into())));
+        assert_eq!(p("r/q5/07.txt"), (Some("5".into()), Some("07".into())));
+        assert_eq!(p("r/q5_w04.txt"), (Some("5".into()), Some("04".into())));
+        assert_eq!(p("r/q5/answer.txt"), (Some("5".into()), None));
+        assert_eq!(p("r/other.txt"), (None, None));
+    }
+
+    #[test]
+    fn query_ids() {
+        assert_eq!(normalize_query("q7"), "7");
+        assert_eq!(normalize_query("23a"), "23a");
+        assert_eq!(normalize_query("query"), "query");
+    }
+}
