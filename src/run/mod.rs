@@ -56,9 +56,6 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
         }
         let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
         let prepared = setup::prepare_query(&exp, qi, &arms, &db, &db_info, args, &base_cfg).await?;
-        for n in &prepared.notes {
-            console.line(&format!("  {n}"));
-        }
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -79,7 +76,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
-        let qr = query::QueryRun { exp: &exp, query_idx: qi, jobs, run: prepared.run, already: prepared.already, shared };
+        let qr = query::QueryRun { exp: &exp, jobs, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
         results.push((res.summary, res.run_dir));

@@ -131,8 +131,9 @@ impl Recorder<'_> {
 /// Inputs to `run_query` that come from the experiment level.
 pub struct QueryRun<'a> {
     pub exp: &'a Experiment,
-    pub query_idx: usize,
     pub jobs: Vec<Job>,
+    /// Setup notes (resume, plan analysis, distinct prompts) shown under the query header.
+    pub notes: Vec<String>,
     pub run: RunDir,
     pub already: BTreeMap<u32, Value>,
     pub shared: Arc<QueryShared>,
@@ -160,6 +161,9 @@ pub async fn run_query(
         total,
         already_done: qr.already.len(),
     });
+    for n in &qr.notes {
+        console.on_event(&Event::Note(n.clone()));
+    }
     rec.write_summary(&rec.summary(false, None))?;
 
     if !q.no_validate {
