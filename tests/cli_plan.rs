@@ -10,9 +10,8 @@ fn plan_sweep_renders_every_prompt() {
     let Some(q) = tpcds_queries() else { return };
     let out = tempfile::tempdir().unwrap();
     let spec = repo().join("experiments/sweep.toml");
-    // The spec's default query folder (../../shared/tpcds/queries) is the one `q` found,
-    // or QT_TPCDS_QUERIES is set for this whole test process.
-    let exp = qt::spec::load(&spec).expect("sweep.toml loads");
+    let env = |k: &str| if k == "QT_TPCDS_QUERIES" { Some(q.display().to_string()) } else { std::env::var(k).ok() };
+    let exp = qt::spec::load_with_env(&spec, &env).expect("sweep.toml loads");
     let n = qt::spec::jobs(&exp).len();
     assert!(exp.arms.len() >= 2 && exp.queries.len() >= 2, "a sweep has several queries and arms");
     qt().env("QT_TPCDS_QUERIES", &q)
