@@ -32,8 +32,8 @@ pub struct RunArgs {
     /// The experiment spec (TOML).
     pub spec: PathBuf,
     /// Continue the latest run folder of each query (or the given run folder).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    pub resume: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub resume: Option<Option<PathBuf>>,
     /// Do not read or write the LLM response cache.
     #[arg(long)]
     pub no_cache: bool,

@@ -90,7 +90,7 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
     };
     match &args.resume {
         None => Ok((create()?, false)),
-        Some(dir) if !dir.as_os_str().is_empty() => {
+        Some(Some(dir)) => {
             let given = RunDir { path: dir.clone() };
             let cfg: Value = std::fs::read_to_string(given.file(layout::CONFIG))
                 .ok()
@@ -102,7 +102,7 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
                 Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false)))
             }
         }
-        Some(_) => Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false))),
+        Some(None) => Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false))),
     }
 }
 
