@@ -47,15 +47,21 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     let all_jobs = spec::jobs(&exp);
     let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
 
+    let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
+    // Every query is checked (plan, DAG, all prompts) before any output folder is made.
+    let mut preflights = Vec::new();
+    for qi in 0..exp.queries.len() {
+        preflights.push(setup::preflight(&exp, qi, &arms, &db, &base_cfg).await?);
+    }
+
     let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
     let mut interrupted = false;
-    for qi in 0..exp.queries.len() {
+    for (qi, pre) in preflights.into_iter().enumerate() {
         if cancel.is_cancelled() {
             interrupted = true;
             break;
         }
-        let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
-        let prepared = setup::prepare_query(&exp, qi, &arms, &db, &db_info, args, &base_cfg).await?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -63,7 +69,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             clients: clients.clone(),
             db: db.clone(),
             vcfg: exp.arms.iter().map(|a| ValidatorConfig::from_spec(&a.validation)).collect(),
-            base_cfg,
+            base_cfg: base_cfg.clone(),
             lane: lane.clone(),
             baseline: tokio::sync::OnceCell::new(),
             validate_slots: Semaphore::new(slots),

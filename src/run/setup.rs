@@ -106,17 +106,39 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
     }
 }
 
-/// Set up query `qi`: run folder, plan analysis, files, distinct-prompt count.
-pub async fn prepare_query(
+/// What can be checked about a query before anything is written: plan analysis, the DAG,
+/// and every prompt rendered (a template error stops the run before any folder exists).
+pub struct Preflight {
+    pub inputs: QueryInputs,
+    pub base_prompt: String,
+    pub total: usize,
+    pub distinct: usize,
+}
+
+pub async fn preflight(
     exp: &Experiment,
     qi: usize,
     arms: &Arc<Vec<ArmPrompts>>,
     db: &Path,
+    base_cfg: &ValidatorConfig,
+) -> anyhow::Result<Preflight> {
+    let (dbp, timeout, query) = (db.to_path_buf(), base_cfg.original_timeout, exp.queries[qi].clone());
+    let inputs = tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), timeout)).await?;
+    let base_prompt = arms[0].render(&inputs, None, &[], &[])?;
+    let (total, distinct) = distinct_prompts(exp, qi, arms, &inputs)?;
+    Ok(Preflight { inputs, base_prompt, total, distinct })
+}
+
+/// Open (or resume) the run folder of a preflighted query and write its setup files.
+pub fn open_run(
+    exp: &Experiment,
+    pre: Preflight,
+    db: &Path,
     db_info: &DbInfo,
     args: &RunArgs,
-    base_cfg: &ValidatorConfig,
 ) -> anyhow::Result<PreparedQuery> {
-    let query = exp.queries[qi].clone();
+    let Preflight { inputs, base_prompt, total, distinct } = pre;
+    let query = &inputs.query;
     let (run, resumed) = run_folder(exp, &query.id, args)?;
     let mut notes = Vec::new();
     let mut already = BTreeMap::new();
@@ -126,14 +148,10 @@ pub async fn prepare_query(
         run.rewrite_results(&already)?;
         notes.push(format!("resuming {} ({} generations recorded)", run.path.display(), already.len()));
     }
-    let (dbp, timeout) = (db.to_path_buf(), base_cfg.original_timeout);
-    let q2 = query.clone();
-    let inputs = tokio::task::spawn_blocking(move || QueryInputs::prepare(&q2, Some(&dbp), timeout)).await?;
     if let Some(e) = &inputs.plan_error {
         notes.push(format!("plan analysis unavailable: {e}"));
     }
-    write_query_files(&run, &inputs, arms, resumed)?;
-    let (total, distinct) = distinct_prompts(exp, qi, arms, &inputs);
+    write_query_files(&run, &inputs, &base_prompt, resumed)?;
     notes.push(format!("{total} generations, {distinct} distinct prompts"));
     let cfg = config_json(
         exp,
@@ -170,7 +188,7 @@ fn merge_resumed(run: &RunDir, mut cfg: Value) -> Value {
     cfg
 }
 
-fn write_query_files(run: &RunDir, inputs: &QueryInputs, arms: &[ArmPrompts], resumed: bool) -> anyhow::Result<()> {
+fn write_query_files(run: &RunDir, inputs: &QueryInputs, base_prompt: &str, resumed: bool) -> anyhow::Result<()> {
     run.write(layout::ORIGINAL, &inputs.query.sql)?;
     if let Some(p) = &inputs.plan {
         if !(resumed && run.file(layout::PLAN_JSON).exists()) {
@@ -179,26 +197,28 @@ fn write_query_files(run: &RunDir, inputs: &QueryInputs, arms: &[ArmPrompts], re
             run.write(layout::PLAN_SUMMARY, &p.summary_text)?;
         }
     }
-    let base = arms[0].render(inputs, None, &[], &[])?;
-    run.write(layout::BASE_PROMPT, base)?;
+    run.write(layout::BASE_PROMPT, base_prompt)?;
     Ok(())
 }
 
 /// Render every job's first prompt and count the distinct ones (the seed scripts sent 20
 /// calls with 5 distinct prompts without noticing).
-pub fn distinct_prompts(exp: &Experiment, qi: usize, arms: &[ArmPrompts], inputs: &QueryInputs) -> (usize, usize) {
+pub fn distinct_prompts(
+    exp: &Experiment,
+    qi: usize,
+    arms: &[ArmPrompts],
+    inputs: &QueryInputs,
+) -> anyhow::Result<(usize, usize)> {
     let mut seen = BTreeSet::new();
     let mut total = 0;
     for job in crate::spec::jobs(exp).iter().filter(|j| j.query == qi) {
         let arm = &arms[job.arm];
         let ex = arm.examples_for(inputs, job.worker);
-        if let Ok(p) = arm.render(inputs, Some(job.worker), &ex, &[]) {
-            let key = format!("{}\u{0}{}", arm.arm.llm.temperature, p);
-            seen.insert(sha(&key));
-        }
+        let p = arm.render(inputs, Some(job.worker), &ex, &[])?;
+        seen.insert(sha(&format!("{}\u{0}{}", arm.arm.llm.temperature, p)));
         total += 1;
     }
-    (total, seen.len())
+    Ok((total, seen.len()))
 }
 
 fn sha(s: &str) -> String {
