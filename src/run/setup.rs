@@ -88,6 +88,10 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
             )))
         })
     };
+    let latest_or_new = || match RunDir::latest(&exp.output_dir, query_id) {
+        Some(r) => Ok((r, true)),
+        None => Ok((create()?, false)),
+    };
     match &args.resume {
         None => Ok((create()?, false)),
         Some(Some(dir)) => {
@@ -96,13 +100,9 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .ok_or_else(|| BadInput(format!("--resume {}: not a qt run folder (no readable config.json)", dir.display())))?;
-            if cfg["query_id"].as_str() == Some(query_id) {
-                Ok((given, true))
-            } else {
-                Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false)))
-            }
+            if cfg["query_id"].as_str() == Some(query_id) { Ok((given, true)) } else { latest_or_new() }
         }
-        Some(None) => Ok(RunDir::latest(&exp.output_dir, query_id).map(|r| (r, true)).unwrap_or((create()?, false))),
+        Some(None) => latest_or_new(),
     }
 }
 
@@ -146,7 +146,6 @@ pub fn open_run(
         crate::record::atomic::remove_temp_entries(&run.path)?;
         already = run.completed_gens();
         run.rewrite_results(&already)?;
-        notes.push(format!("resuming {} ({} generations recorded)", run.path.display(), already.len()));
     }
     if let Some(e) = &inputs.plan_error {
         notes.push(format!("plan analysis unavailable: {e}"));
