@@ -8,7 +8,7 @@
 //! original SQL is never returned in place of an unusable answer.
 
 use super::answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
-use super::parse::parse_one_query;
+use super::parse::{parse_one_query, pretty_query};
 use super::walk::Walker;
 use super::{Dag, MAIN_QUERY, Node, NodeKind};
 use crate::spec::ResponseFormat;
@@ -74,7 +74,7 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
             cte_tables: ordered.into_iter().map(to_cte).collect(),
         });
     }
-    let text = format!("{main:#}");
+    let text = pretty_query(&main);
     parse_one_query(&text).map_err(AnswerError::Assembled)?;
     Ok(text)
 }

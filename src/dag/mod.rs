@@ -119,7 +119,11 @@ pub fn parse_first_dag(sql: &str) -> Result<Dag, DagError> {
 pub fn format_sql(sql: &str) -> String {
     match parse::parse_statements(sql) {
         Ok(stmts) if !stmts.is_empty() => {
-            stmts.iter().map(|s| format!("{s:#}")).collect::<Vec<_>>().join(";\n\n")
+            let one = |s: &sqlparser::ast::Statement| match s {
+                sqlparser::ast::Statement::Query(q) => parse::pretty_query(q),
+                other => format!("{other:#}"),
+            };
+            stmts.iter().map(one).collect::<Vec<_>>().join(";\n\n")
         }
         _ => sql.to_string(),
     }

@@ -89,7 +89,7 @@ fn node_of(q: &Query, ctes: &BTreeSet<String>, id: String, kind: NodeKind) -> No
     Node {
         id,
         kind,
-        sql: format!("{q:#}"),
+        sql: pretty_query(q),
         refs: w.refs,
         tables: w.tables,
         flags: w.flags.iter().map(|f| f.to_string()).collect(),
@@ -110,4 +110,32 @@ fn restore_ref_spelling(nodes: &mut [Node]) {
             }
         }
     }
+}
+
+/// sqlparser's pretty form, with the final ORDER BY and LIMIT on their own lines
+/// (sqlparser keeps them on the last line of the body). Whitespace only: the text
+/// parses back to the same query.
+pub(crate) fn pretty_query(q: &Query) -> String {
+    let plain_tail = q.fetch.is_none()
+        && q.locks.is_empty()
+        && q.for_clause.is_none()
+        && q.settings.is_none()
+        && q.format_clause.is_none()
+        && q.pipe_operators.is_empty();
+    if !plain_tail || (q.order_by.is_none() && q.limit_clause.is_none()) {
+        return format!("{q:#}");
+    }
+    let mut head = q.clone();
+    head.order_by = None;
+    head.limit_clause = None;
+    let mut out = format!("{head:#}");
+    if let Some(order_by) = &q.order_by {
+        out.push('\n');
+        out.push_str(&order_by.to_string());
+    }
+    if let Some(limit) = &q.limit_clause {
+        out.push('\n');
+        out.push_str(limit.to_string().trim_start());
+    }
+    out
 }
