@@ -10,11 +10,18 @@ use std::path::PathBuf;
 
 fn normalized(sql: &str) -> String {
     let stmts = Parser::parse_sql(&DuckDbDialect {}, sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
-    stmts.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(";\n")
+    stmts
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(";\n")
 }
 
 fn answer(nodes: serde_json::Value) -> String {
-    format!("```json\n{}\n```", json!({"rewrite_sets": [{"nodes": nodes}]}))
+    format!(
+        "```json\n{}\n```",
+        json!({"rewrite_sets": [{"nodes": nodes}]})
+    )
 }
 
 fn dag_json(d: &qt::dag::Dag, text: &str) -> Result<String, AnswerError> {
@@ -35,7 +42,9 @@ fn restating_every_node_reproduces_every_tpcds_query() {
     .flatten()
     .find(|p| p.join("query_1.sql").is_file());
     let Some(dir) = dir else {
-        println!("skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries");
+        println!(
+            "skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries"
+        );
         return;
     };
     let mut checked = 0;
@@ -43,14 +52,19 @@ fn restating_every_node_reproduces_every_tpcds_query() {
         let path = entry.unwrap().path();
         let sql = std::fs::read_to_string(&path).unwrap();
         for d in parse_dags(&sql).unwrap() {
-            let nodes: serde_json::Map<String, serde_json::Value> =
-                d.nodes.iter().map(|n| (n.id.clone(), json!(n.sql))).collect();
+            let nodes: serde_json::Map<String, serde_json::Value> = d
+                .nodes
+                .iter()
+                .map(|n| (n.id.clone(), json!(n.sql)))
+                .collect();
             let assembled = dag_json(&d, &answer(json!(nodes)))
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let original = Parser::parse_sql(&DuckDbDialect {}, &sql).unwrap()[d.statement_index].to_string();
+            let original =
+                Parser::parse_sql(&DuckDbDialect {}, &sql).unwrap()[d.statement_index].to_string();
             assert_eq!(normalized(&assembled), original, "{}", path.display());
             // An answer that only restates main_query gives the same query too.
-            let main_only = dag_json(&d, &answer(json!({"main_query": d.main().unwrap().sql}))).unwrap();
+            let main_only =
+                dag_json(&d, &answer(json!({"main_query": d.main().unwrap().sql}))).unwrap();
             assert_eq!(normalized(&main_only), original, "{}", path.display());
             checked += 1;
         }
@@ -67,10 +81,19 @@ fn unmentioned_nodes_keep_their_sql_and_new_cte_goes_after_its_dependency() {
     }));
     let sql = dag_json(&d, &text).unwrap();
     let n = normalized(&sql);
-    let pos = |name: &str| n.find(&format!("{name} AS (")).unwrap_or_else(|| panic!("{name} in {n}"));
-    assert!(pos("a") < pos("top_keys"), "new CTE after the CTE it reads: {n}");
+    let pos = |name: &str| {
+        n.find(&format!("{name} AS ("))
+            .unwrap_or_else(|| panic!("{name} in {n}"))
+    };
+    assert!(
+        pos("a") < pos("top_keys"),
+        "new CTE after the CTE it reads: {n}"
+    );
     assert!(pos("a") < pos("b"));
-    assert!(n.contains("b AS (SELECT k, SUM(v) AS s FROM a GROUP BY k)"), "b unchanged: {n}");
+    assert!(
+        n.contains("b AS (SELECT k, SUM(v) AS s FROM a GROUP BY k)"),
+        "b unchanged: {n}"
+    );
 }
 
 #[test]
@@ -81,7 +104,10 @@ fn new_cte_read_by_an_existing_cte_is_placed_before_it() {
         "pos": "SELECT k, v FROM t WHERE v > 0",
     }));
     let n = normalized(&dag_json(&d, &text).unwrap());
-    assert!(n.starts_with("WITH pos AS ("), "pos first, unused `a` dropped: {n}");
+    assert!(
+        n.starts_with("WITH pos AS ("),
+        "pos first, unused `a` dropped: {n}"
+    );
     assert!(!n.contains("a AS ("), "{n}");
 }
 
@@ -92,8 +118,14 @@ fn main_query_with_its_own_with_overrides_and_adds() {
         "main_query": "WITH b AS (SELECT k, MAX(v) AS s FROM a GROUP BY k), c AS (SELECT 1 AS one) SELECT k, s FROM b, c ORDER BY k",
     }));
     let n = normalized(&dag_json(&d, &text).unwrap());
-    assert!(n.contains("b AS (SELECT k, MAX(v) AS s FROM a GROUP BY k)"), "{n}");
-    assert!(n.contains("c AS (SELECT 1 AS one)") && n.contains("a AS ("), "{n}");
+    assert!(
+        n.contains("b AS (SELECT k, MAX(v) AS s FROM a GROUP BY k)"),
+        "{n}"
+    );
+    assert!(
+        n.contains("c AS (SELECT 1 AS one)") && n.contains("a AS ("),
+        "{n}"
+    );
     assert_eq!(n.matches("WITH").count(), 1, "{n}");
 }
 
@@ -122,29 +154,67 @@ fn unusable_answers_are_parse_errors_never_the_original() {
         ("I would add an index.".into(), "no JSON object"),
         ("{\"something\": 1}".into(), "rewrite_sets missing"),
         ("{\"rewrite_sets\": []}".into(), "rewrite_sets is empty"),
-        ("{\"rewrite_sets\": [{\"nodes\": {}}]}".into(), "nodes is empty"),
-        ("{\"rewrite_sets\": [{\"transform\": \"x\"}]}".into(), "nodes missing"),
-        (answer(json!({"a": "SELEC k FROM"})), "node `a` is not valid SQL"),
+        (
+            "{\"rewrite_sets\": [{\"nodes\": {}}]}".into(),
+            "nodes is empty",
+        ),
+        (
+            "{\"rewrite_sets\": [{\"transform\": \"x\"}]}".into(),
+            "nodes missing",
+        ),
+        (
+            answer(json!({"a": "SELEC k FROM"})),
+            "node `a` is not valid SQL",
+        ),
         (answer(json!({"a": 42})), "node `a` is not a SQL string"),
-        (answer(json!({"a": "SELECT 1; SELECT 2"})), "node `a` is not valid SQL"),
-        (answer(json!({"a": "DELETE FROM t"})), "node `a` is not valid SQL"),
-        ("{\"rewrite_sets\": [{\"nodes\": {\"a\": \"SELECT 1\"".into(), "does not parse"),
-        (answer(json!({"x": "SELECT * FROM y", "y": "SELECT * FROM x", "main_query": "SELECT * FROM x"})), "cycle between new CTEs"),
+        (
+            answer(json!({"a": "SELECT 1; SELECT 2"})),
+            "node `a` is not valid SQL",
+        ),
+        (
+            answer(json!({"a": "DELETE FROM t"})),
+            "node `a` is not valid SQL",
+        ),
+        (
+            "{\"rewrite_sets\": [{\"nodes\": {\"a\": \"SELECT 1\"".into(),
+            "does not parse",
+        ),
+        (
+            answer(
+                json!({"x": "SELECT * FROM y", "y": "SELECT * FROM x", "main_query": "SELECT * FROM x"}),
+            ),
+            "cycle between new CTEs",
+        ),
     ];
     for (text, needle) in cases {
         let err = dag_json(&d, &text).expect_err(&text);
         assert_eq!(err.reason(), "parse_error");
-        assert!(err.to_string().contains(needle), "`{err}` should contain `{needle}`");
+        assert!(
+            err.to_string().contains(needle),
+            "`{err}` should contain `{needle}`"
+        );
     }
 }
 
 #[test]
 fn sql_format_takes_the_last_sql_block_or_bare_sql() {
     let d = parse_dag(BASE).unwrap();
-    let two = "First try:\n```sql\nSELECT 1\n```\nBetter:\n```sql\nSELECT k FROM t ORDER BY k;\n```\n";
-    assert_eq!(assemble(&d, two, ResponseFormat::Sql).unwrap(), "SELECT k FROM t ORDER BY k");
-    assert_eq!(assemble(&d, "  SELECT 2 AS x;\n", ResponseFormat::Sql).unwrap(), "SELECT 2 AS x");
-    for bad in ["Sorry, no idea.", "```sql\nSELECT (1 FROM\n```", "SELECT 1; SELECT 2", "```sql\nDROP TABLE t\n```"] {
+    let two =
+        "First try:\n```sql\nSELECT 1\n```\nBetter:\n```sql\nSELECT k FROM t ORDER BY k;\n```\n";
+    assert_eq!(
+        assemble(&d, two, ResponseFormat::Sql).unwrap(),
+        "SELECT k FROM t ORDER BY k"
+    );
+    assert_eq!(
+        assemble(&d, "  SELECT 2 AS x;\n", ResponseFormat::Sql).unwrap(),
+        "SELECT 2 AS x"
+    );
+    for bad in [
+        "Sorry, no idea.",
+        "```sql\nSELECT (1 FROM\n```",
+        "SELECT 1; SELECT 2",
+        "```sql\nDROP TABLE t\n```",
+    ] {
         let err = assemble(&d, bad, ResponseFormat::Sql).expect_err(bad);
         assert_eq!(err.reason(), "parse_error", "{bad}");
     }
@@ -154,6 +224,10 @@ fn sql_format_takes_the_last_sql_block_or_bare_sql() {
 fn multi_statement_files_rewrite_the_first_statement() {
     let d = parse_first_dag("SELECT a FROM t; SELECT b FROM u").unwrap();
     assert_eq!(d.statement_count, 2);
-    let sql = dag_json(&d, &answer(json!({"main_query": "SELECT a FROM t WHERE a > 0"}))).unwrap();
+    let sql = dag_json(
+        &d,
+        &answer(json!({"main_query": "SELECT a FROM t WHERE a > 0"})),
+    )
+    .unwrap();
     assert_eq!(normalized(&sql), "SELECT a FROM t WHERE a > 0");
 }

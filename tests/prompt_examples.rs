@@ -21,11 +21,17 @@ fn shipped_examples_load_sorted_and_assemble() {
     for e in &examples {
         let dag = parse_dag(&e.input).unwrap_or_else(|err| panic!("{}: input: {err}", e.id));
         let answer = e.output.to_string();
-        assemble(&dag, &answer, ResponseFormat::DagJson).unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        assemble(&dag, &answer, ResponseFormat::DagJson)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.id));
         // Tags use the query_features vocabulary, and the input itself shows most of them.
         let features = query_features(&dag);
         let shown = e.tags.iter().filter(|t| features.contains(*t)).count();
-        assert!(shown * 2 >= e.tags.len(), "{}: tags {:?} vs features {features:?}", e.id, e.tags);
+        assert!(
+            shown * 2 >= e.tags.len(),
+            "{}: tags {:?} vs features {features:?}",
+            e.id,
+            e.tags
+        );
         for field in [&e.name, &e.description, &e.key_insight, &e.evidence] {
             assert!(!field.trim().is_empty(), "{}", e.id);
         }
@@ -35,10 +41,17 @@ fn shipped_examples_load_sorted_and_assemble() {
 #[test]
 fn bad_json_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.json"), "{\n  \"id\": \"a\",\n  \"name\": oops\n}").unwrap();
+    std::fs::write(
+        dir.path().join("a.json"),
+        "{\n  \"id\": \"a\",\n  \"name\": oops\n}",
+    )
+    .unwrap();
     let err = load_examples(dir.path()).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, PromptError::BadExample { line: 3, .. }), "{msg}");
+    assert!(
+        matches!(err, PromptError::BadExample { line: 3, .. }),
+        "{msg}"
+    );
     assert!(msg.contains("a.json:3:"), "{msg}");
 }
 
@@ -49,17 +62,35 @@ fn unknown_fields_and_unusable_outputs_are_rejected() {
     e["output"] = serde_json::json!({"rewrite_sets": []});
     std::fs::write(dir.path().join("x.json"), e.to_string()).unwrap();
     let msg = load_examples(dir.path()).unwrap_err().to_string();
-    assert!(msg.contains("x.json") && msg.contains("rewrite_sets is empty"), "{msg}");
+    assert!(
+        msg.contains("x.json") && msg.contains("rewrite_sets is empty"),
+        "{msg}"
+    );
     e["extra"] = serde_json::json!(1);
     std::fs::write(dir.path().join("x.json"), e.to_string()).unwrap();
-    assert!(load_examples(dir.path()).unwrap_err().to_string().contains("extra"));
+    assert!(
+        load_examples(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("extra")
+    );
 }
 
 #[test]
 fn empty_folder_is_an_error_unless_strategy_is_none() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(load_examples(dir.path()), Err(PromptError::NoExamples(_))));
+    assert!(matches!(
+        load_examples(dir.path()),
+        Err(PromptError::NoExamples(_))
+    ));
     assert!(load_examples_for(dir.path(), Strategy::Batches).is_err());
-    assert!(load_examples_for(&dir.path().join("missing"), Strategy::None).unwrap().is_empty());
-    assert!(matches!(load_examples(&dir.path().join("missing")), Err(PromptError::Read { .. })));
+    assert!(
+        load_examples_for(&dir.path().join("missing"), Strategy::None)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        load_examples(&dir.path().join("missing")),
+        Err(PromptError::Read { .. })
+    ));
 }

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnswerError {
-    #[error("no JSON object found in the answer (expected {{\"rewrite_sets\": [{{\"nodes\": {{...}}}}]}})")]
+    #[error(
+        "no JSON object found in the answer (expected {{\"rewrite_sets\": [{{\"nodes\": {{...}}}}]}})"
+    )]
     NoJson,
     #[error("the JSON object in the answer does not parse: {0}")]
     BadJson(String),
@@ -72,15 +74,24 @@ pub fn extract_rewrite_set(response: &str) -> Result<RewriteSet, AnswerError> {
         let sql = match body {
             Value::String(s) => s.clone(),
             // Some models split long SQL into a list of lines.
-            Value::Array(lines) if lines.iter().all(Value::is_string) => {
-                lines.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")
-            }
+            Value::Array(lines) if lines.iter().all(Value::is_string) => lines
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n"),
             _ => return Err(AnswerError::NodeNotString(id.clone())),
         };
         nodes.push((id.trim().to_string(), sql));
     }
-    let transform = first.get("transform").and_then(Value::as_str).map(str::to_string);
-    Ok(RewriteSet { nodes, transform, raw: first.clone() })
+    let transform = first
+        .get("transform")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(RewriteSet {
+        nodes,
+        transform,
+        raw: first.clone(),
+    })
 }
 
 /// The SQL of a `sql` answer: the last ```sql block, else the whole text if it parses
@@ -91,7 +102,11 @@ pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
         .rev()
         .find(|(lang, _)| lang.eq_ignore_ascii_case("sql"))
         .map(|(_, body)| body);
-    let text = block.unwrap_or(response).trim().trim_end_matches(';').trim();
+    let text = block
+        .unwrap_or(response)
+        .trim()
+        .trim_end_matches(';')
+        .trim();
     match parse_one_query(text) {
         Ok(_) => Ok(text.to_string()),
         Err(e) if block.is_some() => Err(AnswerError::Assembled(e)),
@@ -109,7 +124,10 @@ fn find_answer_object(text: &str) -> Result<Value, AnswerError> {
     }
     let mut first_error = None;
     let mut any_object = false;
-    for c in candidates.iter().filter(|c| c.trim_start().starts_with('{')) {
+    for c in candidates
+        .iter()
+        .filter(|c| c.trim_start().starts_with('{'))
+    {
         match serde_json::from_str::<Value>(&repair_json(c)) {
             Ok(v @ Value::Object(_)) if v.get("rewrite_sets").is_some() => return Ok(v),
             Ok(Value::Object(_)) => any_object = true,

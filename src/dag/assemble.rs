@@ -44,10 +44,14 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         let query = parse_one_query(&node.sql).map_err(AnswerError::Assembled)?;
         match node.kind {
             NodeKind::Main => main = Some(query),
-            NodeKind::Cte => ctes.push(Entry { alias: alias_of(&node.id, node), query }),
+            NodeKind::Cte => ctes.push(Entry {
+                alias: alias_of(&node.id, node),
+                query,
+            }),
         }
     }
-    let mut main = main.ok_or_else(|| AnswerError::Assembled("the DAG has no main_query".into()))?;
+    let mut main =
+        main.ok_or_else(|| AnswerError::Assembled("the DAG has no main_query".into()))?;
     let mut recursive = dag.recursive;
     let mut main_ctes = Vec::new();
     for (id, body) in &set.nodes {
@@ -59,12 +63,22 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
                 main_ctes = with.cte_tables;
             }
         } else {
-            let alias = TableAlias { name: Ident::new(id.clone()), columns: vec![] };
+            let alias = TableAlias {
+                name: Ident::new(id.clone()),
+                columns: vec![],
+            };
             upsert(&mut ctes, Entry { alias, query }, false);
         }
     }
     for cte in main_ctes {
-        upsert(&mut ctes, Entry { alias: cte.alias, query: *cte.query }, true);
+        upsert(
+            &mut ctes,
+            Entry {
+                alias: cte.alias,
+                query: *cte.query,
+            },
+            true,
+        );
     }
     let ordered = order_ctes(ctes, &main, recursive)?;
     if !ordered.is_empty() {
@@ -83,9 +97,15 @@ fn alias_of(id: &str, node: &Node) -> TableAlias {
     let columns = node
         .alias_columns
         .iter()
-        .map(|c| TableAliasColumnDef { name: Ident::new(c.clone()), data_type: None })
+        .map(|c| TableAliasColumnDef {
+            name: Ident::new(c.clone()),
+            data_type: None,
+        })
         .collect();
-    TableAlias { name: Ident::new(id.to_string()), columns }
+    TableAlias {
+        name: Ident::new(id.to_string()),
+        columns,
+    }
 }
 
 /// Replace the CTE of the same name (keeping its column list unless `own_alias`), or add.
@@ -104,16 +124,24 @@ fn parse_node_body(id: &str, body: &str) -> Result<Query, AnswerError> {
         Ok(q) => Ok(q),
         Err(error) => match strip_cte_wrapper(id, text).map(parse_one_query) {
             Some(Ok(q)) => Ok(q),
-            _ => Err(AnswerError::InvalidNodeSql { node: id.to_string(), error }),
+            _ => Err(AnswerError::InvalidNodeSql {
+                node: id.to_string(),
+                error,
+            }),
         },
     }
 }
 
 /// `id AS ( body )` -> `body`.
 fn strip_cte_wrapper<'a>(id: &str, text: &'a str) -> Option<&'a str> {
-    let rest = text.get(id.len()..).filter(|_| text[..id.len()].eq_ignore_ascii_case(id))?;
+    let rest = text
+        .get(id.len()..)
+        .filter(|_| text[..id.len()].eq_ignore_ascii_case(id))?;
     let rest = rest.trim_start();
-    let rest = rest.get(2..).filter(|_| rest[..2].eq_ignore_ascii_case("as"))?.trim_start();
+    let rest = rest
+        .get(2..)
+        .filter(|_| rest[..2].eq_ignore_ascii_case("as"))?
+        .trim_start();
     rest.strip_prefix('(')?.trim_end().strip_suffix(')')
 }
 
@@ -133,10 +161,15 @@ fn order_ctes(ctes: Vec<Entry>, main: &Query, recursive: bool) -> Result<Vec<Ent
     let deps_of = |q: &Query, own: Option<&str>| -> Vec<String> {
         let mut w = Walker::new(&names);
         w.walk_query(q);
-        w.refs.into_iter().filter(|r| Some(r.as_str()) != own).collect()
+        w.refs
+            .into_iter()
+            .filter(|r| Some(r.as_str()) != own)
+            .collect()
     };
-    let mut items: Vec<(String, Vec<String>)> =
-        ctes.iter().map(|e| (e.key(), deps_of(&e.query, Some(e.key().as_str())))).collect();
+    let mut items: Vec<(String, Vec<String>)> = ctes
+        .iter()
+        .map(|e| (e.key(), deps_of(&e.query, Some(e.key().as_str()))))
+        .collect();
     items.push((MAIN_QUERY.to_string(), deps_of(main, None)));
     let order = if recursive {
         (0..items.len()).collect()
@@ -163,9 +196,17 @@ fn order_ctes(ctes: Vec<Entry>, main: &Query, recursive: bool) -> Result<Vec<Ent
 pub(crate) fn topo_order(nodes: &[Node]) -> Result<Vec<String>, String> {
     let items: Vec<(String, Vec<String>)> = nodes
         .iter()
-        .map(|n| (n.id.to_lowercase(), n.refs.iter().map(|r| r.to_lowercase()).collect()))
+        .map(|n| {
+            (
+                n.id.to_lowercase(),
+                n.refs.iter().map(|r| r.to_lowercase()).collect(),
+            )
+        })
         .collect();
-    Ok(stable_topo(&items)?.into_iter().map(|i| nodes[i].id.clone()).collect())
+    Ok(stable_topo(&items)?
+        .into_iter()
+        .map(|i| nodes[i].id.clone())
+        .collect())
 }
 
 /// Depth-first topological sort over `(name, deps)` that keeps the given order wherever
@@ -189,7 +230,10 @@ fn stable_topo(items: &[(String, Vec<String>)]) -> Result<Vec<usize>, String> {
             State::Done => return Ok(()),
             State::Active => {
                 let start = stack.iter().position(|&s| s == i).unwrap_or(0);
-                let mut path: Vec<&str> = stack[start..].iter().map(|&s| items[s].0.as_str()).collect();
+                let mut path: Vec<&str> = stack[start..]
+                    .iter()
+                    .map(|&s| items[s].0.as_str())
+                    .collect();
                 path.push(items[i].0.as_str());
                 return Err(path.join(" -> "));
             }

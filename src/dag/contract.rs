@@ -31,8 +31,15 @@ pub(crate) fn contract_of(q: &Query, alias: Option<&TableAlias>) -> Contract {
     if let Some(w) = &select.selection {
         conjuncts(w, &mut predicates);
     }
-    let predicates = predicates.into_iter().map(|e| truncate(&e.to_string())).collect();
-    Contract { output_columns, grain, predicates }
+    let predicates = predicates
+        .into_iter()
+        .map(|e| truncate(&e.to_string()))
+        .collect();
+    Contract {
+        output_columns,
+        grain,
+        predicates,
+    }
 }
 
 fn leftmost_select(s: &SetExpr) -> Option<&Select> {
@@ -59,11 +66,23 @@ fn column_name(item: &SelectItem) -> String {
 /// Split `a AND (b AND c)` into its conjuncts (parentheses around ANDs are looked through).
 fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     match e {
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
             conjuncts(left, out);
             conjuncts(right, out);
         }
-        Expr::Nested(inner) if matches!(**inner, Expr::BinaryOp { op: BinaryOperator::And, .. }) => {
+        Expr::Nested(inner)
+            if matches!(
+                **inner,
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
             conjuncts(inner, out)
         }
         other => out.push(other),

@@ -61,7 +61,9 @@ pub fn query_features(dag: &Dag) -> BTreeSet<String> {
         }
         let date_pred = node.contract.predicates.iter().any(|p| {
             let p = p.to_lowercase();
-            ["d_year", "d_date", "d_moy", "d_qoy", "date", "interval"].iter().any(|k| p.contains(k))
+            ["d_year", "d_date", "d_moy", "d_qoy", "date", "interval"]
+                .iter()
+                .any(|k| p.contains(k))
         });
         if date_pred || node.tables.iter().any(|t| t.contains("date")) {
             add("date_filter");
@@ -69,7 +71,10 @@ pub fn query_features(dag: &Dag) -> BTreeSet<String> {
     }
     // Repeated scans: the same base table or CTE read more than once across the query.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    dag.nodes.iter().flat_map(|n| &n.scans).for_each(|s| *counts.entry(s).or_default() += 1);
+    dag.nodes
+        .iter()
+        .flat_map(|n| &n.scans)
+        .for_each(|s| *counts.entry(s).or_default() += 1);
     if counts.values().any(|&c| c > 1) {
         out.insert("repeated_scan".into());
     }
@@ -81,8 +86,10 @@ pub fn query_features(dag: &Dag) -> BTreeSet<String> {
 /// summed share of the base tables it scans; without one (empty map or no match) it is
 /// the number of tables plus joins. Ties keep the DAG order, so the result is deterministic.
 pub fn target_nodes(dag: &Dag, table_time_share: &BTreeMap<String, f64>, k: usize) -> Vec<String> {
-    let share: BTreeMap<String, f64> =
-        table_time_share.iter().map(|(t, s)| (t.to_lowercase(), *s)).collect();
+    let share: BTreeMap<String, f64> = table_time_share
+        .iter()
+        .map(|(t, s)| (t.to_lowercase(), *s))
+        .collect();
     let plan_cost = |id: &str| -> f64 {
         dag.node(id)
             .map(|n| n.tables.iter().filter_map(|t| share.get(t)).sum())
@@ -90,14 +97,30 @@ pub fn target_nodes(dag: &Dag, table_time_share: &BTreeMap<String, f64>, k: usiz
     };
     let use_plan = dag.order.iter().any(|id| plan_cost(id) > 0.0);
     let shape_cost = |id: &str| -> f64 {
-        dag.node(id).map(|n| (n.tables.len() + n.refs.len() + n.joins) as f64).unwrap_or(0.0)
+        dag.node(id)
+            .map(|n| (n.tables.len() + n.refs.len() + n.joins) as f64)
+            .unwrap_or(0.0)
     };
     let mut ranked: Vec<(usize, f64, &String)> = dag
         .order
         .iter()
         .enumerate()
-        .map(|(pos, id)| (pos, if use_plan { plan_cost(id) } else { shape_cost(id) }, id))
+        .map(|(pos, id)| {
+            (
+                pos,
+                if use_plan {
+                    plan_cost(id)
+                } else {
+                    shape_cost(id)
+                },
+                id,
+            )
+        })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    ranked.into_iter().take(k).map(|(_, _, id)| id.clone()).collect()
+    ranked
+        .into_iter()
+        .take(k)
+        .map(|(_, _, id)| id.clone())
+        .collect()
 }

@@ -22,9 +22,34 @@ mod walk;
 pub use answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
 pub use assemble::{assemble, assemble_rewrite};
 pub use flags::{query_features, target_nodes};
-pub use parse::parse_dags;
+pub use parse::{parse_dags, parse_dags_with_schema};
 
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Known columns per base table, all lowercase.
+pub type Columns = BTreeMap<String, BTreeSet<String>>;
+
+/// Columns from the prompt's `schema` value: `[{name, columns: [{name, type}]}]`.
+/// Anything else yields an empty map (unqualified correlation then goes unreported).
+pub fn columns_from_schema(schema: &serde_json::Value) -> Columns {
+    let lower = |v: &serde_json::Value| v.as_str().map(str::to_lowercase);
+    let mut out = Columns::new();
+    for table in schema.as_array().into_iter().flatten() {
+        let Some(name) = table.get("name").and_then(lower) else {
+            continue;
+        };
+        let cols = table
+            .get("columns")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten();
+        out.entry(name)
+            .or_default()
+            .extend(cols.filter_map(|c| c.get("name").and_then(lower)));
+    }
+    out
+}
 
 /// Id of the node holding the statement's final SELECT (its WITH removed).
 pub const MAIN_QUERY: &str = "main_query";
@@ -85,9 +110,13 @@ pub enum DagError {
     Syntax(String),
     #[error("the SQL contains no statement; check the query file")]
     Empty,
-    #[error("statement {index} is not a query (starts with `{start}`); only SELECT/WITH queries can be optimized")]
+    #[error(
+        "statement {index} is not a query (starts with `{start}`); only SELECT/WITH queries can be optimized"
+    )]
     NotAQuery { index: usize, start: String },
-    #[error("the SQL has {count} statements; use parse_dags (one DAG per statement) or parse_first_dag")]
+    #[error(
+        "the SQL has {count} statements; use parse_dags (one DAG per statement) or parse_first_dag"
+    )]
     MultiStatement { count: usize },
 }
 

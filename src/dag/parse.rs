@@ -7,7 +7,7 @@
 
 use super::contract::contract_of;
 use super::walk::Walker;
-use super::{Dag, DagError, MAIN_QUERY, Node, NodeKind};
+use super::{Columns, Dag, DagError, MAIN_QUERY, Node, NodeKind};
 use sqlparser::ast::{Query, Statement};
 use sqlparser::dialect::{DuckDbDialect, GenericDialect};
 use sqlparser::parser::Parser;
@@ -35,11 +35,21 @@ pub(crate) fn parse_one_query(sql: &str) -> Result<Query, String> {
 }
 
 fn first_words(stmt: &Statement) -> String {
-    stmt.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    stmt.to_string()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One DAG per statement of `sql`, in file order.
 pub fn parse_dags(sql: &str) -> Result<Vec<Dag>, DagError> {
+    parse_dags_with_schema(sql, &Columns::new())
+}
+
+/// Like [`parse_dags`], with known table columns (lowercase table -> lowercase columns,
+/// see [`super::columns_from_schema`]) so unqualified correlated subqueries are flagged.
+pub fn parse_dags_with_schema(sql: &str, columns: &Columns) -> Result<Vec<Dag>, DagError> {
     let stmts = parse_statements(sql).map_err(DagError::Syntax)?;
     if stmts.is_empty() {
         return Err(DagError::Empty);
@@ -49,27 +59,59 @@ pub fn parse_dags(sql: &str) -> Result<Vec<Dag>, DagError> {
         .into_iter()
         .enumerate()
         .map(|(index, stmt)| match stmt {
-            Statement::Query(q) => Ok(build_dag(&q, index, count)),
-            other => Err(DagError::NotAQuery { index: index + 1, start: first_words(&other) }),
+            Statement::Query(q) => Ok(build_dag(&q, index, count, columns)),
+            other => Err(DagError::NotAQuery {
+                index: index + 1,
+                start: first_words(&other),
+            }),
         })
         .collect()
 }
 
 /// Build the DAG of one query: a node per CTE of its top-level WITH, then `main_query`.
-pub(crate) fn build_dag(q: &Query, statement_index: usize, statement_count: usize) -> Dag {
-    let ctes = q.with.as_ref().map(|w| w.cte_tables.as_slice()).unwrap_or_default();
-    let names: BTreeSet<String> = ctes.iter().map(|c| c.alias.name.value.to_lowercase()).collect();
+pub(crate) fn build_dag(
+    q: &Query,
+    statement_index: usize,
+    statement_count: usize,
+    columns: &Columns,
+) -> Dag {
+    let ctes = q
+        .with
+        .as_ref()
+        .map(|w| w.cte_tables.as_slice())
+        .unwrap_or_default();
+    let names: BTreeSet<String> = ctes
+        .iter()
+        .map(|c| c.alias.name.value.to_lowercase())
+        .collect();
     let mut nodes = Vec::with_capacity(ctes.len() + 1);
     for cte in ctes {
-        let mut node = node_of(&cte.query, &names, cte.alias.name.value.clone(), NodeKind::Cte);
+        let mut node = node_of(
+            &cte.query,
+            &names,
+            columns,
+            cte.alias.name.value.clone(),
+            NodeKind::Cte,
+        );
         node.contract = contract_of(&cte.query, Some(&cte.alias));
-        node.alias_columns = cte.alias.columns.iter().map(|c| c.name.value.clone()).collect();
+        node.alias_columns = cte
+            .alias
+            .columns
+            .iter()
+            .map(|c| c.name.value.clone())
+            .collect();
         node.refs.retain(|r| *r != node.id.to_lowercase()); // recursive self-reference
         nodes.push(node);
     }
     let mut main = q.clone();
     main.with = None;
-    nodes.push(node_of(&main, &names, MAIN_QUERY.to_string(), NodeKind::Main));
+    nodes.push(node_of(
+        &main,
+        &names,
+        columns,
+        MAIN_QUERY.to_string(),
+        NodeKind::Main,
+    ));
     restore_ref_spelling(&mut nodes);
     let order = super::assemble::topo_order(&nodes).unwrap_or_else(|_| {
         nodes.iter().map(|n| n.id.clone()).collect() // recursive CTEs: keep the file order
@@ -83,8 +125,14 @@ pub(crate) fn build_dag(q: &Query, statement_index: usize, statement_count: usiz
     }
 }
 
-fn node_of(q: &Query, ctes: &BTreeSet<String>, id: String, kind: NodeKind) -> Node {
-    let mut w = Walker::new(ctes);
+fn node_of(
+    q: &Query,
+    ctes: &BTreeSet<String>,
+    columns: &Columns,
+    id: String,
+    kind: NodeKind,
+) -> Node {
+    let mut w = Walker::with_columns(ctes, columns);
     w.walk_query(q);
     Node {
         id,

@@ -7,14 +7,16 @@
 //! can carry subqueries or columns in analytic SQL; exotic variants (JSON access, MATCH ...)
 //! are skipped on purpose: missing a flag there is harmless, the SQL itself is untouched.
 //!
-//! Correlation is detected from *qualified* column references only (`outer_alias.col`
-//! inside a subquery whose own FROM does not define `outer_alias`). Unqualified correlated
-//! references cannot be resolved without the schema and are not reported.
+//! Correlation is detected from qualified column references (`outer_alias.col` inside a
+//! subquery whose own FROM does not define `outer_alias`) and, when table columns are
+//! known (`Walker::columns`), from unqualified names that no table inside the subquery
+//! has but an outer table does. Without columns, unqualified correlation is not reported.
+
+mod expr;
 
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, JoinConstraint,
-    JoinOperator, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, SetOperator,
-    SetQuantifier, TableFactor, WindowType,
+    Expr, GroupByExpr, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, Query, Select,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, TableFactor,
 };
 use std::collections::BTreeSet;
 
@@ -23,6 +25,10 @@ use std::collections::BTreeSet;
 pub(crate) struct Walker<'a> {
     /// Top-level CTE names (lowercase) of the statement: reads of these are `refs`.
     pub cte_names: Option<&'a BTreeSet<String>>,
+    /// Known base-table columns (lowercase table -> lowercase columns), maybe empty.
+    pub columns: Option<&'a super::Columns>,
+    /// Unqualified column names used (lowercase).
+    idents: BTreeSet<String>,
     /// CTE names defined by WITH clauses nested inside the node (shadow everything).
     local_ctes: Vec<BTreeSet<String>>,
     /// Referenced CTEs, in first-seen order, without duplicates.
@@ -59,13 +65,27 @@ fn push_unique(list: &mut Vec<String>, name: &str) {
 
 impl<'a> Walker<'a> {
     pub fn new(cte_names: &'a BTreeSet<String>) -> Self {
-        Walker { cte_names: Some(cte_names), ..Default::default() }
+        Walker {
+            cte_names: Some(cte_names),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_columns(cte_names: &'a BTreeSet<String>, columns: &'a super::Columns) -> Self {
+        Walker {
+            cte_names: Some(cte_names),
+            columns: Some(columns),
+            ..Default::default()
+        }
     }
 
     pub fn walk_query(&mut self, q: &Query) {
         let mut pushed = false;
         if let Some(with) = &q.with {
-            let names = with.cte_tables.iter().map(|c| c.alias.name.value.to_lowercase());
+            let names = with
+                .cte_tables
+                .iter()
+                .map(|c| c.alias.name.value.to_lowercase());
             self.local_ctes.push(names.collect());
             pushed = true;
             self.flags.insert("NESTED_WITH");
@@ -89,14 +109,22 @@ impl<'a> Walker<'a> {
         match s {
             SetExpr::Select(sel) => self.walk_select(sel),
             SetExpr::Query(q) => self.walk_query(q),
-            SetExpr::SetOperation { op, set_quantifier, left, right } => {
+            SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => {
                 self.flags.insert(match op {
                     SetOperator::Union => "UNION",
                     SetOperator::Intersect => "INTERSECT",
                     SetOperator::Except | SetOperator::Minus => "EXCEPT",
                 });
                 if matches!(op, SetOperator::Union)
-                    && matches!(set_quantifier, SetQuantifier::All | SetQuantifier::AllByName)
+                    && matches!(
+                        set_quantifier,
+                        SetQuantifier::All | SetQuantifier::AllByName
+                    )
                 {
                     self.flags.insert("UNION_ALL");
                 }
@@ -113,7 +141,9 @@ impl<'a> Walker<'a> {
         let mut scope = BTreeSet::new();
         for twj in &s.from {
             collect_names(&twj.relation, &mut scope);
-            twj.joins.iter().for_each(|j| collect_names(&j.relation, &mut scope));
+            twj.joins
+                .iter()
+                .for_each(|j| collect_names(&j.relation, &mut scope));
         }
         self.aliases.extend(scope.iter().cloned());
         self.scopes.push(scope);
@@ -213,7 +243,9 @@ impl<'a> Walker<'a> {
                 self.flags.insert("DERIVED_TABLE");
                 self.walk_query(subquery);
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => {
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
                 self.walk_factor(&table_with_joins.relation);
                 for j in &table_with_joins.joins {
                     self.joins += 1;
@@ -221,131 +253,6 @@ impl<'a> Walker<'a> {
                 }
             }
             TableFactor::TableFunction { expr, .. } => self.walk_expr(expr),
-            _ => {}
-        }
-    }
-
-    /// Walk an expression subquery: flag it, decide whether it is correlated.
-    fn walk_subquery(&mut self, q: &Query, flag: &'static str) {
-        self.flags.insert(flag);
-        let mut probe = Walker { cte_names: self.cte_names, ..Default::default() };
-        probe.walk_query(q);
-        let outer: BTreeSet<&String> = self.scopes.iter().flatten().collect();
-        let correlated = probe
-            .qualifiers
-            .iter()
-            .any(|q| !probe.aliases.contains(q) && outer.contains(q));
-        if correlated {
-            self.flags.insert("CORRELATED");
-        }
-        self.walk_query(q);
-    }
-
-    fn walk_exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) {
-        exprs.into_iter().for_each(|e| self.walk_expr(e));
-    }
-
-    fn walk_expr(&mut self, e: &Expr) {
-        match e {
-            Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
-                self.qualifiers.insert(ids[ids.len() - 2].value.to_lowercase());
-            }
-            Expr::Subquery(q) => self.walk_subquery(q, "SCALAR_SUBQUERY"),
-            Expr::InSubquery { expr, subquery, .. } => {
-                self.walk_expr(expr);
-                self.walk_subquery(subquery, "IN_SUBQUERY");
-            }
-            Expr::Exists { subquery, .. } => self.walk_subquery(subquery, "EXISTS"),
-            Expr::InList { expr, list, .. } => {
-                self.flags.insert("IN_LIST");
-                self.walk_expr(expr);
-                self.walk_exprs(list);
-            }
-            Expr::Function(f) => {
-                if f.over.is_some() {
-                    self.flags.insert("WINDOW");
-                }
-                if let FunctionArguments::List(list) = &f.args {
-                    for arg in &list.args {
-                        let a = match arg {
-                            FunctionArg::Named { arg, .. }
-                            | FunctionArg::ExprNamed { arg, .. }
-                            | FunctionArg::Unnamed(arg) => arg,
-                        };
-                        if let FunctionArgExpr::Expr(x) = a {
-                            self.walk_expr(x);
-                        }
-                    }
-                } else if let FunctionArguments::Subquery(q) = &f.args {
-                    self.walk_subquery(q, "SCALAR_SUBQUERY");
-                }
-                if let Some(filter) = &f.filter {
-                    self.walk_expr(filter);
-                }
-                if let Some(WindowType::WindowSpec(spec)) = &f.over {
-                    self.walk_exprs(&spec.partition_by);
-                    spec.order_by.iter().for_each(|o| self.walk_expr(&o.expr));
-                }
-            }
-            Expr::Case { operand, conditions, else_result, .. } => {
-                self.flags.insert("CASE");
-                operand.iter().for_each(|o| self.walk_expr(o));
-                for c in conditions {
-                    self.walk_expr(&c.condition);
-                    self.walk_expr(&c.result);
-                }
-                else_result.iter().for_each(|o| self.walk_expr(o));
-            }
-            Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
-                self.flags.insert("ROLLUP");
-                sets.iter().flatten().for_each(|x| self.walk_expr(x));
-            }
-            Expr::BinaryOp { left, right, .. }
-            | Expr::IsDistinctFrom(left, right)
-            | Expr::IsNotDistinctFrom(left, right)
-            | Expr::AnyOp { left, right, .. }
-            | Expr::AllOp { left, right, .. } => {
-                self.walk_expr(left);
-                self.walk_expr(right);
-            }
-            Expr::Between { expr, low, high, .. } => {
-                self.walk_exprs([&**expr, &**low, &**high]);
-            }
-            Expr::Like { expr, pattern, .. }
-            | Expr::ILike { expr, pattern, .. }
-            | Expr::SimilarTo { expr, pattern, .. }
-            | Expr::RLike { expr, pattern, .. } => {
-                self.walk_expr(expr);
-                self.walk_expr(pattern);
-            }
-            Expr::UnaryOp { expr, .. }
-            | Expr::Nested(expr)
-            | Expr::Cast { expr, .. }
-            | Expr::IsNull(expr)
-            | Expr::IsNotNull(expr)
-            | Expr::IsTrue(expr)
-            | Expr::IsFalse(expr)
-            | Expr::IsNotTrue(expr)
-            | Expr::IsNotFalse(expr)
-            | Expr::IsUnknown(expr)
-            | Expr::IsNotUnknown(expr)
-            | Expr::Extract { expr, .. }
-            | Expr::Ceil { expr, .. }
-            | Expr::Floor { expr, .. }
-            | Expr::Collate { expr, .. }
-            | Expr::Named { expr, .. }
-            | Expr::Trim { expr, .. } => self.walk_expr(expr),
-            Expr::Substring { expr, substring_from, substring_for, .. } => {
-                self.walk_expr(expr);
-                substring_from.iter().for_each(|x| self.walk_expr(x));
-                substring_for.iter().for_each(|x| self.walk_expr(x));
-            }
-            Expr::AtTimeZone { timestamp, time_zone } => {
-                self.walk_expr(timestamp);
-                self.walk_expr(time_zone);
-            }
-            Expr::Tuple(list) => self.walk_exprs(list),
-            Expr::Interval(iv) => self.walk_expr(&iv.value),
             _ => {}
         }
     }
@@ -361,9 +268,15 @@ fn collect_names(tf: &TableFactor, out: &mut BTreeSet<String>) {
                 out.insert(a.name.value.to_lowercase());
             }
         }
-        TableFactor::NestedJoin { table_with_joins, alias } => {
+        TableFactor::NestedJoin {
+            table_with_joins,
+            alias,
+        } => {
             collect_names(&table_with_joins.relation, out);
-            table_with_joins.joins.iter().for_each(|j| collect_names(&j.relation, out));
+            table_with_joins
+                .joins
+                .iter()
+                .for_each(|j| collect_names(&j.relation, out));
             if let Some(a) = alias {
                 out.insert(a.name.value.to_lowercase());
             }

@@ -80,8 +80,15 @@ pub fn build_context(inputs: &PromptInputs) -> Value {
     let mut dag = serde_json::to_value(inputs.dag).unwrap_or(Value::Null);
     if let Some(nodes) = dag.get_mut("nodes").and_then(Value::as_array_mut) {
         for node in nodes {
-            let id = node.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            let is_target = inputs.target_nodes.iter().any(|t| t.eq_ignore_ascii_case(&id));
+            let id = node
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let is_target = inputs
+                .target_nodes
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&id));
             if let Some(obj) = node.as_object_mut() {
                 obj.insert("is_target".into(), Value::Bool(is_target));
             }

@@ -31,7 +31,10 @@ impl PromptEnv {
         env.add_filter("sql", |s: String| crate::dag::format_sql(&s));
         env.add_filter("json", to_json);
         env.add_filter("tojson", to_json);
-        Ok(PromptEnv { env, root: root.to_path_buf() })
+        Ok(PromptEnv {
+            env,
+            root: root.to_path_buf(),
+        })
     }
 
     /// The environment for one template file: its folder is the root.
@@ -41,10 +44,19 @@ impl PromptEnv {
     }
 
     /// Render `template_path` (relative to the root, or a path inside it) with `ctx`.
-    pub fn render(&self, template_path: &Path, ctx: &serde_json::Value) -> Result<String, PromptError> {
+    pub fn render(
+        &self,
+        template_path: &Path,
+        ctx: &serde_json::Value,
+    ) -> Result<String, PromptError> {
         let name = self.template_name(template_path)?;
-        let template = self.env.get_template(&name).map_err(|e| self.render_error(&name, e))?;
-        template.render(ctx).map_err(|e| self.render_error(&name, e))
+        let template = self
+            .env
+            .get_template(&name)
+            .map_err(|e| self.render_error(&name, e))?;
+        template
+            .render(ctx)
+            .map_err(|e| self.render_error(&name, e))
     }
 
     /// Template name for the loader: the path relative to the root, `/`-separated.
@@ -52,12 +64,17 @@ impl PromptEnv {
         let relative = match path.strip_prefix(&self.root) {
             Ok(rel) => rel.to_path_buf(),
             Err(_) if path.is_absolute() => {
-                return Err(PromptError::OutsideRoot { path: path.into(), root: self.root.clone() });
+                return Err(PromptError::OutsideRoot {
+                    path: path.into(),
+                    root: self.root.clone(),
+                });
             }
             Err(_) => path.to_path_buf(),
         };
-        let parts: Vec<String> =
-            relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         Ok(parts.join("/"))
     }
 
@@ -85,7 +102,10 @@ impl PromptEnv {
 /// prompt is plain text and SQL contains `<`, `>` and quotes.
 fn to_json(value: minijinja::Value) -> Result<String, minijinja::Error> {
     serde_json::to_string_pretty(&value).map_err(|e| {
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "cannot serialize to JSON")
-            .with_source(e)
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            "cannot serialize to JSON",
+        )
+        .with_source(e)
     })
 }

@@ -29,7 +29,10 @@ pub struct Example {
 
 /// Every `*.json` example in `dir`, sorted by id. An empty folder is an error.
 pub fn load_examples(dir: &Path) -> Result<Vec<Example>, PromptError> {
-    let read_err = |e: std::io::Error| PromptError::Read { path: dir.into(), error: e.to_string() };
+    let read_err = |e: std::io::Error| PromptError::Read {
+        path: dir.into(),
+        error: e.to_string(),
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read_err)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -45,7 +48,10 @@ pub fn load_examples(dir: &Path) -> Result<Vec<Example>, PromptError> {
         if let Some(other) = examples.iter().find(|e: &&Example| e.id == example.id) {
             return Err(PromptError::InvalidExample {
                 path,
-                message: format!("id `{}` is already used by example `{}`", example.id, other.name),
+                message: format!(
+                    "id `{}` is already used by example `{}`",
+                    example.id, other.name
+                ),
             });
         }
         examples.push(example);
@@ -63,15 +69,20 @@ pub fn load_examples_for(dir: &Path, strategy: Strategy) -> Result<Vec<Example>,
 }
 
 fn load_one(path: &Path) -> Result<Example, PromptError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PromptError::Read { path: path.into(), error: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| PromptError::Read {
+        path: path.into(),
+        error: e.to_string(),
+    })?;
     let example: Example = serde_json::from_str(&text).map_err(|e| PromptError::BadExample {
         path: path.into(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
     })?;
-    let invalid = |message: String| PromptError::InvalidExample { path: path.into(), message };
+    let invalid = |message: String| PromptError::InvalidExample {
+        path: path.into(),
+        message,
+    };
     crate::dag::extract_rewrite_set(&example.output.to_string())
         .map_err(|e| invalid(format!("`output` is not a usable answer: {e}")))?;
     if example.id.trim().is_empty() {

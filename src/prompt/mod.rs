@@ -22,14 +22,23 @@ pub enum PromptError {
     Render { location: String, message: String },
     #[error("templates folder {0} does not exist; check generation.template in the spec")]
     NoTemplateDir(PathBuf),
-    #[error("template {path} is not inside the templates folder {root}; keep included templates next to the main one")]
+    #[error(
+        "template {path} is not inside the templates folder {root}; keep included templates next to the main one"
+    )]
     OutsideRoot { path: PathBuf, root: PathBuf },
     #[error("cannot read examples {path}: {error}; check examples.dir in the spec")]
     Read { path: PathBuf, error: String },
     #[error("example {path}:{line}:{column}: {message}; fix the JSON file")]
-    BadExample { path: PathBuf, line: usize, column: usize, message: String },
+    BadExample {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("example {path}: {message}; fix the file")]
     InvalidExample { path: PathBuf, message: String },
-    #[error("examples folder {0} has no *.json example; add examples or set examples.strategy = \"none\"")]
+    #[error(
+        "examples folder {0} has no *.json example; add examples or set examples.strategy = \"none\""
+    )]
     NoExamples(PathBuf),
 }

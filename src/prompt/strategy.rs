@@ -74,7 +74,13 @@ fn ranked_by_features(
 ) -> Vec<usize> {
     let mut order: Vec<usize> = (0..examples.len()).collect();
     rng.shuffle(&mut order);
-    let score = |i: usize| examples[i].tags.iter().filter(|t| features.contains(*t)).count();
+    let score = |i: usize| {
+        examples[i]
+            .tags
+            .iter()
+            .filter(|t| features.contains(*t))
+            .count()
+    };
     order.sort_by_key(|&i| std::cmp::Reverse(score(i))); // stable: ties keep seeded order
     let matched = order.iter().filter(|&&i| score(i) > 0).count();
     if matched > per_worker && binomial(matched, per_worker) >= count {
@@ -91,7 +97,9 @@ fn distinct_sets(n: usize, p: usize, count: usize, rng: &mut SplitMix) -> Vec<Ve
     }
     if p >= n {
         // Every set is "all"; vary the order so prompts still differ.
-        return (0..count).map(|w| (0..n).map(|i| (i + w) % n).collect()).collect();
+        return (0..count)
+            .map(|w| (0..n).map(|i| (i + w) % n).collect())
+            .collect();
     }
     let total = binomial(n, p);
     let mut seen = BTreeSet::new();
