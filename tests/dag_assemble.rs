@@ -231,3 +231,22 @@ fn multi_statement_files_rewrite_the_first_statement() {
     .unwrap();
     assert_eq!(normalized(&sql), "SELECT a FROM t WHERE a > 0");
 }
+
+#[test]
+fn backslash_quote_in_json_and_table_shadowing() {
+    let d = parse_dag(BASE).unwrap();
+    let text =
+        r#"{"rewrite_sets": [{"nodes": {"a": "SELECT k, v FROM t WHERE v > 0 AND k <> \'x\'"}}]}"#;
+    let sql = dag_json(&d, text).unwrap();
+    assert!(normalized(&sql).contains("k <> 'x'"), "{sql}");
+    // A new CTE named like a base table would silently replace it in every node.
+    let err = dag_json(&d, &answer(json!({"t": "SELECT 1 AS k, 2 AS v"}))).unwrap_err();
+    assert_eq!(err.reason(), "parse_error");
+    assert!(err.to_string().contains("new CTE `t`"), "{err}");
+    let err = dag_json(
+        &d,
+        &answer(json!({"main_query": "WITH t AS (SELECT 1 AS k) SELECT k, s FROM b"})),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("base table"), "{err}");
+}

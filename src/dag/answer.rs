@@ -29,6 +29,10 @@ pub enum AnswerError {
     NodeNotString(String),
     #[error("node `{node}` is not valid SQL: {error}")]
     InvalidNodeSql { node: String, error: String },
+    #[error(
+        "new CTE `{0}` has the name of a base table the query reads; it would replace that table everywhere — choose another name"
+    )]
+    ShadowsTable(String),
     #[error("cycle between new CTEs {0}")]
     Cycle(String),
     #[error("the assembled SQL is not one valid query: {0}")]
@@ -216,7 +220,7 @@ fn brace_spans(text: &str) -> Vec<&str> {
 }
 
 /// Fix trivially broken JSON: trailing commas before `}`/`]`, raw control characters
-/// (newlines, tabs) inside strings.
+/// (newlines, tabs) and `\'` inside strings.
 fn repair_json(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -225,6 +229,8 @@ fn repair_json(s: &str) -> String {
         if in_str {
             match (esc, c) {
                 (true, _) => esc = false,
+                // `\'` is not a JSON escape; models write it for SQL quotes.
+                (false, '\\') if chars.get(i + 1) == Some(&'\'') => continue,
                 (false, '\\') => esc = true,
                 (false, '"') => in_str = false,
                 (false, '\n') => {

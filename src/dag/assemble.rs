@@ -54,6 +54,18 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         main.ok_or_else(|| AnswerError::Assembled("the DAG has no main_query".into()))?;
     let mut recursive = dag.recursive;
     let mut main_ctes = Vec::new();
+    let tables: BTreeSet<String> = dag
+        .nodes
+        .iter()
+        .flat_map(|n| n.tables.iter().cloned())
+        .collect();
+    let check_new = |ctes: &[Entry], name: &str| {
+        let key = name.to_lowercase();
+        match !ctes.iter().any(|e| e.key() == key) && tables.contains(&key) {
+            true => Err(AnswerError::ShadowsTable(name.to_string())),
+            false => Ok(()),
+        }
+    };
     for (id, body) in &set.nodes {
         let query = parse_node_body(id, body)?;
         if id.eq_ignore_ascii_case(MAIN_QUERY) {
@@ -63,6 +75,7 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
                 main_ctes = with.cte_tables;
             }
         } else {
+            check_new(&ctes, id)?;
             let alias = TableAlias {
                 name: Ident::new(id.clone()),
                 columns: vec![],
@@ -71,6 +84,7 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         }
     }
     for cte in main_ctes {
+        check_new(&ctes, &cte.alias.name.value)?;
         upsert(
             &mut ctes,
             Entry {
