@@ -144,7 +144,7 @@ fn q1_nodes_flags_and_contract() {
     let main = d.main().unwrap();
     assert_eq!(main.refs, vec!["customer_total_return"]);
     assert_eq!(main.tables, vec!["store", "customer"]);
-    for f in ["CORRELATED", "SCALAR_SUBQUERY", "ORDER_BY", "LIMIT"] {
+    for f in ["CORRELATED", "SCALAR_SUBQUERY", "ORDER_BY", "LIMIT", "REPEATED_SCAN"] {
         assert!(
             main.flags.contains(&f.to_string()),
             "main flags {:?} lack {f}",

@@ -55,8 +55,7 @@ pub fn query_features(dag: &Dag) -> BTreeSet<String> {
         if has("GROUP_BY") && node.joins >= 2 {
             add("aggregate_over_join");
         }
-        let mut seen = BTreeSet::new();
-        if node.scans.iter().any(|s| !seen.insert(s)) {
+        if has("REPEATED_SCAN") {
             add("self_join");
         }
         let date_pred = node.contract.predicates.iter().any(|p| {

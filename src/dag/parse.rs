@@ -134,6 +134,10 @@ fn node_of(
 ) -> Node {
     let mut w = Walker::with_columns(ctes, columns);
     w.walk_query(q);
+    let mut seen = BTreeSet::new();
+    if w.scans.iter().any(|s| !seen.insert(s)) {
+        w.flags.insert("REPEATED_SCAN"); // the same table or CTE read twice in this node
+    }
     Node {
         id,
         kind,
