@@ -250,3 +250,18 @@ fn backslash_quote_in_json_and_table_shadowing() {
     .unwrap_err();
     assert!(err.to_string().contains("base table"), "{err}");
 }
+
+#[test]
+fn quoted_cte_names_survive_assembly() {
+    let d = parse_dag(r#"WITH "my cte" AS (SELECT 1 AS x) SELECT x FROM "my cte""#).unwrap();
+    assert_eq!(d.order, vec!["my cte", "main_query"]);
+    let sql = dag_json(
+        &d,
+        &answer(json!({"main_query": "SELECT x + 1 AS y FROM \"my cte\""})),
+    )
+    .unwrap();
+    assert_eq!(
+        normalized(&sql),
+        r#"WITH "my cte" AS (SELECT 1 AS x) SELECT x + 1 AS y FROM "my cte""#
+    );
+}

@@ -77,7 +77,7 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         } else {
             check_new(&ctes, id)?;
             let alias = TableAlias {
-                name: Ident::new(id.clone()),
+                name: ident(id),
                 columns: vec![],
             };
             upsert(&mut ctes, Entry { alias, query }, false);
@@ -112,12 +112,12 @@ fn alias_of(id: &str, node: &Node) -> TableAlias {
         .alias_columns
         .iter()
         .map(|c| TableAliasColumnDef {
-            name: Ident::new(c.clone()),
+            name: ident(c),
             data_type: None,
         })
         .collect();
     TableAlias {
-        name: Ident::new(id.to_string()),
+        name: ident(id),
         columns,
     }
 }
@@ -157,6 +157,19 @@ fn strip_cte_wrapper<'a>(id: &str, text: &'a str) -> Option<&'a str> {
         .filter(|_| rest[..2].eq_ignore_ascii_case("as"))?
         .trim_start();
     rest.strip_prefix('(')?.trim_end().strip_suffix(')')
+}
+
+/// An identifier, double-quoted unless it is a plain `[A-Za-z_][A-Za-z0-9_]*` name.
+fn ident(name: &str) -> Ident {
+    let mut chars = name.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match plain {
+        true => Ident::new(name),
+        false => Ident::with_quote('"', name),
+    }
 }
 
 fn to_cte(e: Entry) -> Cte {
