@@ -265,3 +265,23 @@ fn quoted_cte_names_survive_assembly() {
         r#"WITH "my cte" AS (SELECT 1 AS x) SELECT x + 1 AS y FROM "my cte""#
     );
 }
+
+#[test]
+fn the_last_answer_object_wins() {
+    let d = parse_dag(BASE).unwrap();
+    let first = answer(json!({"a": "SELECT k, v FROM t WHERE v > 5"}));
+    let last = answer(json!({"a": "SELECT k, v FROM t WHERE v > 1"}));
+    let text = format!("Draft:\n{first}\nCorrected:\n{last}\n");
+    let sql = dag_json(&d, &text).unwrap();
+    assert_eq!(
+        normalized(&sql),
+        normalized(&BASE.replace("v > 0", "v > 1"))
+    );
+    let bare = format!(
+        "{{\"rewrite_sets\": [{{\"nodes\": {{\"a\": \"SELECT k, v FROM t WHERE v > 5\"}}}}]}} then {{\"rewrite_sets\": [{{\"nodes\": {{\"a\": \"SELECT k, v FROM t WHERE v > 1\"}}}}]}}"
+    );
+    assert_eq!(
+        normalized(&dag_json(&d, &bare).unwrap()),
+        normalized(&BASE.replace("v > 0", "v > 1"))
+    );
+}

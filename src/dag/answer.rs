@@ -1,5 +1,5 @@
-//! Reading an LLM answer: find the JSON rewrite set (`dag_json`) or the SQL block
-//! (`sql`) in free text, tolerating the usual noise (fences, prose, trailing commas, raw
+//! Reading an LLM answer: find the JSON rewrite set (`dag_json`, the last object with
+//! `rewrite_sets`) or the SQL block (`sql`, the last ```sql block) in free text, tolerating the usual noise (fences, prose, trailing commas, raw
 //! newlines inside JSON strings).
 //!
 //! It does not build the final query (see `assemble.rs`) and never substitutes the
@@ -118,11 +118,11 @@ pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
     }
 }
 
-/// The JSON object carrying `rewrite_sets`: fenced blocks first, then any balanced
-/// `{...}` in the text.
+/// The JSON object carrying `rewrite_sets`: the last such fenced block, else the last
+/// such balanced `{...}` in the text (models that correct themselves answer last).
 fn find_answer_object(text: &str) -> Result<Value, AnswerError> {
-    let mut candidates: Vec<&str> = fences(text).into_iter().map(|(_, body)| body).collect();
-    candidates.extend(brace_spans(text));
+    let mut candidates: Vec<&str> = fences(text).into_iter().rev().map(|(_, b)| b).collect();
+    candidates.extend(brace_spans(text).into_iter().rev());
     if candidates.iter().all(|c| !c.trim_start().starts_with('{')) {
         return Err(AnswerError::NoJson);
     }
