@@ -140,7 +140,12 @@ pub fn parse_dag(sql: &str) -> Result<Dag, DagError> {
 
 /// The first statement's DAG (`statement_count` says how many the file has).
 pub fn parse_first_dag(sql: &str) -> Result<Dag, DagError> {
-    Ok(parse_dags(sql)?.remove(0))
+    parse_first_dag_with_schema(sql, &Columns::new())
+}
+
+/// [`parse_first_dag`] with known table columns (flags unqualified correlation).
+pub fn parse_first_dag_with_schema(sql: &str, columns: &Columns) -> Result<Dag, DagError> {
+    Ok(parse_dags_with_schema(sql, columns)?.remove(0)) // never empty: Empty is an error
 }
 
 /// Pretty-print SQL through sqlparser (statements separated by `;` and a blank line);
