@@ -1,0 +1,111 @@
+//! The minijinja environment prompts are rendered with: templates loaded from one
+//! folder (so `include`/`extends` resolve next to the main template), strict undefined
+//! variables, no auto-escaping, and a few filters (`sql`, `json`/`tojson`, builtin
+//! `indent`).
+//!
+//! It does not build the context (see `context.rs`); errors always name the template
+//! file and line so a broken template is fixed in one look.
+
+use super::PromptError;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use std::path::{Path, PathBuf};
+
+pub struct PromptEnv {
+    env: Environment<'static>,
+    root: PathBuf,
+}
+
+impl PromptEnv {
+    /// An environment loading templates from `root` (a folder).
+    pub fn new(root: &Path) -> Result<Self, PromptError> {
+        if !root.is_dir() {
+            return Err(PromptError::NoTemplateDir(root.to_path_buf()));
+        }
+        let mut env = Environment::new();
+        env.set_loader(minijinja::path_loader(root));
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.add_filter("sql", |s: String| crate::dag::format_sql(&s));
+        env.add_filter("json", to_json);
+        env.add_filter("tojson", to_json);
+        Ok(PromptEnv {
+            env,
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The environment for one template file: its folder is the root.
+    pub fn for_template(template: &Path) -> Result<Self, PromptError> {
+        let root = template.parent().filter(|p| !p.as_os_str().is_empty());
+        Self::new(root.unwrap_or(Path::new(".")))
+    }
+
+    /// Render `template_path` (relative to the root, or a path inside it) with `ctx`.
+    pub fn render(
+        &self,
+        template_path: &Path,
+        ctx: &serde_json::Value,
+    ) -> Result<String, PromptError> {
+        let name = self.template_name(template_path)?;
+        let template = self
+            .env
+            .get_template(&name)
+            .map_err(|e| self.render_error(&name, e))?;
+        template
+            .render(ctx)
+            .map_err(|e| self.render_error(&name, e))
+    }
+
+    /// Template name for the loader: the path relative to the root, `/`-separated.
+    fn template_name(&self, path: &Path) -> Result<String, PromptError> {
+        let relative = match path.strip_prefix(&self.root) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) if path.is_absolute() => {
+                return Err(PromptError::OutsideRoot {
+                    path: path.into(),
+                    root: self.root.clone(),
+                });
+            }
+            Err(_) => path.to_path_buf(),
+        };
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Ok(parts.join("/"))
+    }
+
+    fn render_error(&self, requested: &str, e: minijinja::Error) -> PromptError {
+        let name = e.name().unwrap_or(requested);
+        let file = self.root.join(name).display().to_string();
+        let location = match e.line() {
+            Some(line) => format!("{file}:{line}"),
+            None => file,
+        };
+        let mut message = match e.detail() {
+            Some(detail) => format!("{}: {detail}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(" ({s})"));
+            source = s.source();
+        }
+        PromptError::Render { location, message }
+    }
+}
+
+/// `value | json` / `value | tojson`: pretty JSON (2 spaces), no HTML escaping — the
+/// prompt is plain text and SQL contains `<`, `>` and quotes.
+fn to_json(value: minijinja::Value) -> Result<String, minijinja::Error> {
+    serde_json::to_string_pretty(&value).map_err(|e| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            "cannot serialize to JSON",
+        )
+        .with_source(e)
+    })
+}

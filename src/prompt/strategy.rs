@@ -1,0 +1,178 @@
+//! Which gold examples each worker sees. Deterministic for a seed: the same spec always
+//! gives the same prompts, on any machine (a local SplitMix64, not `rand`'s StdRng whose
+//! stream may change between versions).
+//!
+//! - `batches`: a seeded shuffle cut into consecutive groups of `per_worker`, so the first
+//!   workers together see every example once; later workers get shifted windows, then
+//!   strided windows, then seeded random sets — each set distinct from all earlier ones
+//!   while distinct sets remain (12 examples, 3 per worker: 20 workers, 20 distinct sets).
+//! - `random`: a seeded sample per worker.
+//! - `matched`: examples whose tags match the query's features first (most matches
+//!   first), then the rest; workers walk windows of that ranking like `batches`.
+//! - `none`: no examples; `all`: every example, in id order.
+//!
+//! It does not load or render examples.
+
+use super::examples::Example;
+use crate::spec::Strategy;
+use std::collections::BTreeSet;
+
+/// The examples `worker` (1-based, of `workers`) gets.
+pub fn select_examples(
+    strategy: Strategy,
+    examples: &[Example],
+    per_worker: usize,
+    seed: u64,
+    worker: u32,
+    workers: u32,
+    features: &BTreeSet<String>,
+) -> Vec<Example> {
+    let slot = worker.max(1) as usize - 1;
+    let count = (workers as usize).max(slot + 1);
+    let pick = |pool: &[usize], set: &[usize]| -> Vec<Example> {
+        set.iter().map(|&pos| examples[pool[pos]].clone()).collect()
+    };
+    match strategy {
+        Strategy::None => Vec::new(),
+        Strategy::All => examples.to_vec(),
+        Strategy::Batches => {
+            let mut rng = SplitMix(seed);
+            let mut pool: Vec<usize> = (0..examples.len()).collect();
+            rng.shuffle(&mut pool);
+            let sets = distinct_sets(pool.len(), per_worker, count, &mut rng);
+            sets.get(slot).map(|s| pick(&pool, s)).unwrap_or_default()
+        }
+        Strategy::Random => {
+            let mut rng = SplitMix(seed ^ (worker as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+            let mut pool: Vec<usize> = (0..examples.len()).collect();
+            rng.shuffle(&mut pool);
+            pool.truncate(per_worker);
+            pool.into_iter().map(|i| examples[i].clone()).collect()
+        }
+        Strategy::Matched => {
+            let mut rng = SplitMix(seed);
+            let pool = ranked_by_features(examples, features, per_worker, count, &mut rng);
+            let sets = distinct_sets(pool.len(), per_worker, count, &mut rng);
+            sets.get(slot).map(|s| pick(&pool, s)).unwrap_or_default()
+        }
+    }
+}
+
+/// How many different prompts a list holds.
+pub fn distinct_count(prompts: &[String]) -> usize {
+    prompts.iter().collect::<BTreeSet<_>>().len()
+}
+
+/// Indices of examples, best feature match first (ties in seeded order). When the
+/// matching examples alone allow `count` distinct sets, only they are used.
+fn ranked_by_features(
+    examples: &[Example],
+    features: &BTreeSet<String>,
+    per_worker: usize,
+    count: usize,
+    rng: &mut SplitMix,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    rng.shuffle(&mut order);
+    let score = |i: usize| {
+        examples[i]
+            .tags
+            .iter()
+            .filter(|t| features.contains(*t))
+            .count()
+    };
+    order.sort_by_key(|&i| std::cmp::Reverse(score(i))); // stable: ties keep seeded order
+    let matched = order.iter().filter(|&&i| score(i) > 0).count();
+    if matched > per_worker && binomial(matched, per_worker) >= count {
+        order.truncate(matched);
+    }
+    order
+}
+
+/// `count` subsets (as ordered position lists) of `0..n` of size `p`, distinct while
+/// C(n, p) allows, then repeating from the start.
+fn distinct_sets(n: usize, p: usize, count: usize, rng: &mut SplitMix) -> Vec<Vec<usize>> {
+    if n == 0 || p == 0 {
+        return vec![Vec::new(); count];
+    }
+    if p >= n {
+        // Every set is "all"; vary the order so prompts still differ.
+        return (0..count)
+            .map(|w| (0..n).map(|i| (i + w) % n).collect())
+            .collect();
+    }
+    let total = binomial(n, p);
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut offer = |set: Vec<usize>, out: &mut Vec<Vec<usize>>| {
+        let mut key = set.clone();
+        key.sort_unstable();
+        if seen.insert(key) {
+            out.push(set);
+        }
+    };
+    // Windows over strided walks of the positions; stride 1 first (plain batches).
+    'strides: for stride in (1..=n / 2).filter(|&k| gcd(k, n) == 1) {
+        let walk: Vec<usize> = (0..n).map(|j| (j * stride) % n).collect();
+        for offset in 0..p {
+            for start in (offset..n).step_by(p) {
+                offer((0..p).map(|i| walk[(start + i) % n]).collect(), &mut out);
+                if out.len() >= count || out.len() >= total {
+                    break 'strides;
+                }
+            }
+        }
+    }
+    let mut attempts = 0;
+    while out.len() < count.min(total) && attempts < 100 * count {
+        attempts += 1;
+        let mut all: Vec<usize> = (0..n).collect();
+        rng.shuffle(&mut all);
+        all.truncate(p);
+        offer(all, &mut out);
+    }
+    let distinct = out.len();
+    while out.len() < count {
+        out.push(out[out.len() % distinct].clone());
+    }
+    out.truncate(count);
+    out
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// C(n, k), saturating.
+fn binomial(n: usize, k: usize) -> usize {
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    let mut r: usize = 1;
+    for i in 0..k {
+        r = r.saturating_mul(n - i) / (i + 1);
+    }
+    r
+}
+
+/// SplitMix64: tiny, fast, stable across versions.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Fisher–Yates.
+    fn shuffle(&mut self, v: &mut [usize]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
