@@ -10,20 +10,42 @@ use std::time::Duration;
 const BIN: &str = "db_plan";
 const LONG: Duration = Duration::from_secs(120);
 
+/// q1 scans store_returns, date_dim, store and customer. The query file's stream asks for
+/// `s_state = 'SD'`, but generated stores are all in one state, so DuckDB proves that
+/// branch empty and never scans `store`; the test also runs q1 with the state the data has.
 #[test]
 fn q1_summary_names_the_real_tables() {
     let Some(dir) = queries_dir() else { return };
     let sql = std::fs::read_to_string(dir.join("query_1.sql")).unwrap();
-    let plan = db::analyze_plan(sample_db(BIN), &sql, LONG).expect("analyze q1");
+    let db = sample_db(BIN);
+    let plan = db::analyze_plan(db, &sql, LONG).expect("analyze q1");
 
     let reparsed: serde_json::Value = serde_json::from_str(&plan.json_text).unwrap();
     assert_eq!(reparsed, plan.json);
     assert!(
-        plan.full_text.contains("HASH_JOIN") || plan.full_text.contains("JOIN"),
+        plan.full_text.contains("Hash Join") || plan.full_text.contains("HASH_JOIN"),
         "{}",
         plan.full_text
     );
     assert!(!plan.summary.operators.is_empty());
+    assert!(!plan.summary.joins.is_empty());
+    let share: f64 = plan.summary.operators.iter().map(|o| o.share).sum();
+    assert!(share > 0.0 && share <= 1.0 + 1e-9, "shares sum to {share}");
+    // The date filter (d_year = 2000) keeps a fraction of date_dim.
+    let date_dim = plan
+        .summary
+        .scans
+        .iter()
+        .find(|s| s.table == "date_dim")
+        .expect("date_dim scan");
+    assert!(date_dim.rows_kept < date_dim.rows_scanned, "{date_dim:?}");
+
+    let conn = db::open_read_only(db).unwrap();
+    let state: String = conn
+        .query_row("select min(s_state) from store", [], |r| r.get(0))
+        .unwrap();
+    let sql = sql.replace("s_state = 'SD'", &format!("s_state = '{state}'"));
+    let plan = db::analyze_plan(db, &sql, LONG).expect("analyze q1 with a present state");
     let scanned: Vec<&str> = plan
         .summary
         .scans
@@ -42,17 +64,6 @@ fn q1_summary_names_the_real_tables() {
         );
         assert!(plan.summary.table_time_share.contains_key(table));
     }
-    // The date filter (d_year = 2000) keeps a fraction of date_dim.
-    let date_dim = plan
-        .summary
-        .scans
-        .iter()
-        .find(|s| s.table == "date_dim")
-        .unwrap();
-    assert!(date_dim.rows_kept < date_dim.rows_scanned, "{date_dim:?}");
-    assert!(!plan.summary.joins.is_empty());
-    let share: f64 = plan.summary.operators.iter().map(|o| o.share).sum();
-    assert!(share > 0.0 && share <= 1.0 + 1e-9, "shares sum to {share}");
     println!("{}", plan.summary_text);
 }
 

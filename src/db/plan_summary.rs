@@ -22,6 +22,8 @@ use std::fmt::Write;
 const MISESTIMATE_FACTOR: f64 = 5.0;
 const TOP_OPERATORS: usize = 10;
 const TOP_MISESTIMATES: usize = 10;
+/// Nodes DuckDB adds around every profiled query; walked through, not reported.
+const WRAPPERS: [&str; 3] = ["RESULT_COLLECTOR", "EXECUTE", "EXPLAIN_ANALYZE"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OperatorStat {
@@ -203,7 +205,7 @@ fn collect(node: &Value, ops: &mut Vec<Op>) -> Option<usize> {
     let name = field(node, &["operator_name", "operator_type", "type"])
         .and_then(Value::as_str)
         .map(|s| s.trim().to_string());
-    let Some(name) = name else {
+    let Some(name) = name.filter(|n| !WRAPPERS.contains(&n.as_str())) else {
         for child in children {
             collect(child, ops);
         }
@@ -215,7 +217,7 @@ fn collect(node: &Value, ops: &mut Vec<Op>) -> Option<usize> {
     let time = num(field(node, &["operator_timing", "timing"])).unwrap_or(0.0);
     let me = ops.len();
     ops.push(Op {
-        table: info("Table").and_then(Value::as_str).map(str::to_string),
+        table: info("Table").and_then(Value::as_str).map(table_name),
         rows_scanned: num(field(node, &["operator_rows_scanned", "rows_scanned"])).unwrap_or(0.0)
             as u64,
         estimate: num(info("Estimated Cardinality")).map(|e| e as u64),
@@ -238,6 +240,16 @@ fn collect(node: &Value, ops: &mut Vec<Op>) -> Option<usize> {
         ops[scan].filtered = (rows.min(kept), t + time);
     }
     Some(me)
+}
+
+/// DuckDB qualifies scanned tables as `catalog.schema.table` (the catalog is named after
+/// the file); the summary uses the bare table name.
+fn table_name(qualified: &str) -> String {
+    qualified
+        .rsplit('.')
+        .next()
+        .unwrap_or(qualified)
+        .to_string()
 }
 
 /// Operator children (`children`), or the plan roots of a profile (`operator`).
@@ -372,5 +384,93 @@ impl PlanSummary {
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarize;
+    use serde_json::json;
+
+    fn scan(table: &str, time: f64, out: u64, scanned: u64, est: &str) -> serde_json::Value {
+        json!({"type": "TABLE_SCAN", "timing": time, "intermediate_rows": out,
+               "rows_scanned": scanned,
+               "extra_info": {"Table": table, "Estimated Cardinality": est}})
+    }
+
+    /// The shape DuckDB 2.0 writes (trimmed): wrappers, a join over a scan and a filtered scan.
+    fn profile() -> serde_json::Value {
+        json!({"query": {"total_time": 0.5}, "operator": [{"type": "RESULT_COLLECTOR",
+          "timing": 0.0, "intermediate_rows": 0, "extra_info": {}, "children": [
+          {"type": "HASH_JOIN", "timing": 0.1, "intermediate_rows": 50,
+           "extra_info": {"Join Type": "INNER", "Estimated Cardinality": "2"}, "children": [
+             scan("db.main.store_sales", 0.6, 1000, 1000, "1000"),
+             {"type": "FILTER", "timing": 0.1, "intermediate_rows": 10,
+              "extra_info": {"Estimated Cardinality": "12"},
+              "children": [scan("db.main.date_dim", 0.2, 20, 7000, "~1,500")]}]}]}]})
+    }
+
+    #[test]
+    fn reads_duckdb_2_profiles() {
+        let s = summarize(&profile());
+        assert_eq!(s.total_time_s, 0.5);
+        let names: Vec<_> = s
+            .operators
+            .iter()
+            .map(|o| (o.name.as_str(), o.table.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("TABLE_SCAN", Some("store_sales")),
+                ("TABLE_SCAN", Some("date_dim")),
+                ("HASH_JOIN", None),
+                ("FILTER", None)
+            ]
+        );
+        assert!((s.operators[0].share - 0.6).abs() < 1e-9);
+        let dd = &s.scans[1];
+        assert_eq!(
+            (dd.table.as_str(), dd.rows_scanned, dd.rows_kept),
+            ("date_dim", 7000, 10)
+        );
+        assert!((dd.time_s - 0.3).abs() < 1e-9);
+        assert!((s.table_time_share["date_dim"] - 0.3).abs() < 1e-9);
+        let mis: Vec<_> = s
+            .misestimates
+            .iter()
+            .map(|m| (m.operator.as_str(), m.factor))
+            .collect();
+        assert_eq!(mis, [("TABLE_SCAN", 75.0), ("HASH_JOIN", 25.0)]);
+        let j = &s.joins[0];
+        assert_eq!(
+            (
+                j.join_type.as_deref(),
+                j.left_rows,
+                j.right_rows,
+                j.out_rows
+            ),
+            (Some("INNER"), 1000, 10, 50)
+        );
+        let text = s.render();
+        assert!(text.contains("date_dim: 7000 -> 10"), "{text}");
+    }
+
+    #[test]
+    fn reads_legacy_profiles_and_tolerates_garbage() {
+        let legacy = json!({"latency": 2.0, "children": [{"operator_type": "TABLE_SCAN",
+            "operator_timing": 1.0, "operator_cardinality": 5, "operator_rows_scanned": 9,
+            "extra_info": {"Table": "item"}}]});
+        let s = summarize(&legacy);
+        assert_eq!(
+            (
+                s.total_time_s,
+                s.scans[0].table.as_str(),
+                s.scans[0].rows_kept
+            ),
+            (2.0, "item", 5)
+        );
+        let empty = summarize(&json!("not a plan"));
+        assert!(empty.operators.is_empty() && empty.total_time_s == 0.0);
     }
 }
