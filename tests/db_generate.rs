@@ -110,7 +110,7 @@ fn cache_is_reused_not_rebuilt() {
 
 /// A build killed midway leaves `<name>.tmp-<pid>` (maybe half a DB) and `<name>.lock`.
 /// Neither may be trusted or block: the next builders take the lock (flock dies with its
-/// holder), remove the stale temp, and exactly one of two concurrent callers builds.
+/// holder), remove the stale temp file and scratch folder, and exactly one of two concurrent callers builds.
 #[test]
 fn killed_build_leftovers_are_ignored_and_concurrent_callers_build_once() {
     let root = scratch("crash");
@@ -122,6 +122,9 @@ fn killed_build_leftovers_are_ignored_and_concurrent_callers_build_once() {
     let name = expected.file_name().unwrap().to_string_lossy().into_owned();
     let stale = expected.with_file_name(format!("{name}.tmp-999999"));
     std::fs::write(&stale, b"half a database").unwrap();
+    let stale_scratch = expected.with_file_name(format!("{name}.tmp-999999.scratch-abc"));
+    std::fs::create_dir_all(&stale_scratch).unwrap();
+    std::fs::write(stale_scratch.join("store_sales_0001.csv"), b"1,2,3\n").unwrap();
     std::fs::write(expected.with_file_name(format!("{name}.lock")), b"").unwrap();
 
     let handles: Vec<_> = (0..2)
@@ -141,11 +144,15 @@ fn killed_build_leftovers_are_ignored_and_concurrent_callers_build_once() {
         "exactly one build"
     );
     assert!(!stale.exists(), "the stale temp file must be removed");
+    assert!(
+        !stale_scratch.exists(),
+        "the stale scratch folder must be removed"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(expected.parent().unwrap())
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp-") || n.starts_with(".qt-gen-"))
+        .filter(|n| n.contains(".tmp-") || n.contains(".scratch-") || n.ends_with(".lock"))
         .collect();
     assert!(leftovers.is_empty(), "leftovers: {leftovers:?}");
     assert_eq!(db::fingerprint(&expected).unwrap().tables.len(), 24);

@@ -3,8 +3,9 @@
 //!
 //! A finished database only ever appears by `rename` of a fully written, checkpointed and
 //! closed temp file in the same folder, so "the file exists" means "the file is complete".
-//! Concurrent builders serialize on an exclusive `flock` of `<name>.lock`; the kernel drops
-//! the lock when its holder dies, so a lock file left by a killed process never blocks.
+//! Concurrent builders serialize on an exclusive `flock` of `<name>.lock` (deleted once the
+//! database is in place); the kernel drops the lock when its holder dies, so a lock file
+//! left by a killed process never blocks.
 //! Temp files left by a killed build are removed by the next builder (it holds the lock,
 //! so nobody else is writing them).
 //!
@@ -119,7 +120,8 @@ pub(crate) fn build_atomically(
         source,
     })?;
     let name = file_name(dest);
-    let _lock = lock_exclusive(&dir.join(format!("{name}.lock")))?;
+    let lock_path = dir.join(format!("{name}.lock"));
+    let lock = lock_exclusive(&lock_path)?;
     if dest.is_file() {
         return Ok(None); // built by the process we waited for
     }
@@ -139,6 +141,10 @@ pub(crate) fn build_atomically(
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all(); // make the rename durable
     }
+    // Safe to unlink now: whoever locks this (or a new) lock file next finds `dest` and
+    // returns. On failure the file stays, so waiters and newcomers share one lock.
+    let _ = fs::remove_file(&lock_path);
+    drop(lock);
     Ok(Some(stats))
 }
 
@@ -148,7 +154,8 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "db".into())
 }
 
-/// Deletes `<name>.tmp-*` files (and their `.wal`) left by builds that died.
+/// Deletes `<name>.tmp-*` files (half-built databases, their `.wal`) and folders (CSV
+/// scratch space) left by builds that died.
 fn remove_stale_temps(dir: &Path, name: &str) {
     let prefix = format!("{name}.tmp-");
     let Ok(entries) = fs::read_dir(dir) else {
@@ -156,7 +163,12 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = fs::remove_file(entry.path());
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Builds a TPC-DS database file with the `tpcdsgen` crate: rows are formatted as CSV by
 //! tpcdsgen's own formatters (which handle dates, decimals and NULLs), written in chunks to
 //! a scratch folder next to the output, and bulk-loaded with DuckDB's `COPY ... FROM`.
-//! A generator thread writes the next chunk while DuckDB loads the previous one.
+//! A generator thread writes the next chunk while DuckDB loads the previous one. The
+//! scratch folder is `<path>.scratch-XXXX`, removed when the build ends.
 //!
 //! This file does not decide *where* a database goes or whether it is trusted: the caller
 //! passes a path it owns (a temp file, see `cache.rs`), and renames it when we return Ok.
@@ -65,8 +66,13 @@ pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Named after `path` so that a later builder of the same file removes it if we die.
+    let prefix = format!(
+        "{}.scratch-",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
     let scratch = tempfile::Builder::new()
-        .prefix(".qt-gen-")
+        .prefix(&prefix)
         .tempdir_in(parent)
         .map_err(|source| DbError::Io {
             path: parent.to_path_buf(),
