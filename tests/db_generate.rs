@@ -209,3 +209,60 @@ fn bad_benchmark_and_scale_are_bad_input() {
         db::duckdb_version()
     );
 }
+
+/// Not a test on its own: when `QT_DB_TEST_CHILD_CACHE` is set, this builds into that cache
+/// so `a_killed_build_process_leaves_nothing_trusted` can kill a real build midway.
+#[test]
+fn child_build_helper() {
+    if let Some(root) = std::env::var_os("QT_DB_TEST_CHILD_CACHE") {
+        db::ensure_generated_in(Path::new(&root), "tpcds", SCALE, false).unwrap();
+    }
+}
+
+/// Kills (SIGKILL) a process in the middle of building: the final name must not exist,
+/// and the next caller must build a complete database, removing the dead build's files.
+#[test]
+fn a_killed_build_process_leaves_nothing_trusted() {
+    let root = scratch("killed");
+    let dir = root.join("db");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_build_helper", "--test-threads=1"])
+        .env("QT_DB_TEST_CHILD_CACHE", &root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let temp_appeared = (0..6000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            })
+            .unwrap_or(false)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(temp_appeared, "the child never started building");
+    let expected = dir.join(format!(
+        "tpcds_sf0.01_qt{}.duckdb",
+        env!("CARGO_PKG_VERSION")
+    ));
+    assert!(
+        !expected.exists(),
+        "a killed build must not leave the final file"
+    );
+
+    let generated = db::ensure_generated_in(&root, "tpcds", SCALE, false).unwrap();
+    assert_eq!(generated.path, expected);
+    assert!(generated.built.is_some());
+    assert_eq!(db::fingerprint(&expected).unwrap().tables.len(), 24);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != expected.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert!(leftovers.is_empty(), "leftovers: {leftovers:?}");
+}
