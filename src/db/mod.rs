@@ -11,6 +11,7 @@ mod fingerprint;
 mod generate;
 mod plan;
 mod plan_summary;
+mod plan_text;
 mod schema;
 mod split;
 

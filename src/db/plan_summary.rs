@@ -1,7 +1,7 @@
 //! Turns DuckDB's `EXPLAIN (ANALYZE, FORMAT JSON)` profile into a short summary for humans
 //! and prompts: top operators by share of time, scans (rows scanned -> rows kept, named by
 //! the operator's own `Table`), estimate-vs-actual misestimates, joins with input sizes,
-//! and each table's share of time.
+//! and each table's share of time. The text form is in `plan_text.rs`.
 //!
 //! Field names are the ones DuckDB emits. DuckDB 2.0 (bundled here) writes the root's
 //! metrics as nested objects (`query.total_time`, seconds) and the plan under `operator`;
@@ -16,10 +16,9 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// Misestimates at least this far off (either direction) are reported.
-const MISESTIMATE_FACTOR: f64 = 5.0;
+pub(crate) const MISESTIMATE_FACTOR: f64 = 5.0;
 const TOP_OPERATORS: usize = 10;
 const TOP_MISESTIMATES: usize = 10;
 /// Nodes DuckDB adds around every profiled query; walked through, not reported.
@@ -139,6 +138,11 @@ pub fn summarize(profile: &Value) -> PlanSummary {
         .iter()
         .filter_map(|o| {
             let estimated = o.estimate?;
+            if o.child_repeat == Some((estimated, o.rows)) || o.name == "CTE" {
+                // A projection-like node repeating its input's misestimate, or a CTE node
+                // (it materializes; its own row count is always 0).
+                return None;
+            }
             let factor = ratio(estimated, o.rows);
             (factor >= MISESTIMATE_FACTOR).then(|| Misestimate {
                 operator: o.name.clone(),
@@ -183,6 +187,8 @@ struct Op {
     rows: u64,
     rows_scanned: u64,
     estimate: Option<u64>,
+    /// (estimate, actual) of the only child, to spot nodes that merely pass a misestimate on.
+    child_repeat: Option<(u64, u64)>,
     join_type: Option<String>,
     child_rows: Vec<u64>,
     /// For scans: (rows kept, time) including the chain of FILTERs directly above.
@@ -220,7 +226,11 @@ fn collect(node: &Value, ops: &mut Vec<Op>) -> Option<usize> {
         table: info("Table").and_then(Value::as_str).map(table_name),
         rows_scanned: num(field(node, &["operator_rows_scanned", "rows_scanned"])).unwrap_or(0.0)
             as u64,
-        estimate: num(info("Estimated Cardinality")).map(|e| e as u64),
+        estimate: estimate_of(node),
+        child_repeat: match children[..] {
+            [only] => estimate_of(only).map(|e| (e, rows_out(only))),
+            _ => None,
+        },
         join_type: info("Join Type")
             .and_then(Value::as_str)
             .map(str::to_string),
@@ -265,6 +275,10 @@ fn field<'a>(node: &'a Value, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().find_map(|k| node.get(*k))
 }
 
+fn estimate_of(node: &Value) -> Option<u64> {
+    num(node.get("extra_info")?.get("Estimated Cardinality")).map(|e| e as u64)
+}
+
 fn rows_out(node: &Value) -> u64 {
     num(field(node, &["operator_cardinality", "intermediate_rows"])).unwrap_or(0.0) as u64
 }
@@ -305,88 +319,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     if a > b { a / b } else { b / a }
 }
 
-impl PlanSummary {
-    /// The `plan_summary.txt` text.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "Total time: {:.3} s", self.total_time_s);
-        let _ = writeln!(s, "\nTop operators by share of time:");
-        for o in &self.operators {
-            let table = o
-                .table
-                .as_deref()
-                .map(|t| format!(" {t}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "  {:5.1}%  {}{}  {:.4} s, {} rows",
-                o.share * 100.0,
-                o.name,
-                table,
-                o.time_s,
-                o.rows
-            );
-        }
-        if !self.table_time_share.is_empty() {
-            let _ = writeln!(s, "\nTime share by table (scans + filters directly above):");
-            let mut by_share: Vec<_> = self.table_time_share.iter().collect();
-            by_share.sort_by(|a, b| b.1.total_cmp(a.1));
-            for (table, share) in by_share {
-                let _ = writeln!(s, "  {:5.1}%  {table}", share * 100.0);
-            }
-        }
-        let _ = writeln!(s, "\nScans (rows scanned -> rows kept):");
-        for sc in &self.scans {
-            let pct = if sc.rows_scanned > 0 {
-                format!(
-                    " ({:.1}%)",
-                    sc.rows_kept as f64 * 100.0 / sc.rows_scanned as f64
-                )
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                s,
-                "  {}: {} -> {}{pct}, {:.4} s",
-                sc.table, sc.rows_scanned, sc.rows_kept, sc.time_s
-            );
-        }
-        let _ = writeln!(
-            s,
-            "\nMisestimates (estimated vs actual rows, >= {MISESTIMATE_FACTOR}x):"
-        );
-        if self.misestimates.is_empty() {
-            let _ = writeln!(s, "  none");
-        }
-        for m in &self.misestimates {
-            let table = m
-                .table
-                .as_deref()
-                .map(|t| format!(" {t}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "  {}{}: estimated {}, actual {} ({:.0}x)",
-                m.operator, table, m.estimated, m.actual, m.factor
-            );
-        }
-        let _ = writeln!(s, "\nJoins (left rows x right rows -> output rows):");
-        for j in &self.joins {
-            let kind = j
-                .join_type
-                .as_deref()
-                .map(|t| format!(" {t}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "  {}{}: {} x {} -> {}, {:.4} s",
-                j.name, kind, j.left_rows, j.right_rows, j.out_rows, j.time_s
-            );
-        }
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::summarize;
@@ -398,16 +330,19 @@ mod tests {
                "extra_info": {"Table": table, "Estimated Cardinality": est}})
     }
 
-    /// The shape DuckDB 2.0 writes (trimmed): wrappers, a join over a scan and a filtered scan.
+    /// The shape DuckDB 2.0 writes (trimmed): wrappers, a projection passing on its join's
+    /// misestimate, the join over a scan and a filtered scan.
     fn profile() -> serde_json::Value {
         json!({"query": {"total_time": 0.5}, "operator": [{"type": "RESULT_COLLECTOR",
           "timing": 0.0, "intermediate_rows": 0, "extra_info": {}, "children": [
+          {"type": "PROJECTION", "timing": 0.0, "intermediate_rows": 50,
+           "extra_info": {"Estimated Cardinality": "2"}, "children": [
           {"type": "HASH_JOIN", "timing": 0.1, "intermediate_rows": 50,
            "extra_info": {"Join Type": "INNER", "Estimated Cardinality": "2"}, "children": [
              scan("db.main.store_sales", 0.6, 1000, 1000, "1000"),
              {"type": "FILTER", "timing": 0.1, "intermediate_rows": 10,
               "extra_info": {"Estimated Cardinality": "12"},
-              "children": [scan("db.main.date_dim", 0.2, 20, 7000, "~1,500")]}]}]}]})
+              "children": [scan("db.main.date_dim", 0.2, 20, 7000, "~1,500")]}]}]}]}]})
     }
 
     #[test]
@@ -425,7 +360,8 @@ mod tests {
                 ("TABLE_SCAN", Some("store_sales")),
                 ("TABLE_SCAN", Some("date_dim")),
                 ("HASH_JOIN", None),
-                ("FILTER", None)
+                ("FILTER", None),
+                ("PROJECTION", None)
             ]
         );
         assert!((s.operators[0].share - 0.6).abs() < 1e-9);
