@@ -193,6 +193,7 @@ fn bad_benchmark_and_scale_are_bad_input() {
     for (bench, scale) in [
         ("tpch", 1.0),
         ("tpcds", 0.0),
+        ("tpcds", 0.0001),
         ("tpcds", f64::NAN),
         ("tpcds", -1.0),
     ] {

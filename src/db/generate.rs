@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 use tpcdsgen::config::{Session, SessionBuilder, Table};
 use tpcdsgen::csv::*;
@@ -42,9 +42,13 @@ pub fn check_benchmark(benchmark: &str) -> Result<(), DbError> {
     }
 }
 
-/// Scales must be positive and finite (tpcdsgen accepts fractions such as 0.01).
+/// The smallest scale: tpcdsgen resolves scales in thousandths, and below this most
+/// tables come out empty.
+pub const MIN_SCALE: f64 = 0.001;
+
+/// Scales must be finite and at least [`MIN_SCALE`] (fractions such as 0.01 are fine).
 pub fn check_scale(scale: f64) -> Result<(), DbError> {
-    if scale.is_finite() && scale > 0.0 {
+    if scale.is_finite() && scale >= MIN_SCALE {
         Ok(())
     } else {
         Err(DbError::BadScale(scale))
@@ -99,27 +103,21 @@ pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats
         Ok::<(), DbError>(())
     });
 
-    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-    let mut load_result = Ok(());
-    for chunk in rx.iter() {
-        if let Err(e) = load_chunk(&conn, &chunk) {
-            load_result = Err(e);
-            break; // dropping rx below makes the producer stop at its next send
-        }
-        let total = rows.entry(chunk.table.to_string()).or_default();
-        *total += chunk.lines;
-        bar.set_message(format!("{} ({} rows)", chunk.table, total));
-        if chunk.last {
-            bar.inc(1);
-        }
-    }
-    drop(rx);
+    let loaded = load_chunks(&conn, rx, &bar);
     let produced = producer
         .join()
         .unwrap_or_else(|_| Err(DbError::Generate("the tpcdsgen thread panicked".into())));
-    load_result?;
+    let rows = loaded?;
     produced?;
     bar.finish_and_clear();
+    if let Some(empty) = TPCDS_TABLES
+        .iter()
+        .find(|t| rows.get(**t).copied().unwrap_or(0) == 0)
+    {
+        return Err(DbError::Generate(format!(
+            "scale {scale} leaves table {empty} empty; use a larger scale such as 0.01"
+        )));
+    }
 
     conn.execute_batch("CHECKPOINT")
         .map_err(|source| DbError::Query {
@@ -134,6 +132,26 @@ pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats
         rows,
         elapsed: started.elapsed(),
     })
+}
+
+/// Loads chunks until the producer is done; returns the rows loaded per table. On error
+/// it returns early, dropping `rx`, which makes the producer stop at its next send.
+fn load_chunks(
+    conn: &Connection,
+    rx: Receiver<Chunk>,
+    bar: &ProgressBar,
+) -> Result<BTreeMap<String, u64>, DbError> {
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    for chunk in rx {
+        let total = rows.entry(chunk.table.to_string()).or_default();
+        bar.set_message(format!("{} ({} rows)", chunk.table, *total));
+        load_chunk(conn, &chunk)?;
+        *total += chunk.lines;
+        if chunk.last {
+            bar.inc(1);
+        }
+    }
+    Ok(rows)
 }
 
 fn progress_bar(show: bool) -> ProgressBar {

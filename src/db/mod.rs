@@ -54,7 +54,7 @@ pub enum DbError {
     },
     #[error("unknown benchmark {0:?}: only \"tpcds\" can be generated")]
     UnknownBenchmark(String),
-    #[error("invalid scale {0}: use a positive number such as 0.01, 1 or 10")]
+    #[error("invalid scale {0}: use a number of at least 0.001, such as 0.01, 1 or 10")]
     BadScale(f64),
     #[error("{} already exists; delete it or choose another --out", .0.display())]
     OutputExists(PathBuf),
