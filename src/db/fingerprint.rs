@@ -23,6 +23,7 @@ pub struct DbFingerprint {
     pub file_size: u64,
     /// Last modification time, RFC 3339 in UTC.
     pub mtime: String,
+    /// Absolute path (canonicalized when possible).
     pub path: PathBuf,
 }
 
@@ -56,6 +57,6 @@ pub fn fingerprint(path: &Path) -> Result<DbFingerprint, DbError> {
         tables,
         file_size: meta.len(),
         mtime,
-        path: path.to_path_buf(),
+        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
     })
 }
