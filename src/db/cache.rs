@@ -1,0 +1,223 @@
+//! Where generated sample databases live, and building them safely: once, atomically,
+//! and by one process at a time.
+//!
+//! A finished database only ever appears by `rename` of a fully written, checkpointed and
+//! closed temp file in the same folder, so "the file exists" means "the file is complete".
+//! Concurrent builders serialize on an exclusive `flock` of `<name>.lock` (deleted once the
+//! database is in place); the kernel drops the lock when its holder dies, so a lock file
+//! left by a killed process never blocks.
+//! Temp files left by a killed build are removed by the next builder (it holds the lock,
+//! so nobody else is writing them).
+//!
+//! This file does not generate rows (see `generate.rs`) nor open databases for queries.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use super::DbError;
+use super::generate::{BuildStats, build_tpcds, check_benchmark, check_scale};
+
+/// The cache root: `$QT_CACHE_DIR`, else `$XDG_CACHE_HOME/qt`, else `~/.cache/qt`
+/// (falling back to `./.qt-cache` when no home folder is known).
+pub fn cache_dir() -> PathBuf {
+    let non_empty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = non_empty("QT_CACHE_DIR") {
+        return dir;
+    }
+    if let Some(dir) = non_empty("XDG_CACHE_HOME") {
+        return dir.join("qt");
+    }
+    match non_empty("HOME") {
+        Some(home) => home.join(".cache").join("qt"),
+        None => PathBuf::from(".qt-cache"),
+    }
+}
+
+/// The cache path of a generated database, keyed by benchmark, scale and qt version:
+/// `<cache>/db/tpcds_sf0.01_qt0.1.0.duckdb`.
+pub fn generated_path(benchmark: &str, scale: f64) -> PathBuf {
+    generated_path_in(&cache_dir(), benchmark, scale)
+}
+
+fn generated_path_in(cache_root: &Path, benchmark: &str, scale: f64) -> PathBuf {
+    cache_root.join("db").join(format!(
+        "{}_sf{}_qt{}.duckdb",
+        benchmark.to_ascii_lowercase(),
+        scale,
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// A generated database: where it is, and the build statistics when this call built it
+/// (None: an existing file was reused).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub path: PathBuf,
+    pub built: Option<BuildStats>,
+}
+
+/// Returns the cached sample database, building it first if absent (printing
+/// "building sample DB ... (one time)" to stderr). Safe against concurrent qt processes
+/// (the second waits for the first, then reuses its file) and against crashes.
+pub fn ensure_generated(benchmark: &str, scale: f64, progress: bool) -> Result<PathBuf, DbError> {
+    ensure_generated_in(&cache_dir(), benchmark, scale, progress).map(|g| g.path)
+}
+
+/// [`ensure_generated`] with an explicit cache root instead of [`cache_dir`].
+pub fn ensure_generated_in(
+    cache_root: &Path,
+    benchmark: &str,
+    scale: f64,
+    progress: bool,
+) -> Result<Generated, DbError> {
+    ensure(cache_root, benchmark, scale, progress, true)
+}
+
+/// `announce` = false drops the stderr line (for `--quiet`).
+pub(crate) fn ensure(
+    cache_root: &Path,
+    benchmark: &str,
+    scale: f64,
+    progress: bool,
+    announce: bool,
+) -> Result<Generated, DbError> {
+    check_benchmark(benchmark)?;
+    check_scale(scale)?;
+    let path = generated_path_in(cache_root, benchmark, scale);
+    if path.is_file() {
+        return Ok(Generated { path, built: None });
+    }
+    let built = build_atomically(&path, scale, progress, |p| {
+        if announce {
+            eprintln!(
+                "building sample DB {benchmark} scale {scale} (one time) -> {}",
+                p.display()
+            );
+        }
+    })?;
+    Ok(Generated { path, built })
+}
+
+/// Builds `dest` unless it exists, under its lock, via a temp file renamed into place.
+/// Returns None when another process finished it while we waited for the lock.
+/// `announce` runs once, just before building starts.
+pub(crate) fn build_atomically(
+    dest: &Path,
+    scale: f64,
+    progress: bool,
+    announce: impl FnOnce(&Path),
+) -> Result<Option<BuildStats>, DbError> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|source| DbError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let name = file_name(dest);
+    let lock_path = dir.join(format!("{name}.lock"));
+    let lock = lock_exclusive(&lock_path)?;
+    if dest.is_file() {
+        return Ok(None); // built by the process we waited for
+    }
+    remove_stale_temps(dir, &name);
+    announce(dest);
+    let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
+    let result = build_tpcds(&tmp, scale, progress).and_then(|stats| {
+        fs::rename(&tmp, dest)
+            .map(|()| stats)
+            .map_err(|source| DbError::Io {
+                path: dest.to_path_buf(),
+                source,
+            })
+    });
+    remove_db_files(&tmp); // on error the partial file; on success a stray WAL, if any
+    let stats = result?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all(); // make the rename durable
+    }
+    // Safe to unlink now: whoever locks this (or a new) lock file next finds `dest` and
+    // returns. On failure the file stays, so waiters and newcomers share one lock.
+    let _ = fs::remove_file(&lock_path);
+    drop(lock);
+    Ok(Some(stats))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into())
+}
+
+/// Deletes `<name>.tmp-*` files (half-built databases, their `.wal`) and folders (CSV
+/// scratch space) left by builds that died.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!("{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+fn remove_db_files(path: &Path) {
+    let _ = fs::remove_file(path);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push(".wal");
+    let _ = fs::remove_file(PathBuf::from(wal));
+}
+
+/// An exclusive advisory lock, held until dropped (closing the file releases it).
+pub(crate) struct FileLock(#[allow(dead_code)] File);
+
+/// Blocks until this process holds the exclusive lock on `path` (created if needed).
+pub(crate) fn lock_exclusive(path: &Path) -> Result<FileLock, DbError> {
+    let io_err = |source| DbError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err)?;
+    flock_exclusive(&file).map_err(io_err)?;
+    Ok(FileLock(file))
+}
+
+#[cfg(unix)]
+fn flock_exclusive(file: &File) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: flock on a file descriptor we own for the duration of the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Elsewhere there is no cross-process lock: concurrent first runs may both build, and the
+/// last rename wins (both files are complete, so that is wasteful but still safe).
+#[cfg(not(unix))]
+fn flock_exclusive(_file: &File) -> std::io::Result<()> {
+    Ok(())
+}
