@@ -167,14 +167,7 @@ fn unusable_answers_are_parse_errors_never_the_original() {
             "node `a` is not valid SQL",
         ),
         (answer(json!({"a": 42})), "node `a` is not a SQL string"),
-        (
-            answer(json!({"a": "SELECT 1; SELECT 2"})),
-            "node `a` is not valid SQL",
-        ),
-        (
-            answer(json!({"a": "DELETE FROM t"})),
-            "node `a` is not valid SQL",
-        ),
+
         (
             "{\"rewrite_sets\": [{\"nodes\": {\"a\": \"SELECT 1\"".into(),
             "does not parse",
@@ -193,6 +186,16 @@ fn unusable_answers_are_parse_errors_never_the_original() {
             err.to_string().contains(needle),
             "`{err}` should contain `{needle}`"
         );
+    }
+}
+
+#[test]
+fn statements_other_than_one_query_are_not_select() {
+    let d = parse_dag(BASE).unwrap();
+    for body in ["SELECT 1; SELECT 2", "DELETE FROM t", "DROP TABLE t", "PRAGMA version"] {
+        let err = dag_json(&d, &answer(json!({"a": body}))).expect_err(body);
+        assert_eq!(err.reason(), "not_select", "{body}: {err}");
+        assert!(err.to_string().contains("node `a` is not a single query"), "{err}");
     }
 }
 

@@ -29,6 +29,10 @@ pub enum AnswerError {
     NodeNotString(String),
     #[error("node `{node}` is not valid SQL: {error}")]
     InvalidNodeSql { node: String, error: String },
+    /// Parsed as SQL, but not as exactly one query (DDL, DML, PRAGMA, several statements):
+    /// recorded as `not_select`, like the sandbox's own refusal.
+    #[error("node `{node}` is not a single query: {error}")]
+    NotAQuery { node: String, error: String },
     #[error(
         "new CTE `{0}` has the name of a base table the query reads; it would replace that table everywhere — choose another name"
     )]
@@ -42,9 +46,13 @@ pub enum AnswerError {
 }
 
 impl AnswerError {
-    /// Machine reason recorded in validation.json: always `parse_error`.
+    /// Machine reason recorded in validation.json: `not_select` for statements other than
+    /// one query, `parse_error` for everything else.
     pub fn reason(&self) -> &'static str {
-        "parse_error"
+        match self {
+            AnswerError::NotAQuery { .. } => "not_select",
+            _ => "parse_error",
+        }
     }
 }
 

@@ -138,6 +138,10 @@ fn parse_node_body(id: &str, body: &str) -> Result<Query, AnswerError> {
         Ok(q) => Ok(q),
         Err(error) => match strip_cte_wrapper(id, text).map(parse_one_query) {
             Some(Ok(q)) => Ok(q),
+            _ if super::parse::parse_statements(text).is_ok() => Err(AnswerError::NotAQuery {
+                node: id.to_string(),
+                error,
+            }),
             _ => Err(AnswerError::InvalidNodeSql {
                 node: id.to_string(),
                 error,
