@@ -138,7 +138,8 @@ fn run_records_every_file_and_field() {
         let status = v["status"].as_str().unwrap().to_string();
         let key = if status == "pass" { status.clone() } else { v["reason"].as_str().unwrap_or("?").to_string() };
         *by_reason.entry(key).or_default() += 1;
-        assert_eq!(g.join("optimized.sql").exists(), v["reason"] != "parse_error", "{}", g.display());
+        let built = !matches!(v["reason"].as_str(), Some("parse_error" | "not_select"));
+        assert_eq!(g.join("optimized.sql").exists(), built, "optimized.sql only when one was assembled: {}", g.display());
         if status == "pass" {
             assert!(v["speedup"].as_f64().unwrap() > 0.0);
             assert_eq!(v["timing"]["rounds"], 3);
