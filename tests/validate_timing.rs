@@ -1,0 +1,136 @@
+//! The timing lane and verdict output: A/A on a ~1M-row table reports ~1.0 with an
+//! interval containing 1; validation.json fields; `qt validate`'s function body.
+
+mod validate_support;
+use qt::validate::{TimingLane, ValidatorConfig, aa_bench, confirm, prepare_baseline, validate_candidate, validate_cli};
+use std::time::Duration;
+use validate_support::*;
+
+const BIG: &str = "CREATE TABLE big AS SELECT i AS k, (i * 7919) % 10007 AS v, ((i * 31) % 1000) / 7.0 AS w FROM range(1000000) t(i);";
+const HEAVY: &str = "SELECT k % 1000 AS g, sum(v) AS sv, avg(w) AS aw, count(DISTINCT v % 97) AS dv FROM big GROUP BY g ORDER BY g";
+
+fn timed_cfg() -> ValidatorConfig {
+    ValidatorConfig {
+        threads: 1,
+        memory_limit: "1GB".into(),
+        timing_rounds: 9,
+        warmup: 1,
+        timeout_factor: 20.0,
+        original_timeout: Duration::from_secs(120),
+        skip_timing: false,
+    }
+}
+
+#[test]
+fn aa_validation_reports_about_one_with_an_interval_containing_one() {
+    let db = db_with(BIG);
+    let cfg = timed_cfg();
+    let lane = TimingLane::new();
+    let base = prepare_baseline(&db.path, HEAVY, &cfg, &lane).expect("baseline");
+    assert_eq!(base.samples_s.len(), 9);
+    let v = validate_candidate(&db.path, &base, HEAVY, &cfg, &lane);
+    assert_pass(&v);
+    let qt::validate::Verdict::Pass { timing, .. } = &v else { unreachable!() };
+    assert_eq!(timing.rounds, 9);
+    assert_eq!(timing.original_s.len(), 9);
+    assert_eq!(timing.optimized_s.len(), 9);
+    assert_eq!(timing.baseline_original_s, base.samples_s);
+    let [lo, hi] = timing.ci95.expect("interval");
+    assert!(lo <= 1.0 && 1.0 <= hi, "A/A interval must contain 1: {}", v.summary_line());
+    assert!(!timing.win, "A/A must not be a win: {}", v.summary_line());
+    // Winner's curse: a fresh re-timing gives its own samples.
+    let again = confirm(&db.path, &base, HEAVY, &cfg, &lane).expect("confirmed timing");
+    assert_eq!(again.rounds, 9);
+    assert_ne!(again.original_s, timing.original_s);
+}
+
+#[test]
+fn tiny_queries_pass_with_a_noise_floor_note() {
+    let db = db_with("CREATE TABLE t AS SELECT i AS a FROM range(10) r(i);");
+    let mut cfg = timed_cfg();
+    cfg.timing_rounds = 3;
+    let v = check_with(&db.path, "SELECT sum(a) FROM t", "SELECT sum(a) FROM t WHERE a >= 0", &cfg);
+    assert_pass(&v);
+    let json = v.to_json_fields();
+    let note = json["timing"]["timing_note"].as_str().expect("timing note");
+    assert!(note.contains("noise floor"), "{note}");
+    assert_eq!(json["timing"]["win"], serde_json::json!(false));
+}
+
+#[test]
+fn validation_json_fields_are_complete() {
+    let db = db_with("CREATE TABLE t AS SELECT i AS a FROM range(10) r(i);");
+    let mut cfg = timed_cfg();
+    cfg.timing_rounds = 2;
+    let pass = check_with(&db.path, "SELECT a FROM t", "SELECT a FROM t ORDER BY a", &cfg).to_json_fields();
+    for key in ["status", "speedup", "error", "original_time", "optimized_time", "reason", "rows", "timing", "diff", "notes", "tolerance"] {
+        assert!(pass.contains_key(key), "missing {key}: {pass:?}");
+    }
+    assert_eq!(pass["status"], "pass");
+    assert!(pass["speedup"].is_f64());
+    assert_eq!(pass["rows"], serde_json::json!({"original": 10, "optimized": 10}));
+    assert_eq!(pass["timing"]["rounds"], 2);
+    assert!(pass["timing"]["ci95"].is_array());
+    assert_eq!(pass["tolerance"]["float_rel"], 1e-9);
+
+    let fail = check(&db.path, "SELECT a FROM t", "SELECT a FROM t WHERE a > 2").to_json_fields();
+    assert_eq!(fail["status"], "validation_failed");
+    assert_eq!(fail["reason"], "row_count_mismatch");
+    assert!(fail["speedup"].is_null() && fail["timing"].is_null());
+    assert!(fail["diff"]["original"].as_array().is_some_and(|a| !a.is_empty() && a.len() <= 5));
+    assert!(fail["error"].as_str().is_some_and(|e| e.contains("rows")));
+}
+
+#[test]
+fn validate_cli_exit_codes_and_bad_input() {
+    let db = db_with("CREATE TABLE t AS SELECT i AS a FROM range(10) r(i);");
+    let dir = tempfile::tempdir().unwrap();
+    let orig = dir.path().join("orig.sql");
+    let good = dir.path().join("good.sql");
+    let bad = dir.path().join("bad.sql");
+    std::fs::write(&orig, "SELECT a FROM t").unwrap();
+    std::fs::write(&good, "SELECT a FROM t ORDER BY a DESC").unwrap();
+    std::fs::write(&bad, "DROP TABLE t").unwrap();
+    assert_eq!(validate_cli(&db.path, &orig, &good, false, quick_cfg()).unwrap(), 0);
+    assert_eq!(validate_cli(&db.path, &orig, &bad, true, quick_cfg()).unwrap(), 1);
+    let missing = dir.path().join("missing.sql");
+    let err = validate_cli(&db.path, &orig, &missing, false, quick_cfg()).unwrap_err();
+    let bad_input = err.downcast_ref::<qt::error::BadInput>().expect("BadInput");
+    assert!(bad_input.0.contains("missing.sql"), "{}", bad_input.0);
+    let err = validate_cli(&dir.path().join("no.duckdb"), &orig, &good, false, quick_cfg()).unwrap_err();
+    assert!(err.downcast_ref::<qt::error::BadInput>().is_some());
+}
+
+#[test]
+fn config_from_spec_keeps_the_spec_values() {
+    let spec = qt::spec::ValidationCfg::default();
+    let cfg = ValidatorConfig::from_spec(&spec);
+    assert_eq!((cfg.threads, cfg.timing_rounds, cfg.warmup), (spec.threads, spec.timing_rounds, spec.warmup));
+    assert_eq!(cfg.memory_limit, spec.memory_limit);
+    assert_eq!(cfg.original_timeout, Duration::from_secs_f64(spec.original_timeout_s));
+    assert!(!cfg.skip_timing);
+}
+
+/// Benchmark, not a test: `cargo test --release --test validate_timing -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn aa_bench_spread_on_synthetic_table() {
+    let db = db_with(BIG);
+    let cfg = timed_cfg();
+    let queries = vec![
+        ("heavy_groupby".to_string(), HEAVY.to_string()),
+        ("join_filter".to_string(), "SELECT a.k % 100 AS g, count(*) AS n FROM big a JOIN big b ON a.k = b.v WHERE a.w > 50 GROUP BY g".to_string()),
+    ];
+    for (name, s) in aa_bench(&db.path, &queries, 10, &cfg) {
+        let mut sorted = s.clone();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "{name}: n={} min={:.3} median={:.3} max={:.3} all={:?}",
+            s.len(),
+            sorted.first().unwrap_or(&f64::NAN),
+            qt::validate::stats::median(&s).unwrap_or(f64::NAN),
+            sorted.last().unwrap_or(&f64::NAN),
+            s.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>()
+        );
+    }
+}
