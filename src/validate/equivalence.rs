@@ -111,16 +111,16 @@ pub fn compare(orig: &ResultSet, cand: &ResultSet, spec: &OrderSpec, ties: Optio
     if !spec.unmapped.is_empty() {
         if (0..o.len()).all(|i| cmp.rows_eq(o[i], c[i])) {
             notes.push(format!(
-                "sort keys {} are not output columns; rows matched in exactly the original order",
-                spec.unmapped.join(", ")
+                "sort key `{}` is not an output column; rows matched in exactly the original order",
+                spec.unmapped[0]
             ));
         } else {
             return Outcome::Unsure {
                 reason: Reason::UnverifiableOrder,
                 message: format!(
-                    "rows agree on the visible sort keys, but the original also sorts by {} (not an output column) \
-                     and the candidate's row order differs, so the order cannot be verified",
-                    spec.unmapped.join(", ")
+                    "rows agree on the sort keys that are output columns, but the original's sort key `{}` is not \
+                     an output column and the candidate's row order differs, so the order cannot be verified",
+                    spec.unmapped[0]
                 ),
             };
         }

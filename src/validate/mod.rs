@@ -280,17 +280,24 @@ pub fn validate_cli(db: &Path, original: &Path, candidate: &Path, json: bool, cf
 /// `(name, sql)`; returns each query's speedups (empty when the baseline failed; NaN for
 /// a run that did not pass). A trustworthy lane gives values near 1.0.
 pub fn aa_bench(db: &Path, queries: &[(String, String)], runs: usize, cfg: &ValidatorConfig) -> Vec<(String, Vec<f64>)> {
+    aa_bench_verdicts(db, queries, runs, cfg)
+        .into_iter()
+        .map(|(name, verdicts)| (name, verdicts.iter().map(|v| v.speedup().unwrap_or(f64::NAN)).collect()))
+        .collect()
+}
+
+/// Like [`aa_bench`] but keeps the whole verdicts (intervals, false wins); a failed
+/// baseline gives a single verdict, the baseline's.
+pub fn aa_bench_verdicts(db: &Path, queries: &[(String, String)], runs: usize, cfg: &ValidatorConfig) -> Vec<(String, Vec<Verdict>)> {
     let lane = TimingLane::new();
     queries
         .iter()
         .map(|(name, sql)| {
-            let speedups = match prepare_baseline(db, sql, cfg, &lane) {
-                Ok(base) => (0..runs)
-                    .map(|_| validate_candidate(db, &base, sql, cfg, &lane).speedup().unwrap_or(f64::NAN))
-                    .collect(),
-                Err(_) => Vec::new(),
+            let verdicts = match prepare_baseline(db, sql, cfg, &lane) {
+                Ok(base) => (0..runs).map(|_| validate_candidate(db, &base, sql, cfg, &lane)).collect(),
+                Err(v) => vec![v],
             };
-            (name.clone(), speedups)
+            (name.clone(), verdicts)
         })
         .collect()
 }

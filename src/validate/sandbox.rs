@@ -59,7 +59,7 @@ pub fn check_single_query(sql: &str) -> Result<(), String> {
         [other] => {
             let first = other.to_string();
             let word = first.split_whitespace().next().unwrap_or("").to_uppercase();
-            return Err(format!("only a single SELECT query is allowed, got a {word} statement"));
+            return Err(format!("only a single SELECT query is allowed; this is a statement starting with {word}"));
         }
         many => {
             return Err(format!(
@@ -150,14 +150,16 @@ impl Sandbox {
         }
         let err = |e: String| OpenError::Open { path: path.clone(), message: e };
         let spill = tempfile::Builder::new().prefix("qt-spill-").tempdir().map_err(|e| err(e.to_string()))?;
+        // Order matters: DuckDB applies each setting at once, and refuses to change
+        // temp_directory after external access is off, or anything after the lock.
         let config = Config::default()
             .access_mode(AccessMode::ReadOnly)
-            .and_then(|c| c.enable_external_access(false))
-            .and_then(|c| c.enable_autoload_extension(false))
+            .and_then(|c| c.with("temp_directory", spill.path().display().to_string()))
             .and_then(|c| c.threads(i64::from(threads.max(1))))
             .and_then(|c| c.max_memory(memory_limit))
-            .and_then(|c| c.with("temp_directory", spill.path().display().to_string()))
+            .and_then(|c| c.enable_autoload_extension(false))
             .and_then(|c| c.with("allow_community_extensions", "false"))
+            .and_then(|c| c.enable_external_access(false))
             .and_then(|c| c.with("lock_configuration", "true"))
             .map_err(|e| err(format!("invalid sandbox setting ({e}); check validation.threads/memory_limit")))?;
         let conn = Connection::open_with_flags(db, config).map_err(|e| err(e.to_string()))?;
