@@ -167,3 +167,13 @@ fn every_tpcds_query_passes_the_statement_gate() {
     assert!(checked > 0, "no .sql files in {}", dir.display());
     assert!(failures.is_empty(), "{} of {checked} rejected:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn a_candidate_flooding_rows_is_cut_off_as_a_row_count_mismatch() {
+    let db = db_with(SETUP);
+    let v = check(&db.path, "SELECT a FROM t", "SELECT range AS a FROM range(1000000)");
+    assert_status(&v, "validation_failed", "row_count_mismatch");
+    let rows = v.rows().unwrap();
+    assert_eq!(rows.original, 100);
+    assert!(rows.optimized < 1_000_000, "{rows:?}");
+}

@@ -30,6 +30,8 @@ pub use verdict::{Diff, Reason, RowCounts, Timing, Verdict};
 /// Rows kept from the original's unlimited run (for LIMIT tie groups); beyond this the
 /// tie group is treated as unavailable.
 pub const TIE_ROWS_CAP: usize = 1_000_000;
+/// Rows fetched from a candidate beyond the original's count before giving up on it.
+pub const CANDIDATE_EXTRA_ROWS_CAP: usize = 100_000;
 /// Minimum candidate deadline.
 pub const MIN_CANDIDATE_DEADLINE: Duration = Duration::from_secs(1);
 
@@ -201,7 +203,19 @@ pub fn validate_candidate(db: &Path, base: &Baseline, candidate_sql: &str, cfg: 
         Err(message) => return Verdict::Error { reason: Reason::ExecutionError, message },
     };
     let deadline = base.candidate_deadline(cfg);
-    let cand = match sb.run(candidate_sql, deadline) {
+    // A candidate returning far more rows than the original is wrong anyway; stop
+    // fetching instead of filling memory.
+    let cap = base.rows.saturating_add(CANDIDATE_EXTRA_ROWS_CAP);
+    let cand = match sb.run_capped(candidate_sql, deadline, cap) {
+        Ok(x) if x.truncated => {
+            let rows = RowCounts { original: base.rows, optimized: x.result.rows.len() };
+            let diff = Diff {
+                message: format!("original has {} rows, candidate has more than {} (fetching stopped)", base.rows, rows.optimized),
+                original: Vec::new(),
+                optimized: x.result.rows.iter().take(equivalence::DIFF_ROWS).map(|r| resultset::render_row(r)).collect(),
+            };
+            return Verdict::Failed { reason: Reason::RowCountMismatch, rows, diff, notes: Vec::new() };
+        }
         Ok(x) => x.result,
         Err(e) => return candidate_failed(e),
     };
