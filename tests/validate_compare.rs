@@ -6,19 +6,31 @@ use qt::validate::order::OrderSpec;
 use qt::validate::resultset::{Cell, ColumnInfo, ResultSet, TypeClass};
 
 fn col(name: &str, type_name: &str, class: TypeClass) -> ColumnInfo {
-    ColumnInfo { name: name.into(), type_name: type_name.into(), class }
+    ColumnInfo {
+        name: name.into(),
+        type_name: type_name.into(),
+        class,
+    }
 }
 
 fn floats(rows: &[&[f64]]) -> ResultSet {
     let width = rows.first().map_or(0, |r| r.len());
     ResultSet {
-        columns: (0..width).map(|j| col(&format!("f{j}"), "DOUBLE", TypeClass::Float)).collect(),
-        rows: rows.iter().map(|r| r.iter().map(|x| Cell::Float(*x)).collect()).collect(),
+        columns: (0..width)
+            .map(|j| col(&format!("f{j}"), "DOUBLE", TypeClass::Float))
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|r| r.iter().map(|x| Cell::Float(*x)).collect())
+            .collect(),
     }
 }
 
 fn same(o: &ResultSet, c: &ResultSet) -> bool {
-    matches!(compare(o, c, &OrderSpec::default(), None), Outcome::Same { .. })
+    matches!(
+        compare(o, c, &OrderSpec::default(), None),
+        Outcome::Same { .. }
+    )
 }
 
 #[test]
@@ -52,23 +64,37 @@ fn decimals_compare_by_value_at_their_scale() {
         rows: cells.into_iter().map(|c| vec![c]).collect(),
     };
     let o = rs(vec![dec(150, 2), dec(-1, 2)], "DECIMAL(15,2)");
-    assert!(same(&o, &rs(vec![dec(15000, 4), dec(-100, 4)], "DECIMAL(18,4)")));
-    assert!(!same(&o, &rs(vec![dec(15001, 4), dec(-100, 4)], "DECIMAL(18,4)")));
+    assert!(same(
+        &o,
+        &rs(vec![dec(15000, 4), dec(-100, 4)], "DECIMAL(18,4)")
+    ));
+    assert!(!same(
+        &o,
+        &rs(vec![dec(15001, 4), dec(-100, 4)], "DECIMAL(18,4)")
+    ));
     // Integer vs DECIMAL is exact too.
-    let ints = ResultSet { columns: vec![col("x", "BIGINT", TypeClass::Integer)], rows: vec![vec![Cell::Int(2)]] };
+    let ints = ResultSet {
+        columns: vec![col("x", "BIGINT", TypeClass::Integer)],
+        rows: vec![vec![Cell::Int(2)]],
+    };
     assert!(same(&ints, &rs(vec![dec(200, 2)], "DECIMAL(15,2)")));
     assert!(!same(&ints, &rs(vec![dec(201, 2)], "DECIMAL(15,2)")));
 }
 
 #[test]
 fn dates_equal_midnight_timestamps_with_a_note() {
-    let o = ResultSet { columns: vec![col("d", "DATE", TypeClass::Date)], rows: vec![vec![Cell::Date(10)]] };
+    let o = ResultSet {
+        columns: vec![col("d", "DATE", TypeClass::Date)],
+        rows: vec![vec![Cell::Date(10)]],
+    };
     let c = ResultSet {
         columns: vec![col("d", "TIMESTAMP", TypeClass::Timestamp)],
         rows: vec![vec![Cell::Timestamp(10 * 86_400 * 1_000_000_000)]],
     };
     match compare(&o, &c, &OrderSpec::default(), None) {
-        Outcome::Same { notes } => assert!(notes.iter().any(|n| n.contains("TIMESTAMP")), "{notes:?}"),
+        Outcome::Same { notes } => {
+            assert!(notes.iter().any(|n| n.contains("TIMESTAMP")), "{notes:?}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -76,25 +102,60 @@ fn dates_equal_midnight_timestamps_with_a_note() {
 #[test]
 fn limit_cut_without_the_tie_group_is_inconclusive_not_a_guess() {
     let rows = |v: &[(i128, &str)]| -> Vec<Vec<Cell>> {
-        v.iter().map(|(k, s)| vec![Cell::Int(*k), Cell::Text(s.to_string())]).collect()
+        v.iter()
+            .map(|(k, s)| vec![Cell::Int(*k), Cell::Text(s.to_string())])
+            .collect()
     };
-    let cols = vec![col("k", "INTEGER", TypeClass::Integer), col("s", "VARCHAR", TypeClass::Text)];
-    let o = ResultSet { columns: cols.clone(), rows: rows(&[(1, "a"), (2, "b")]) };
-    let c = ResultSet { columns: cols, rows: rows(&[(1, "a"), (2, "c")]) };
-    let spec = OrderSpec { ordered: true, key_cols: vec![0], limit: Some(2), ..OrderSpec::default() };
-    assert!(matches!(compare(&o, &c, &spec, None), Outcome::Unsure { .. }));
+    let cols = vec![
+        col("k", "INTEGER", TypeClass::Integer),
+        col("s", "VARCHAR", TypeClass::Text),
+    ];
+    let o = ResultSet {
+        columns: cols.clone(),
+        rows: rows(&[(1, "a"), (2, "b")]),
+    };
+    let c = ResultSet {
+        columns: cols,
+        rows: rows(&[(1, "a"), (2, "c")]),
+    };
+    let spec = OrderSpec {
+        ordered: true,
+        key_cols: vec![0],
+        limit: Some(2),
+        ..OrderSpec::default()
+    };
+    assert!(matches!(
+        compare(&o, &c, &spec, None),
+        Outcome::Unsure { .. }
+    ));
     let ties = rows(&[(1, "a"), (2, "b"), (2, "c"), (3, "d")]);
-    assert!(matches!(compare(&o, &c, &spec, Some(&ties)), Outcome::Same { .. }));
+    assert!(matches!(
+        compare(&o, &c, &spec, Some(&ties)),
+        Outcome::Same { .. }
+    ));
     let ties_without_c = rows(&[(1, "a"), (2, "b"), (2, "x"), (3, "d")]);
-    assert!(matches!(compare(&o, &c, &spec, Some(&ties_without_c)), Outcome::Different { .. }));
+    assert!(matches!(
+        compare(&o, &c, &spec, Some(&ties_without_c)),
+        Outcome::Different { .. }
+    ));
     // A run in the middle (not cut by the window) must match exactly.
-    let spec_no_limit = OrderSpec { ordered: true, key_cols: vec![0], ..OrderSpec::default() };
-    assert!(matches!(compare(&o, &c, &spec_no_limit, Some(&ties)), Outcome::Different { .. }));
+    let spec_no_limit = OrderSpec {
+        ordered: true,
+        key_cols: vec![0],
+        ..OrderSpec::default()
+    };
+    assert!(matches!(
+        compare(&o, &c, &spec_no_limit, Some(&ties)),
+        Outcome::Different { .. }
+    ));
 }
 
 #[test]
 fn nulls_match_nulls_only() {
-    let rs = |c: Cell| ResultSet { columns: vec![col("x", "DOUBLE", TypeClass::Float)], rows: vec![vec![c]] };
+    let rs = |c: Cell| ResultSet {
+        columns: vec![col("x", "DOUBLE", TypeClass::Float)],
+        rows: vec![vec![c]],
+    };
     assert!(same(&rs(Cell::Null), &rs(Cell::Null)));
     assert!(!same(&rs(Cell::Null), &rs(Cell::Float(0.0))));
 }

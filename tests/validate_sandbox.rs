@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use validate_support::*;
 
-const SETUP: &str = "CREATE TABLE t(a INTEGER, b VARCHAR); INSERT INTO t SELECT i, 'v' || i FROM range(100) r(i);";
+const SETUP: &str =
+    "CREATE TABLE t(a INTEGER, b VARCHAR); INSERT INTO t SELECT i, 'v' || i FROM range(100) r(i);";
 
 #[test]
 fn hostile_candidates_are_rejected_and_leave_no_trace() {
@@ -25,7 +26,10 @@ fn hostile_candidates_are_rejected_and_leave_no_trace() {
         "DROP TABLE t".to_string(),
         "DELETE FROM t".into(),
         format!("COPY t TO '{}'", target.display()),
-        format!("COPY (SELECT * FROM t) TO '{}' (FORMAT csv)", target.display()),
+        format!(
+            "COPY (SELECT * FROM t) TO '{}' (FORMAT csv)",
+            target.display()
+        ),
         format!("ATTACH '{}' AS other", attached.display()),
         "SELECT * FROM read_csv('/etc/passwd')".into(),
         "SELECT * FROM '/etc/passwd'".into(),
@@ -49,7 +53,11 @@ fn hostile_candidates_are_rejected_and_leave_no_trace() {
         );
     }
     assert_eq!(sha256(&db.path), before_hash, "the sample DB changed");
-    assert_eq!(listing(db.dir.path()), before_files, "files appeared next to the DB");
+    assert_eq!(
+        listing(db.dir.path()),
+        before_files,
+        "files appeared next to the DB"
+    );
     assert!(!target.exists() && !attached.exists());
     assert!(listing(out.path()).is_empty(), "{:?}", listing(out.path()));
 }
@@ -74,7 +82,10 @@ fn the_connection_itself_refuses_writes_settings_and_files() {
         "INSTALL httpfs".into(),
     ] {
         let r = sb.run_unchecked(&sql, d);
-        assert!(matches!(r, Err(ExecError::Failed(_))), "{sql} was allowed: {r:?}");
+        assert!(
+            matches!(r, Err(ExecError::Failed(_))),
+            "{sql} was allowed: {r:?}"
+        );
     }
     // It still answers queries afterwards.
     let ok = sb.run("SELECT count(*) FROM t", d).unwrap();
@@ -103,16 +114,25 @@ fn an_original_over_its_deadline_is_inconclusive() {
     let mut cfg = quick_cfg();
     cfg.original_timeout = Duration::from_millis(300);
     let bomb = "SELECT count(*) FROM range(100000000) a, range(100000000) b";
-    assert_status(&check_with(&db.path, bomb, "SELECT 1", &cfg), "inconclusive", "timeout");
+    assert_status(
+        &check_with(&db.path, bomb, "SELECT 1", &cfg),
+        "inconclusive",
+        "timeout",
+    );
 }
 
 #[test]
 fn sandbox_is_usable_after_an_interrupt() {
     let db = db_with(SETUP);
     let sb = Sandbox::open(&db.path, 1, "512MB").unwrap();
-    let r = sb.run("SELECT count(*) FROM range(100000000) a, range(100000000) b", Duration::from_millis(200));
+    let r = sb.run(
+        "SELECT count(*) FROM range(100000000) a, range(100000000) b",
+        Duration::from_millis(200),
+    );
     assert!(matches!(r, Err(ExecError::Timeout(_))), "{r:?}");
-    let ok = sb.run("SELECT sum(a) FROM t", Duration::from_secs(10)).unwrap();
+    let ok = sb
+        .run("SELECT sum(a) FROM t", Duration::from_secs(10))
+        .unwrap();
     assert_eq!(ok.result.rows.len(), 1);
 }
 
@@ -120,7 +140,9 @@ fn sandbox_is_usable_after_an_interrupt() {
 fn missing_db_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.duckdb");
-    let err = Sandbox::open(&missing, 1, "512MB").err().expect("must fail");
+    let err = Sandbox::open(&missing, 1, "512MB")
+        .err()
+        .expect("must fail");
     assert!(err.to_string().contains("nope.duckdb"), "{err}");
     assert!(!missing.exists(), "opening must not create the DB");
 }
@@ -128,8 +150,14 @@ fn missing_db_is_a_clear_error() {
 fn tpcds_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("QT_TPCDS_QUERIES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries"));
-    let dir = if dir.is_dir() { dir } else { PathBuf::from("/work/shared/tpcds/queries") };
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")
+        });
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        PathBuf::from("/work/shared/tpcds/queries")
+    };
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -151,11 +179,16 @@ fn every_tpcds_query_passes_the_statement_gate() {
         let sql = std::fs::read_to_string(&path).unwrap();
         // A few files (14, 24, 39) hold two queries: the gate must reject the file as a
         // whole and accept each query on its own.
-        let parts = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql)
-            .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap_or_else(|_| vec![sql.clone()]);
+        let parts =
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql)
+                .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap_or_else(|_| vec![sql.clone()]);
         if parts.len() > 1 && check_single_query(&sql).is_ok() {
-            failures.push(format!("{}: {} statements accepted as one", path.display(), parts.len()));
+            failures.push(format!(
+                "{}: {} statements accepted as one",
+                path.display(),
+                parts.len()
+            ));
         }
         for part in if parts.len() > 1 { parts } else { vec![sql] } {
             checked += 1;
@@ -165,15 +198,27 @@ fn every_tpcds_query_passes_the_statement_gate() {
         }
     }
     assert!(checked > 0, "no .sql files in {}", dir.display());
-    assert!(failures.is_empty(), "{} of {checked} rejected:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} rejected:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn a_candidate_flooding_rows_is_cut_off_as_a_row_count_mismatch() {
     let db = db_with(SETUP);
-    let v = check(&db.path, "SELECT a FROM t", "SELECT range AS a FROM range(1000000)");
+    let v = check(
+        &db.path,
+        "SELECT a FROM t",
+        "SELECT range AS a FROM range(1000000)",
+    );
     assert_status(&v, "validation_failed", "row_count_mismatch");
     let rows = v.rows().unwrap();
     assert_eq!(rows.original, 100);
-    assert!(rows.optimized < 1_000_000, "{rows:?}");
+    assert!(
+        rows.optimized.is_some_and(|n| n > 100 && n < 1_000_000),
+        "{rows:?}"
+    );
 }

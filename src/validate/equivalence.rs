@@ -34,40 +34,82 @@ const GREEDY_PAIRS_MAX: usize = 20_000_000;
 /// Result of comparing two result sets.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Same { notes: Vec<String> },
-    Different { reason: Reason, diff: Diff, notes: Vec<String> },
-    Unsure { reason: Reason, message: String },
+    Same {
+        notes: Vec<String>,
+    },
+    Different {
+        reason: Reason,
+        diff: Diff,
+        notes: Vec<String>,
+    },
+    Unsure {
+        reason: Reason,
+        message: String,
+    },
 }
 
 /// Compare `cand` against `orig` under the original's ordering promise `spec`; `ties` is
 /// the original's complete unlimited result when `spec` has a LIMIT/OFFSET window.
-pub fn compare(orig: &ResultSet, cand: &ResultSet, spec: &OrderSpec, ties: Option<&[Row]>) -> Outcome {
+pub fn compare(
+    orig: &ResultSet,
+    cand: &ResultSet,
+    spec: &OrderSpec,
+    ties: Option<&[Row]>,
+) -> Outcome {
     let (cmp, notes) = match Comparer::for_columns(orig, cand) {
         Ok(x) => x,
-        Err((reason, diff)) => return Outcome::Different { reason, diff, notes: Vec::new() },
+        Err((reason, diff)) => {
+            return Outcome::Different {
+                reason,
+                diff,
+                notes: Vec::new(),
+            };
+        }
     };
     let o: Vec<&Row> = orig.rows.iter().collect();
     let c: Vec<&Row> = cand.rows.iter().collect();
     let mut notes = notes;
     if o.len() != c.len() {
         let message = format!("original has {} rows, candidate has {}", o.len(), c.len());
-        return different(&notes, Reason::RowCountMismatch, cmp.bag_diff_report(&o, &c, message));
+        return different(
+            &notes,
+            Reason::RowCountMismatch,
+            cmp.bag_diff_report(&o, &c, message),
+        );
     }
     if !spec.ordered && !spec.has_window() {
         let (miss, extra) = cmp.bag_diff(&o, &c);
         if miss.is_empty() && extra.is_empty() {
             return Outcome::Same { notes };
         }
-        let message = format!("{} original rows have no match in the candidate", miss.len());
-        return different(&notes, Reason::ValueMismatch, cmp.report(&o, &c, &miss, &extra, message));
+        let message = format!(
+            "{} original rows have no match in the candidate",
+            miss.len()
+        );
+        return different(
+            &notes,
+            Reason::ValueMismatch,
+            cmp.report(&o, &c, &miss, &extra, message),
+        );
     }
     let keys = &spec.key_cols;
     if let Some(i) = (0..o.len()).find(|&i| !cmp.keys_eq(o[i], c[i], keys)) {
         let (miss, extra) = cmp.bag_diff(&o, &c);
-        let reason = if miss.is_empty() && extra.is_empty() { Reason::OrderMismatch } else { Reason::ValueMismatch };
-        let message = format!("row {}: sort-key values differ from the original's (ORDER BY order not kept)", i + 1);
+        let reason = if miss.is_empty() && extra.is_empty() {
+            Reason::OrderMismatch
+        } else {
+            Reason::ValueMismatch
+        };
+        let message = format!(
+            "row {}: sort-key values differ from the original's (ORDER BY order not kept)",
+            i + 1
+        );
         let window: Vec<usize> = (i..(i + DIFF_ROWS).min(o.len())).collect();
-        return different(&notes, reason, cmp.report(&o, &c, &window, &window, message));
+        return different(
+            &notes,
+            reason,
+            cmp.report(&o, &c, &window, &window, message),
+        );
     }
     let runs = runs(&o, |a, b| cmp.keys_eq(a, b, keys));
     for (r, &(a, b)) in runs.iter().enumerate() {
@@ -79,8 +121,16 @@ pub fn compare(orig: &ResultSet, cand: &ResultSet, spec: &OrderSpec, ties: Optio
         let cut_at_start = r == 0 && (spec.offset > 0 || spec.window_unknown);
         let shift = |v: &[usize]| v.iter().map(|i| i + a).collect::<Vec<_>>();
         if !(cut_at_end || cut_at_start) {
-            let message = format!("rows {}..{} (equal sort keys) differ as a multiset", a + 1, b);
-            return different(&notes, Reason::ValueMismatch, cmp.report(&o, &c, &shift(&miss), &shift(&extra), message));
+            let message = format!(
+                "rows {}..{} (equal sort keys) differ as a multiset",
+                a + 1,
+                b
+            );
+            return different(
+                &notes,
+                Reason::ValueMismatch,
+                cmp.report(&o, &c, &shift(&miss), &shift(&extra), message),
+            );
         }
         let Some(all) = ties.filter(|_| !spec.window_unknown) else {
             return Outcome::Unsure {
@@ -102,7 +152,11 @@ pub fn compare(orig: &ResultSet, cand: &ResultSet, spec: &OrderSpec, ties: Optio
                 b,
                 outside.len()
             );
-            return different(&notes, Reason::ValueMismatch, cmp.report(&o, &c, &shift(&miss), &shift(&outside), message));
+            return different(
+                &notes,
+                Reason::ValueMismatch,
+                cmp.report(&o, &c, &shift(&miss), &shift(&outside), message),
+            );
         }
         notes.push(format!(
             "rows {}..{} tie on the sort keys at the LIMIT cut: the candidate picked other tied rows of the original's tie group",
@@ -131,7 +185,11 @@ pub fn compare(orig: &ResultSet, cand: &ResultSet, spec: &OrderSpec, ties: Optio
 }
 
 fn different(notes: &[String], reason: Reason, diff: Diff) -> Outcome {
-    Outcome::Different { reason, diff, notes: notes.to_vec() }
+    Outcome::Different {
+        reason,
+        diff,
+        notes: notes.to_vec(),
+    }
 }
 
 /// Maximal runs `[a, b)` of consecutive rows that are equal under `eq`.
@@ -171,13 +229,24 @@ struct Comparer {
 }
 
 impl Comparer {
-    fn for_columns(orig: &ResultSet, cand: &ResultSet) -> Result<(Self, Vec<String>), (Reason, Diff)> {
+    fn for_columns(
+        orig: &ResultSet,
+        cand: &ResultSet,
+    ) -> Result<(Self, Vec<String>), (Reason, Diff)> {
         let describe = |rs: &ResultSet| {
-            rs.columns.iter().map(|c| format!("{} {}", c.name, c.type_name)).collect::<Vec<_>>().join(", ")
+            rs.columns
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.type_name))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         if orig.columns.len() != cand.columns.len() {
             let diff = Diff {
-                message: format!("original has {} columns, candidate has {}", orig.columns.len(), cand.columns.len()),
+                message: format!(
+                    "original has {} columns, candidate has {}",
+                    orig.columns.len(),
+                    cand.columns.len()
+                ),
                 original: vec![describe(orig)],
                 optimized: vec![describe(cand)],
             };
@@ -191,7 +260,11 @@ impl Comparer {
                 || x == TypeClass::Null
                 || y == TypeClass::Null
                 || (x.is_numeric() && y.is_numeric())
-                || matches!((x, y), (TypeClass::Date, TypeClass::Timestamp) | (TypeClass::Timestamp, TypeClass::Date));
+                || matches!(
+                    (x, y),
+                    (TypeClass::Date, TypeClass::Timestamp)
+                        | (TypeClass::Timestamp, TypeClass::Date)
+                );
             if !ok {
                 let diff = Diff {
                     message: format!(
@@ -208,8 +281,18 @@ impl Comparer {
             }
             let float = x == TypeClass::Float || y == TypeClass::Float;
             if a.type_name != b.type_name && x != TypeClass::Null && y != TypeClass::Null {
-                let how = if float { "compared with float tolerance" } else { "compared by value" };
-                notes.push(format!("column {} ({}): type drift {} -> {}, {how}", j + 1, a.name, a.type_name, b.type_name));
+                let how = if float {
+                    "compared with float tolerance"
+                } else {
+                    "compared by value"
+                };
+                notes.push(format!(
+                    "column {} ({}): type drift {} -> {}, {how}",
+                    j + 1,
+                    a.name,
+                    a.type_name,
+                    b.type_name
+                ));
             }
             tolerant.push(float);
         }
@@ -238,7 +321,11 @@ impl Comparer {
             Cell::Date(d) => Key::Instant(i128::from(*d) * 86_400 * 1_000_000_000),
             Cell::Timestamp(ns) => Key::Instant(*ns),
             Cell::Time(us) => Key::Time(*us),
-            Cell::Interval { months, days, nanos } => Key::Interval(*months, *days, *nanos),
+            Cell::Interval {
+                months,
+                days,
+                nanos,
+            } => Key::Interval(*months, *days, *nanos),
             Cell::Other(s) => Key::Other(s.clone()),
         }
     }
@@ -260,7 +347,10 @@ impl Comparer {
     }
 
     fn exact_key(&self, row: &Row) -> Vec<Key> {
-        row.iter().enumerate().map(|(j, c)| self.key(c, self.tolerant[j])).collect()
+        row.iter()
+            .enumerate()
+            .map(|(j, c)| self.key(c, self.tolerant[j]))
+            .collect()
     }
 
     fn float_tuple(&self, row: &Row) -> Vec<f64> {
@@ -290,7 +380,9 @@ impl Comparer {
                 continue;
             }
             // Same exact part: pair the float parts, sorted, then mop up leftovers.
-            let order = |rows: &[&Row], x: &usize, y: &usize| cmp_f64s(&self.float_tuple(rows[*x]), &self.float_tuple(rows[*y]));
+            let order = |rows: &[&Row], x: &usize, y: &usize| {
+                cmp_f64s(&self.float_tuple(rows[*x]), &self.float_tuple(rows[*y]))
+            };
             ai.sort_by(|x, y| order(a, x, y));
             bi.sort_by(|x, y| order(b, x, y));
             let (mut i, mut k) = (0, 0);
@@ -299,7 +391,9 @@ impl Comparer {
                 if self.rows_eq(a[ai[i]], b[bi[k]]) {
                     i += 1;
                     k += 1;
-                } else if cmp_f64s(&self.float_tuple(a[ai[i]]), &self.float_tuple(b[bi[k]])) == Ordering::Less {
+                } else if cmp_f64s(&self.float_tuple(a[ai[i]]), &self.float_tuple(b[bi[k]]))
+                    == Ordering::Less
+                {
                     left_a.push(ai[i]);
                     i += 1;
                 } else {
@@ -323,7 +417,13 @@ impl Comparer {
                     None => miss.push(x),
                 }
             }
-            extra.extend(left_b.iter().zip(&used).filter(|(_, u)| !**u).map(|(y, _)| *y));
+            extra.extend(
+                left_b
+                    .iter()
+                    .zip(&used)
+                    .filter(|(_, u)| !**u)
+                    .map(|(y, _)| *y),
+            );
         }
         miss.sort_unstable();
         extra.sort_unstable();
@@ -335,11 +435,25 @@ impl Comparer {
         self.report(o, c, &miss, &extra, message)
     }
 
-    fn report(&self, o: &[&Row], c: &[&Row], from_o: &[usize], from_c: &[usize], message: String) -> Diff {
+    fn report(
+        &self,
+        o: &[&Row],
+        c: &[&Row],
+        from_o: &[usize],
+        from_c: &[usize],
+        message: String,
+    ) -> Diff {
         let show = |rows: &[&Row], idx: &[usize]| {
-            idx.iter().take(DIFF_ROWS).map(|&i| format!("#{}: {}", i + 1, render_row(rows[i]))).collect()
+            idx.iter()
+                .take(DIFF_ROWS)
+                .map(|&i| format!("#{}: {}", i + 1, render_row(rows[i])))
+                .collect()
         };
-        Diff { message, original: show(o, from_o), optimized: show(c, from_c) }
+        Diff {
+            message,
+            original: show(o, from_o),
+            optimized: show(c, from_c),
+        }
     }
 }
 

@@ -62,7 +62,11 @@ impl ValidatorConfig {
             memory_limit: v.memory_limit.clone(),
             timing_rounds: v.timing_rounds,
             warmup: v.warmup,
-            timeout_factor: if v.timeout_factor.is_finite() && v.timeout_factor > 0.0 { v.timeout_factor } else { 10.0 },
+            timeout_factor: if v.timeout_factor.is_finite() && v.timeout_factor > 0.0 {
+                v.timeout_factor
+            } else {
+                10.0
+            },
             original_timeout: Duration::from_secs_f64(secs),
             skip_timing: false,
         }
@@ -113,21 +117,41 @@ fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict {
         ExecError::Failed(_) => Reason::ExecutionError,
         ExecError::Timeout(_) => Reason::Timeout,
     };
-    Verdict::Inconclusive { reason, rows, message: format!("the original query failed, so nothing can be validated: {e}") }
+    Verdict::Inconclusive {
+        reason,
+        rows,
+        message: format!("the original query failed, so nothing can be validated: {e}"),
+    }
 }
 
 /// Run the original twice, check it is deterministic and non-vacuous, read its ordering
 /// promise and time it through the lane. `Err` is the verdict for every candidate.
-pub fn prepare_baseline(db: &Path, original_sql: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Result<Baseline, Verdict> {
-    let sb = open(db, cfg).map_err(|message| Verdict::Inconclusive { reason: Reason::ExecutionError, rows: None, message })?;
-    let first = sb.run(original_sql, cfg.original_timeout).map_err(|e| original_failed(e, None))?;
+pub fn prepare_baseline(
+    db: &Path,
+    original_sql: &str,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+) -> Result<Baseline, Verdict> {
+    let sb = open(db, cfg).map_err(|message| Verdict::Inconclusive {
+        reason: Reason::ExecutionError,
+        rows: None,
+        message,
+    })?;
+    let first = sb
+        .run(original_sql, cfg.original_timeout)
+        .map_err(|e| original_failed(e, None))?;
     let rows = first.result.rows.len();
-    let counts = Some(RowCounts { original: rows, optimized: 0 });
+    let counts = Some(RowCounts {
+        original: rows,
+        optimized: None,
+    });
     if first.result.is_vacuous() {
         return Err(Verdict::Inconclusive {
             reason: Reason::EmptyResult,
             rows: counts,
-            message: format!("the original returns {rows} rows with no non-NULL value on the sample DB: a match would prove nothing"),
+            message: format!(
+                "the original returns {rows} rows with no non-NULL value on the sample DB: a match would prove nothing"
+            ),
         });
     }
     let order = order::analyze(original_sql, &first.result.column_names());
@@ -146,14 +170,19 @@ pub fn prepare_baseline(db: &Path, original_sql: &str, cfg: &ValidatorConfig, la
         },
         _ => None,
     };
-    let second = sb.run(original_sql, cfg.original_timeout).map_err(|e| original_failed(e, counts))?;
+    let second = sb
+        .run(original_sql, cfg.original_timeout)
+        .map_err(|e| original_failed(e, counts))?;
     match equivalence::compare(&first.result, &second.result, &order, tie_rows.as_deref()) {
         Outcome::Same { .. } => {}
         Outcome::Different { diff, .. } => {
             return Err(Verdict::Inconclusive {
                 reason: Reason::NondeterministicOriginal,
                 rows: counts,
-                message: format!("two runs of the original disagree ({}): no candidate can be checked", diff.message),
+                message: format!(
+                    "two runs of the original disagree ({}): no candidate can be checked",
+                    diff.message
+                ),
             });
         }
         Outcome::Unsure { message, .. } => {
@@ -168,8 +197,15 @@ pub fn prepare_baseline(db: &Path, original_sql: &str, cfg: &ValidatorConfig, la
         let two = [first.elapsed.as_secs_f64(), second.elapsed.as_secs_f64()];
         (Vec::new(), stats::median(&two).unwrap_or(0.0))
     } else {
-        let s = timing::time_alone(&sb, original_sql, cfg.warmup, cfg.timing_rounds, cfg.original_timeout, lane)
-            .map_err(|e| original_failed(e, counts))?;
+        let s = timing::time_alone(
+            &sb,
+            original_sql,
+            cfg.warmup,
+            cfg.timing_rounds,
+            cfg.original_timeout,
+            lane,
+        )
+        .map_err(|e| original_failed(e, counts))?;
         let m = stats::median(&s).unwrap_or(0.0);
         (s, m)
     };
@@ -187,20 +223,43 @@ pub fn prepare_baseline(db: &Path, original_sql: &str, cfg: &ValidatorConfig, la
 
 fn candidate_failed(e: ExecError) -> Verdict {
     match e {
-        ExecError::NotSelect(m) => Verdict::Error { reason: Reason::NotSelect, message: m },
-        ExecError::Failed(m) => Verdict::Error { reason: Reason::ExecutionError, message: format!("the candidate failed on the sample DB: {m}") },
-        e @ ExecError::Timeout(_) => Verdict::Error { reason: Reason::Timeout, message: format!("the candidate {e}") },
+        ExecError::NotSelect(m) => Verdict::Error {
+            reason: Reason::NotSelect,
+            message: m,
+        },
+        ExecError::Failed(m) => Verdict::Error {
+            reason: Reason::ExecutionError,
+            message: format!("the candidate failed on the sample DB: {m}"),
+        },
+        e @ ExecError::Timeout(_) => Verdict::Error {
+            reason: Reason::Timeout,
+            message: format!("the candidate {e}"),
+        },
     }
 }
 
 /// Check one candidate against the baseline and, if equivalent, time it in paired rounds.
-pub fn validate_candidate(db: &Path, base: &Baseline, candidate_sql: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Verdict {
+pub fn validate_candidate(
+    db: &Path,
+    base: &Baseline,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+) -> Verdict {
     if let Err(message) = sandbox::check_single_query(candidate_sql) {
-        return Verdict::Error { reason: Reason::NotSelect, message };
+        return Verdict::Error {
+            reason: Reason::NotSelect,
+            message,
+        };
     }
     let sb = match open(db, cfg) {
         Ok(sb) => sb,
-        Err(message) => return Verdict::Error { reason: Reason::ExecutionError, message },
+        Err(message) => {
+            return Verdict::Error {
+                reason: Reason::ExecutionError,
+                message,
+            };
+        }
     };
     let deadline = base.candidate_deadline(cfg);
     // A candidate returning far more rows than the original is wrong anyway; stop
@@ -208,34 +267,87 @@ pub fn validate_candidate(db: &Path, base: &Baseline, candidate_sql: &str, cfg: 
     let cap = base.rows.saturating_add(CANDIDATE_EXTRA_ROWS_CAP);
     let cand = match sb.run_capped(candidate_sql, deadline, cap) {
         Ok(x) if x.truncated => {
-            let rows = RowCounts { original: base.rows, optimized: x.result.rows.len() };
-            let diff = Diff {
-                message: format!("original has {} rows, candidate has more than {} (fetching stopped)", base.rows, rows.optimized),
-                original: Vec::new(),
-                optimized: x.result.rows.iter().take(equivalence::DIFF_ROWS).map(|r| resultset::render_row(r)).collect(),
+            let rows = RowCounts {
+                original: base.rows,
+                optimized: Some(x.result.rows.len()),
             };
-            return Verdict::Failed { reason: Reason::RowCountMismatch, rows, diff, notes: Vec::new() };
+            let diff = Diff {
+                message: format!(
+                    "original has {} rows, candidate has more than {} (fetching stopped)",
+                    base.rows,
+                    x.result.rows.len()
+                ),
+                original: Vec::new(),
+                optimized: x
+                    .result
+                    .rows
+                    .iter()
+                    .take(equivalence::DIFF_ROWS)
+                    .map(|r| resultset::render_row(r))
+                    .collect(),
+            };
+            return Verdict::Failed {
+                reason: Reason::RowCountMismatch,
+                rows,
+                diff,
+                notes: Vec::new(),
+            };
         }
         Ok(x) => x.result,
         Err(e) => return candidate_failed(e),
     };
-    let rows = RowCounts { original: base.rows, optimized: cand.rows.len() };
-    let mut notes = match equivalence::compare(&base.result, &cand, &base.order, base.tie_rows.as_deref()) {
-        Outcome::Same { notes } => notes,
-        Outcome::Different { reason, diff, notes } => return Verdict::Failed { reason, rows, diff, notes },
-        Outcome::Unsure { reason, message } => return Verdict::Inconclusive { reason, rows: Some(rows), message },
+    let rows = RowCounts {
+        original: base.rows,
+        optimized: Some(cand.rows.len()),
     };
+    let mut notes =
+        match equivalence::compare(&base.result, &cand, &base.order, base.tie_rows.as_deref()) {
+            Outcome::Same { notes } => notes,
+            Outcome::Different {
+                reason,
+                diff,
+                notes,
+            } => {
+                return Verdict::Failed {
+                    reason,
+                    rows,
+                    diff,
+                    notes,
+                };
+            }
+            Outcome::Unsure { reason, message } => {
+                return Verdict::Inconclusive {
+                    reason,
+                    rows: Some(rows),
+                    message,
+                };
+            }
+        };
     notes.extend(base.notes.iter().cloned());
     if cfg.timing_off() {
-        return Verdict::Pass { rows, timing: timing::skipped(base.samples_s.clone()), notes };
+        return Verdict::Pass {
+            rows,
+            timing: timing::skipped(base.samples_s.clone()),
+            notes,
+        };
     }
     match time_candidate(&sb, base, candidate_sql, cfg, lane) {
-        Ok(timing) => Verdict::Pass { rows, timing, notes },
+        Ok(timing) => Verdict::Pass {
+            rows,
+            timing,
+            notes,
+        },
         Err(v) => v,
     }
 }
 
-fn time_candidate(sb: &Sandbox, base: &Baseline, candidate_sql: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Result<Timing, Verdict> {
+fn time_candidate(
+    sb: &Sandbox,
+    base: &Baseline,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+) -> Result<Timing, Verdict> {
     let paired = timing::PairedRun {
         sandbox: sb,
         original_sql: &base.original_sql,
@@ -252,7 +364,13 @@ fn time_candidate(sb: &Sandbox, base: &Baseline, candidate_sql: &str, cfg: &Vali
 
 /// Re-time an already validated candidate in fresh paired rounds (winner's curse).
 /// `None` when timing is off or either query fails or times out.
-pub fn confirm(db: &Path, base: &Baseline, candidate_sql: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Option<Timing> {
+pub fn confirm(
+    db: &Path,
+    base: &Baseline,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+) -> Option<Timing> {
     if cfg.timing_off() || sandbox::check_single_query(candidate_sql).is_err() {
         return None;
     }
@@ -262,10 +380,19 @@ pub fn confirm(db: &Path, base: &Baseline, candidate_sql: &str, cfg: &ValidatorC
 
 /// `qt validate --db FILE ORIGINAL.sql CANDIDATE.sql [--json]`: print the verdict and
 /// return the exit code (0 pass, 1 otherwise). Missing files are `BadInput`.
-pub fn validate_cli(db: &Path, original: &Path, candidate: &Path, json: bool, cfg: ValidatorConfig) -> anyhow::Result<i32> {
+pub fn validate_cli(
+    db: &Path,
+    original: &Path,
+    candidate: &Path,
+    json: bool,
+    cfg: ValidatorConfig,
+) -> anyhow::Result<i32> {
     let read = |p: &Path, what: &str| {
         std::fs::read_to_string(p).map_err(|e| {
-            crate::error::BadInput(format!("cannot read the {what} {}: {e}; check the path", p.display()))
+            crate::error::BadInput(format!(
+                "cannot read the {what} {}: {e}; check the path",
+                p.display()
+            ))
         })
     };
     if !db.is_file() {
@@ -283,32 +410,59 @@ pub fn validate_cli(db: &Path, original: &Path, candidate: &Path, json: bool, cf
         Err(v) => v,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(verdict.to_json_fields()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(verdict.to_json_fields()))?
+        );
     } else {
         println!("{}", verdict.render_human());
     }
-    Ok(if verdict.is_pass() { crate::error::EXIT_OK } else { crate::error::EXIT_FAILURE })
+    Ok(if verdict.is_pass() {
+        crate::error::EXIT_OK
+    } else {
+        crate::error::EXIT_FAILURE
+    })
 }
 
 /// Benchmark (not a test): `runs` A/A validations (the original as its own candidate) per
 /// `(name, sql)`; returns each query's speedups (empty when the baseline failed; NaN for
 /// a run that did not pass). A trustworthy lane gives values near 1.0.
-pub fn aa_bench(db: &Path, queries: &[(String, String)], runs: usize, cfg: &ValidatorConfig) -> Vec<(String, Vec<f64>)> {
+pub fn aa_bench(
+    db: &Path,
+    queries: &[(String, String)],
+    runs: usize,
+    cfg: &ValidatorConfig,
+) -> Vec<(String, Vec<f64>)> {
     aa_bench_verdicts(db, queries, runs, cfg)
         .into_iter()
-        .map(|(name, verdicts)| (name, verdicts.iter().map(|v| v.speedup().unwrap_or(f64::NAN)).collect()))
+        .map(|(name, verdicts)| {
+            (
+                name,
+                verdicts
+                    .iter()
+                    .map(|v| v.speedup().unwrap_or(f64::NAN))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
 /// Like [`aa_bench`] but keeps the whole verdicts (intervals, false wins); a failed
 /// baseline gives a single verdict, the baseline's.
-pub fn aa_bench_verdicts(db: &Path, queries: &[(String, String)], runs: usize, cfg: &ValidatorConfig) -> Vec<(String, Vec<Verdict>)> {
+pub fn aa_bench_verdicts(
+    db: &Path,
+    queries: &[(String, String)],
+    runs: usize,
+    cfg: &ValidatorConfig,
+) -> Vec<(String, Vec<Verdict>)> {
     let lane = TimingLane::new();
     queries
         .iter()
         .map(|(name, sql)| {
             let verdicts = match prepare_baseline(db, sql, cfg, &lane) {
-                Ok(base) => (0..runs).map(|_| validate_candidate(db, &base, sql, cfg, &lane)).collect(),
+                Ok(base) => (0..runs)
+                    .map(|_| validate_candidate(db, &base, sql, cfg, &lane))
+                    .collect(),
                 Err(v) => vec![v],
             };
             (name.clone(), verdicts)

@@ -46,7 +46,10 @@ impl OrderSpec {
 /// output columns. An unparsable original gives the most conservative spec (treated as
 /// ordered with no mappable key, so only the exact original order can pass).
 pub fn analyze(original_sql: &str, columns: &[String]) -> OrderSpec {
-    let query = match Parser::parse_sql(&DuckDbDialect {}, original_sql).ok().as_deref() {
+    let query = match Parser::parse_sql(&DuckDbDialect {}, original_sql)
+        .ok()
+        .as_deref()
+    {
         Some([Statement::Query(q)]) => q.clone(),
         _ => {
             return OrderSpec {
@@ -99,7 +102,11 @@ fn read_window(query: &Query, spec: &mut OrderSpec) {
         _ => None,
     };
     match &query.limit_clause {
-        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
             if !limit_by.is_empty() {
                 spec.window_unknown = true;
             }
@@ -116,13 +123,15 @@ fn read_window(query: &Query, spec: &mut OrderSpec) {
                 }
             }
         }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => match (number(offset), number(limit)) {
-            (Some(o), Some(l)) => {
-                spec.offset = o;
-                spec.limit = Some(l);
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            match (number(offset), number(limit)) {
+                (Some(o), Some(l)) => {
+                    spec.offset = o;
+                    spec.limit = Some(l);
+                }
+                _ => spec.window_unknown = true,
             }
-            _ => spec.window_unknown = true,
-        },
+        }
         None => {}
     }
     if let Some(fetch) = &query.fetch {
@@ -141,7 +150,12 @@ fn map_key(key: &Expr, projection: &[SelectItem], columns: &[String]) -> Option<
     // Positions in the select list equal output positions only without wildcards.
     let positional = !projection.is_empty()
         && projection.len() == columns.len()
-        && projection.iter().all(|p| matches!(p, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }));
+        && projection.iter().all(|p| {
+            matches!(
+                p,
+                SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+            )
+        });
     if let Expr::Value(v) = key {
         if let Value::Number(n, _) = &v.value {
             let pos = n.parse::<usize>().ok()?;
@@ -219,7 +233,10 @@ mod tests {
     #[test]
     fn keys_map_by_position_alias_name_and_expression() {
         let c = cols(&["a", "total", "sum(x)"]);
-        let s = analyze("SELECT t.a, sum(y) AS total, sum(x) FROM t GROUP BY 1 ORDER BY 2 DESC, a, total, t.a, sum(x) LIMIT 10", &c);
+        let s = analyze(
+            "SELECT t.a, sum(y) AS total, sum(x) FROM t GROUP BY 1 ORDER BY 2 DESC, a, total, t.a, sum(x) LIMIT 10",
+            &c,
+        );
         assert!(s.ordered);
         assert_eq!(s.key_cols, vec![1, 0, 1, 0, 2]);
         assert!(s.unmapped.is_empty());
@@ -246,9 +263,15 @@ mod tests {
 
     #[test]
     fn order_by_all_and_cte_queries() {
-        let s = analyze("WITH c AS (SELECT 1 AS a, 2 AS b) SELECT * FROM c ORDER BY ALL", &cols(&["a", "b"]));
+        let s = analyze(
+            "WITH c AS (SELECT 1 AS a, 2 AS b) SELECT * FROM c ORDER BY ALL",
+            &cols(&["a", "b"]),
+        );
         assert_eq!(s.key_cols, vec![0, 1]);
-        let s = analyze("WITH c AS (SELECT 1 AS a) SELECT * FROM c ORDER BY a LIMIT 1", &cols(&["a"]));
+        let s = analyze(
+            "WITH c AS (SELECT 1 AS a) SELECT * FROM c ORDER BY a LIMIT 1",
+            &cols(&["a"]),
+        );
         assert_eq!(s.key_cols, vec![0]);
     }
 }

@@ -18,7 +18,10 @@ pub enum Cell {
     /// FLOAT and DOUBLE.
     Float(f64),
     /// DECIMAL: scaled integer payload and scale (123.45 = 12345, scale 2).
-    Decimal { value: i128, scale: u8 },
+    Decimal {
+        value: i128,
+        scale: u8,
+    },
     /// VARCHAR and ENUM.
     Text(String),
     Blob(Vec<u8>),
@@ -28,7 +31,11 @@ pub enum Cell {
     Time(i64),
     /// Nanoseconds since the epoch (every TIMESTAMP precision).
     Timestamp(i128),
-    Interval { months: i32, days: i32, nanos: i64 },
+    Interval {
+        months: i32,
+        days: i32,
+        nanos: i64,
+    },
     /// Nested and exotic values (lists, structs, maps, UUIDs ...), compared by rendering.
     Other(String),
 }
@@ -52,7 +59,10 @@ pub enum TypeClass {
 
 impl TypeClass {
     pub fn is_numeric(self) -> bool {
-        matches!(self, TypeClass::Integer | TypeClass::Decimal | TypeClass::Float)
+        matches!(
+            self,
+            TypeClass::Integer | TypeClass::Decimal | TypeClass::Float
+        )
     }
 }
 
@@ -77,7 +87,9 @@ pub struct ResultSet {
 impl ResultSet {
     /// True when there are no rows or every value is NULL: such a result proves nothing.
     pub fn is_vacuous(&self) -> bool {
-        self.rows.iter().all(|r| r.iter().all(|c| matches!(c, Cell::Null)))
+        self.rows
+            .iter()
+            .all(|r| r.iter().all(|c| matches!(c, Cell::Null)))
     }
 
     pub fn column_names(&self) -> Vec<String> {
@@ -143,13 +155,24 @@ impl From<Value> for Cell {
             },
             Value::Float(f) => Cell::Float(f.into()),
             Value::Double(f) => Cell::Float(f),
-            Value::Decimal(d) => Cell::Decimal { value: d.value(), scale: d.scale() },
+            Value::Decimal(d) => Cell::Decimal {
+                value: d.value(),
+                scale: d.scale(),
+            },
             Value::Text(s) | Value::Enum(s) => Cell::Text(s),
             Value::Blob(b) => Cell::Blob(b),
             Value::Date32(d) => Cell::Date(d),
             Value::Time64(unit, t) => Cell::Time(to_nanos(unit, t.into()) as i64 / 1000),
             Value::Timestamp(unit, t) => Cell::Timestamp(to_nanos(unit, t.into())),
-            Value::Interval { months, days, nanos } => Cell::Interval { months, days, nanos },
+            Value::Interval {
+                months,
+                days,
+                nanos,
+            } => Cell::Interval {
+                months,
+                days,
+                nanos,
+            },
             other => Cell::Other(format!("{other:?}")),
         }
     }
@@ -190,7 +213,13 @@ impl Cell {
                 .unwrap_or_else(|| format!("date({d})")),
             Cell::Time(us) => {
                 let s = us / 1_000_000;
-                format!("{:02}:{:02}:{:02}.{:06}", s / 3600, (s / 60) % 60, s % 60, us % 1_000_000)
+                format!(
+                    "{:02}:{:02}:{:02}.{:06}",
+                    s / 3600,
+                    (s / 60) % 60,
+                    s % 60,
+                    us % 1_000_000
+                )
             }
             Cell::Timestamp(ns) => {
                 let secs = ns.div_euclid(1_000_000_000) as i64;
@@ -199,7 +228,11 @@ impl Cell {
                     .map(|t| t.naive_utc().to_string())
                     .unwrap_or_else(|| format!("timestamp({ns}ns)"))
             }
-            Cell::Interval { months, days, nanos } => {
+            Cell::Interval {
+                months,
+                days,
+                nanos,
+            } => {
                 format!("INTERVAL {months} months {days} days {nanos} ns")
             }
             Cell::Other(s) => s.clone(),

@@ -59,7 +59,9 @@ pub fn check_single_query(sql: &str) -> Result<(), String> {
         [other] => {
             let first = other.to_string();
             let word = first.split_whitespace().next().unwrap_or("").to_uppercase();
-            return Err(format!("only a single SELECT query is allowed; this is a statement starting with {word}"));
+            return Err(format!(
+                "only a single SELECT query is allowed; this is a statement starting with {word}"
+            ));
         }
         many => {
             return Err(format!(
@@ -70,7 +72,9 @@ pub fn check_single_query(sql: &str) -> Result<(), String> {
     }
     match duckdb_statement_count(sql)? {
         1 => Ok(()),
-        n => Err(format!("only a single SELECT query is allowed, DuckDB sees {n} statements")),
+        n => Err(format!(
+            "only a single SELECT query is allowed, DuckDB sees {n} statements"
+        )),
     }
 }
 
@@ -148,8 +152,14 @@ impl Sandbox {
         if !db.is_file() {
             return Err(OpenError::Missing { path });
         }
-        let err = |e: String| OpenError::Open { path: path.clone(), message: e };
-        let spill = tempfile::Builder::new().prefix("qt-spill-").tempdir().map_err(|e| err(e.to_string()))?;
+        let err = |e: String| OpenError::Open {
+            path: path.clone(),
+            message: e,
+        };
+        let spill = tempfile::Builder::new()
+            .prefix("qt-spill-")
+            .tempdir()
+            .map_err(|e| err(e.to_string()))?;
         // Order matters: DuckDB applies each setting at once, and refuses to change
         // temp_directory after external access is off, or anything after the lock.
         let config = Config::default()
@@ -161,9 +171,16 @@ impl Sandbox {
             .and_then(|c| c.with("allow_community_extensions", "false"))
             .and_then(|c| c.enable_external_access(false))
             .and_then(|c| c.with("lock_configuration", "true"))
-            .map_err(|e| err(format!("invalid sandbox setting ({e}); check validation.threads/memory_limit")))?;
+            .map_err(|e| {
+                err(format!(
+                    "invalid sandbox setting ({e}); check validation.threads/memory_limit"
+                ))
+            })?;
         let conn = Connection::open_with_flags(db, config).map_err(|e| err(e.to_string()))?;
-        Ok(Self { conn, _spill: spill })
+        Ok(Self {
+            conn,
+            _spill: spill,
+        })
     }
 
     /// Check `sql`, run it with a deadline and fetch every row.
@@ -172,7 +189,12 @@ impl Sandbox {
     }
 
     /// Like [`Sandbox::run`] but stop storing rows after `max_rows` (`truncated` is set).
-    pub fn run_capped(&self, sql: &str, deadline: Duration, max_rows: usize) -> Result<Execution, ExecError> {
+    pub fn run_capped(
+        &self,
+        sql: &str,
+        deadline: Duration,
+        max_rows: usize,
+    ) -> Result<Execution, ExecError> {
         check_single_query(sql).map_err(ExecError::NotSelect)?;
         self.with_deadline(deadline, || self.fetch_all(sql, max_rows))
     }
@@ -212,10 +234,20 @@ impl Sandbox {
                 let dec = (id == duckdb::core::LogicalTypeId::Decimal)
                     .then(|| (lt.decimal_width(), lt.decimal_scale()));
                 let (type_name, class) = describe_type(id, dec);
-                ColumnInfo { name, type_name, class }
+                ColumnInfo {
+                    name,
+                    type_name,
+                    class,
+                }
             })
             .collect();
-        Ok((ResultSet { columns, rows: rows_out }, truncated))
+        Ok((
+            ResultSet {
+                columns,
+                rows: rows_out,
+            },
+            truncated,
+        ))
     }
 
     /// Run `f` while a watchdog thread interrupts the connection at the deadline.
@@ -240,7 +272,10 @@ impl Sandbox {
                     handle.interrupt();
                     break;
                 }
-                w = cvar.wait_timeout(w, end - now).unwrap_or_else(|e| e.into_inner()).0;
+                w = cvar
+                    .wait_timeout(w, end - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
         });
         let started = Instant::now();
@@ -257,7 +292,11 @@ impl Sandbox {
         match outcome {
             // A deadline hit counts as a timeout even if the query squeezed through.
             _ if fired => Err(ExecError::Timeout(deadline)),
-            Ok((result, truncated)) => Ok(Execution { result, elapsed, truncated }),
+            Ok((result, truncated)) => Ok(Execution {
+                result,
+                elapsed,
+                truncated,
+            }),
             Err(e) => Err(ExecError::Failed(e.to_string())),
         }
     }
@@ -283,7 +322,11 @@ mod tests {
             "SELECT 1 UNION ALL SELECT 2",
             "(SELECT 1)",
         ] {
-            assert!(check_single_query(sql).is_ok(), "{sql}: {:?}", check_single_query(sql));
+            assert!(
+                check_single_query(sql).is_ok(),
+                "{sql}: {:?}",
+                check_single_query(sql)
+            );
         }
     }
 

@@ -21,7 +21,11 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     let mut v = samples.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Linear-interpolated percentile (`p` in 0..=1) of already sorted values.
@@ -74,7 +78,10 @@ pub fn bootstrap_ratio_ci(
         return None;
     }
     ratios.sort_by(f64::total_cmp);
-    Some([percentile_sorted(&ratios, 0.025), percentile_sorted(&ratios, 0.975)])
+    Some([
+        percentile_sorted(&ratios, 0.025),
+        percentile_sorted(&ratios, 0.975),
+    ])
 }
 
 #[cfg(test)]
@@ -104,7 +111,10 @@ mod tests {
         assert_eq!(a, b);
         let point = speedup(&o, &c).unwrap();
         assert!(a[0] <= point && point <= a[1], "{a:?} vs {point}");
-        assert!(a[0] > 1.5, "a clear 2x win must have a lower bound well above 1: {a:?}");
+        assert!(
+            a[0] > 1.5,
+            "a clear 2x win must have a lower bound well above 1: {a:?}"
+        );
     }
 
     #[test]

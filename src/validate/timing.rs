@@ -87,7 +87,12 @@ impl PairedRun<'_> {
 
     /// `warmup` discarded pairs, then `rounds` timed pairs alternating O,C / C,O.
     /// Returns (original samples, candidate samples), index-aligned by round.
-    pub fn run(&self, warmup: u32, rounds: u32, lane: &TimingLane) -> Result<(Vec<f64>, Vec<f64>), PairError> {
+    pub fn run(
+        &self,
+        warmup: u32,
+        rounds: u32,
+        lane: &TimingLane,
+    ) -> Result<(Vec<f64>, Vec<f64>), PairError> {
         for _ in 0..warmup {
             let _lane = lane.hold();
             self.one(true)?;
@@ -110,10 +115,19 @@ impl PairedRun<'_> {
 
 /// Summarise paired samples into a [`Timing`]: medians, speedup, bootstrap interval,
 /// noise-floor note and the `win` flag.
-pub fn summarize(original_s: Vec<f64>, optimized_s: Vec<f64>, baseline_original_s: Vec<f64>) -> Timing {
+pub fn summarize(
+    original_s: Vec<f64>,
+    optimized_s: Vec<f64>,
+    baseline_original_s: Vec<f64>,
+) -> Timing {
     let original_median_s = median(&original_s);
     let optimized_median_s = median(&optimized_s);
-    let ci95 = bootstrap_ratio_ci(&original_s, &optimized_s, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    let ci95 = bootstrap_ratio_ci(
+        &original_s,
+        &optimized_s,
+        BOOTSTRAP_RESAMPLES,
+        BOOTSTRAP_SEED,
+    );
     let below_floor = original_median_s.is_some_and(|m| m < NOISE_FLOOR_S);
     let timing_note = if below_floor {
         Some(format!(
@@ -162,7 +176,11 @@ mod tests {
 
     #[test]
     fn clear_win_is_a_win() {
-        let t = summarize(vec![0.2, 0.21, 0.19, 0.2, 0.2], vec![0.1, 0.1, 0.11, 0.09, 0.1], vec![0.2]);
+        let t = summarize(
+            vec![0.2, 0.21, 0.19, 0.2, 0.2],
+            vec![0.1, 0.1, 0.11, 0.09, 0.1],
+            vec![0.2],
+        );
         assert_eq!(t.speedup, Some(2.0));
         assert!(t.win, "{t:?}");
         assert!(t.timing_note.is_none());
@@ -177,7 +195,11 @@ mod tests {
 
     #[test]
     fn overlapping_interval_is_not_a_win() {
-        let t = summarize(vec![0.20, 0.25, 0.18, 0.22, 0.19], vec![0.21, 0.18, 0.23, 0.19, 0.2], vec![]);
+        let t = summarize(
+            vec![0.20, 0.25, 0.18, 0.22, 0.19],
+            vec![0.21, 0.18, 0.23, 0.19, 0.2],
+            vec![],
+        );
         assert!(!t.win, "{t:?}");
     }
 }

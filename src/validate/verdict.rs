@@ -51,10 +51,17 @@ impl Reason {
     }
 }
 
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RowCounts {
     pub original: usize,
-    pub optimized: usize,
+    /// `None` when the candidate never ran (the original alone was inconclusive).
+    pub optimized: Option<usize>,
 }
 
 /// The first differences: a sentence plus up to 5 rendered rows from each side.
@@ -88,10 +95,26 @@ pub struct Timing {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Verdict {
-    Pass { rows: RowCounts, timing: Timing, notes: Vec<String> },
-    Failed { reason: Reason, rows: RowCounts, diff: Diff, notes: Vec<String> },
-    Error { reason: Reason, message: String },
-    Inconclusive { reason: Reason, rows: Option<RowCounts>, message: String },
+    Pass {
+        rows: RowCounts,
+        timing: Timing,
+        notes: Vec<String>,
+    },
+    Failed {
+        reason: Reason,
+        rows: RowCounts,
+        diff: Diff,
+        notes: Vec<String>,
+    },
+    Error {
+        reason: Reason,
+        message: String,
+    },
+    Inconclusive {
+        reason: Reason,
+        rows: Option<RowCounts>,
+        message: String,
+    },
 }
 
 impl Verdict {
@@ -107,9 +130,9 @@ impl Verdict {
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             Verdict::Pass { .. } => None,
-            Verdict::Failed { reason, .. } | Verdict::Error { reason, .. } | Verdict::Inconclusive { reason, .. } => {
-                Some(reason.as_str())
-            }
+            Verdict::Failed { reason, .. }
+            | Verdict::Error { reason, .. }
+            | Verdict::Inconclusive { reason, .. } => Some(reason.as_str()),
         }
     }
 
@@ -152,8 +175,14 @@ impl Verdict {
         m.insert("status".into(), json!(self.status()));
         m.insert("speedup".into(), json!(self.speedup()));
         m.insert("error".into(), json!(self.message()));
-        m.insert("original_time".into(), json!(timing.and_then(|t| t.original_median_s)));
-        m.insert("optimized_time".into(), json!(timing.and_then(|t| t.optimized_median_s)));
+        m.insert(
+            "original_time".into(),
+            json!(timing.and_then(|t| t.original_median_s)),
+        );
+        m.insert(
+            "optimized_time".into(),
+            json!(timing.and_then(|t| t.optimized_median_s)),
+        );
         m.insert("reason".into(), json!(self.reason()));
         m.insert("rows".into(), json!(self.rows()));
         m.insert(
@@ -183,13 +212,26 @@ impl Verdict {
             _ => &[],
         };
         m.insert("notes".into(), json!(notes));
-        m.insert("tolerance".into(), json!({"float_rel": FLOAT_REL_TOL, "float_abs": FLOAT_ABS_TOL}));
+        m.insert(
+            "tolerance".into(),
+            json!({"float_rel": FLOAT_REL_TOL, "float_abs": FLOAT_ABS_TOL}),
+        );
         m
     }
 
     /// Human one-liner: `pass, 2.15x [ci95 1.98–2.31], rows 100/100`.
     pub fn summary_line(&self) -> String {
-        let rows = self.rows().map(|r| format!(", rows {}/{}", r.original, r.optimized)).unwrap_or_default();
+        let rows = match self.rows() {
+            Some(RowCounts {
+                original,
+                optimized: Some(o),
+            }) => format!(", rows {original}/{o}"),
+            Some(RowCounts {
+                original,
+                optimized: None,
+            }) => format!(", original rows {original}"),
+            None => String::new(),
+        };
         match self {
             Verdict::Pass { timing, .. } => {
                 let speed = match (timing.speedup, timing.ci95) {

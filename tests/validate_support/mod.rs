@@ -69,5 +69,10 @@ pub fn assert_pass(v: &Verdict) {
 
 #[track_caller]
 pub fn assert_status(v: &Verdict, status: &str, reason: &str) {
-    assert_eq!((v.status(), v.reason()), (status, Some(reason)), "got {}", v.render_human());
+    assert_eq!(
+        (v.status(), v.reason()),
+        (status, Some(reason)),
+        "got {}",
+        v.render_human()
+    );
 }
