@@ -222,3 +222,64 @@ fn a_candidate_flooding_rows_is_cut_off_as_a_row_count_mismatch() {
         "{rows:?}"
     );
 }
+
+#[test]
+fn concurrent_workers_share_the_db_and_the_lane() {
+    let db = db_with(SETUP);
+    let mut cfg = quick_cfg();
+    cfg.skip_timing = false;
+    cfg.timing_rounds = 3;
+    let lane = TimingLane::new();
+    let base = prepare_baseline(&db.path, "SELECT a, b FROM t", &cfg, &lane).expect("baseline");
+    let before = sha256(&db.path);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (db, base, cfg, lane) = (&db.path, &base, &cfg, lane.clone());
+                s.spawn(move || {
+                    let cand = format!("SELECT a, b FROM t WHERE a >= {} - {i} ORDER BY a DESC", i);
+                    validate_candidate(db, base, &cand, cfg, &lane)
+                })
+            })
+            .collect();
+        for h in handles {
+            let v = h.join().expect("worker panicked");
+            assert_pass(&v);
+            assert!(v.speedup().is_some());
+        }
+    });
+    assert_eq!(sha256(&db.path), before);
+}
+
+#[test]
+fn timed_runs_wait_for_the_lane() {
+    let db = db_with(SETUP);
+    let mut cfg = quick_cfg();
+    cfg.skip_timing = false;
+    cfg.timing_rounds = 2;
+    let lane = TimingLane::new();
+    let base = prepare_baseline(&db.path, "SELECT a, b FROM t", &cfg, &lane).expect("baseline");
+    let held = lane.hold();
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            validate_candidate(
+                &db.path,
+                &base,
+                "SELECT a, b FROM t ORDER BY a DESC",
+                &cfg,
+                &lane.clone(),
+            )
+        });
+        // Whatever the machine's speed, a worker cannot finish its timed rounds while
+        // the lane is held; the sleep only gives it the chance to (wrongly) do so.
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            !worker.is_finished(),
+            "timed rounds ran while the lane was held"
+        );
+        drop(held);
+        let v = worker.join().expect("worker panicked");
+        assert_pass(&v);
+        assert!(v.speedup().is_some());
+    });
+}
