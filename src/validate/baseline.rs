@@ -1,0 +1,151 @@
+//! The per-query baseline: the original run twice (self-consistency), refused when
+//! vacuous, its ordering promise read, its whole tie group fetched when it has a LIMIT,
+//! and its timing samples taken through the lane.
+//!
+//! Built once per query and shared by every candidate; it never looks at a candidate.
+
+use super::equivalence::{self, Outcome};
+use super::order::{self, OrderSpec};
+use super::sandbox::{ExecError, Sandbox};
+use super::{MIN_CANDIDATE_DEADLINE, Reason, stats, timing};
+use super::{ResultSet, Row, RowCounts, TIE_ROWS_CAP, TimingLane, ValidatorConfig, Verdict};
+use std::path::Path;
+use std::time::Duration;
+
+/// What every candidate of one query is compared against.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub original_sql: String,
+    pub result: ResultSet,
+    pub rows: usize,
+    /// Median of `samples_s` (or of the two correctness runs when timing is skipped).
+    pub original_median_s: f64,
+    /// The original's timed samples through the lane (empty when timing is skipped).
+    pub samples_s: Vec<f64>,
+    pub order: OrderSpec,
+    /// The original's complete unlimited result, when it has a LIMIT/OFFSET window.
+    pub tie_rows: Option<Vec<Row>>,
+    pub notes: Vec<String>,
+}
+
+impl Baseline {
+    /// The candidate deadline: timeout_factor x the original's median, at least 1 s.
+    pub fn candidate_deadline(&self, cfg: &ValidatorConfig) -> Duration {
+        let secs = self.original_median_s * cfg.timeout_factor;
+        Duration::from_secs_f64(secs.clamp(0.0, 1e7)).max(MIN_CANDIDATE_DEADLINE)
+    }
+}
+
+pub(super) fn open(db: &Path, cfg: &ValidatorConfig) -> Result<Sandbox, String> {
+    Sandbox::open(db, cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
+}
+
+pub(super) fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict {
+    let reason = match &e {
+        ExecError::NotSelect(_) => Reason::NotSelect,
+        ExecError::Failed(_) => Reason::ExecutionError,
+        ExecError::Timeout(_) => Reason::Timeout,
+    };
+    Verdict::Inconclusive {
+        reason,
+        rows,
+        message: format!("the original query failed, so nothing can be validated: {e}"),
+    }
+}
+
+/// Run the original twice, check it is deterministic and non-vacuous, read its ordering
+/// promise and time it through the lane. `Err` is the verdict for every candidate.
+pub fn prepare_baseline(
+    db: &Path,
+    original_sql: &str,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+) -> Result<Baseline, Verdict> {
+    let sb = open(db, cfg).map_err(|message| Verdict::Inconclusive {
+        reason: Reason::ExecutionError,
+        rows: None,
+        message,
+    })?;
+    let first = sb
+        .run(original_sql, cfg.original_timeout)
+        .map_err(|e| original_failed(e, None))?;
+    let rows = first.result.rows.len();
+    let counts = Some(RowCounts {
+        original: rows,
+        optimized: None,
+    });
+    if first.result.is_vacuous() {
+        return Err(Verdict::Inconclusive {
+            reason: Reason::EmptyResult,
+            rows: counts,
+            message: format!(
+                "the original returns {rows} rows with no non-NULL value on the sample DB: a match would prove nothing"
+            ),
+        });
+    }
+    let order = order::analyze(original_sql, &first.result.column_names());
+    let mut notes = Vec::new();
+    let tie_rows = match (&order.unlimited_sql, order.window_unknown) {
+        (Some(sql), false) => match sb.run_capped(sql, cfg.original_timeout, TIE_ROWS_CAP) {
+            Ok(x) if !x.truncated => Some(x.result.rows),
+            Ok(_) => {
+                notes.push(format!("the original without LIMIT has more than {TIE_ROWS_CAP} rows; tie groups at the cut are not checked"));
+                None
+            }
+            Err(e) => {
+                notes.push(format!("the original without LIMIT could not be run ({e}); tie groups at the cut are not checked"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let second = sb
+        .run(original_sql, cfg.original_timeout)
+        .map_err(|e| original_failed(e, counts))?;
+    match equivalence::compare(&first.result, &second.result, &order, tie_rows.as_deref()) {
+        Outcome::Same { .. } => {}
+        Outcome::Different { diff, .. } => {
+            return Err(Verdict::Inconclusive {
+                reason: Reason::NondeterministicOriginal,
+                rows: counts,
+                message: format!(
+                    "two runs of the original disagree ({}): no candidate can be checked",
+                    diff.message
+                ),
+            });
+        }
+        Outcome::Unsure { message, .. } => {
+            return Err(Verdict::Inconclusive {
+                reason: Reason::NondeterministicOriginal,
+                rows: counts,
+                message: format!("two runs of the original may disagree ({message})"),
+            });
+        }
+    }
+    let (samples_s, original_median_s) = if cfg.timing_off() {
+        let two = [first.elapsed.as_secs_f64(), second.elapsed.as_secs_f64()];
+        (Vec::new(), stats::median(&two).unwrap_or(0.0))
+    } else {
+        let s = timing::time_alone(
+            &sb,
+            original_sql,
+            cfg.warmup,
+            cfg.timing_rounds,
+            cfg.original_timeout,
+            lane,
+        )
+        .map_err(|e| original_failed(e, counts))?;
+        let m = stats::median(&s).unwrap_or(0.0);
+        (s, m)
+    };
+    Ok(Baseline {
+        original_sql: original_sql.to_string(),
+        result: first.result,
+        rows,
+        original_median_s,
+        samples_s,
+        order,
+        tie_rows,
+        notes,
+    })
+}

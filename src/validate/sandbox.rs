@@ -1,0 +1,357 @@
+//! The sandbox every piece of SQL runs in: one query statement, a read-only connection,
+//! no external access, locked configuration, and a deadline per execution.
+//!
+//! Two independent gates keep non-queries out: sqlparser must see exactly one
+//! `Statement::Query` whose body is a plain query (no INSERT/UPDATE/DELETE bodies, no
+//! `SELECT .. INTO`), and DuckDB's own parser must also see exactly one statement (the
+//! duckdb crate's `prepare` would otherwise execute every statement but the last).
+//! Behind them, the connection itself is read-only with `enable_external_access=false`
+//! (no file/URL readers, no COPY/ATTACH/INSTALL), extensions are never auto-installed or
+//! auto-loaded, and `lock_configuration=true` stops `SET`/`PRAGMA` from undoing any of it.
+//! Spill files go to a private temp folder, never next to the sample DB.
+//!
+//! It does not compare or time anything; it only runs one query and returns its rows.
+
+use super::resultset::{Cell, ColumnInfo, ResultSet, describe_type};
+use duckdb::{AccessMode, Config, Connection};
+use sqlparser::ast::{SetExpr, Statement};
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
+use std::ffi::{CStr, CString};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Why a piece of SQL did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("{0}")]
+    NotSelect(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("query exceeded its deadline of {:.3} s and was interrupted", .0.as_secs_f64())]
+    Timeout(Duration),
+}
+
+/// Why the sample DB could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("sample DB {path} does not exist; check [database].path or generate it first")]
+    Missing { path: String },
+    #[error("cannot open sample DB {path} read-only: {message}")]
+    Open { path: String, message: String },
+}
+
+/// Check that `sql` is exactly one read-only query. `Err` carries a user-facing message.
+pub fn check_single_query(sql: &str) -> Result<(), String> {
+    let stmts = Parser::parse_sql(&DuckDbDialect {}, sql)
+        .map_err(|e| format!("the SQL is not a single query sqlparser can read: {e}"))?;
+    match stmts.as_slice() {
+        [Statement::Query(q)] => {
+            check_body(&q.body)?;
+            if let Some(with) = &q.with {
+                for cte in &with.cte_tables {
+                    check_body(&cte.query.body)?;
+                }
+            }
+        }
+        [] => return Err("the SQL is empty; expected one SELECT query".into()),
+        [other] => {
+            let first = other.to_string();
+            let word = first.split_whitespace().next().unwrap_or("").to_uppercase();
+            return Err(format!(
+                "only a single SELECT query is allowed; this is a statement starting with {word}"
+            ));
+        }
+        many => {
+            return Err(format!(
+                "only a single SELECT query is allowed, got {} statements",
+                many.len()
+            ));
+        }
+    }
+    match duckdb_statement_count(sql)? {
+        1 => Ok(()),
+        n => Err(format!(
+            "only a single SELECT query is allowed, DuckDB sees {n} statements"
+        )),
+    }
+}
+
+fn check_body(body: &SetExpr) -> Result<(), String> {
+    match body {
+        SetExpr::Select(s) if s.into.is_some() => Err("SELECT .. INTO is not allowed".into()),
+        SetExpr::Select(_) | SetExpr::Values(_) | SetExpr::Table(_) => Ok(()),
+        SetExpr::Query(q) => check_body(&q.body),
+        SetExpr::SetOperation { left, right, .. } => {
+            check_body(left)?;
+            check_body(right)
+        }
+        other => Err(format!(
+            "only a read-only query is allowed, got `{}`",
+            other.to_string().chars().take(60).collect::<String>()
+        )),
+    }
+}
+
+/// How many statements DuckDB's own parser finds (parse only, on a scratch in-memory DB).
+fn duckdb_statement_count(sql: &str) -> Result<usize, String> {
+    use duckdb::ffi;
+    let c_sql = CString::new(sql).map_err(|_| "the SQL contains a NUL byte".to_string())?;
+    // SAFETY: plain C API use on handles created and destroyed right here; nothing is
+    // executed, `duckdb_extract_statements` only parses.
+    unsafe {
+        let mut db: ffi::duckdb_database = std::ptr::null_mut();
+        if ffi::duckdb_open(std::ptr::null(), &mut db) != ffi::DuckDBSuccess {
+            return Err("cannot start DuckDB's parser (in-memory database)".into());
+        }
+        let mut con: ffi::duckdb_connection = std::ptr::null_mut();
+        if ffi::duckdb_connect(db, &mut con) != ffi::DuckDBSuccess {
+            ffi::duckdb_close(&mut db);
+            return Err("cannot start DuckDB's parser (connection)".into());
+        }
+        let mut extracted: ffi::duckdb_extracted_statements = std::ptr::null_mut();
+        let n = ffi::duckdb_extract_statements(con, c_sql.as_ptr(), &mut extracted);
+        let result = if n == 0 {
+            let err = ffi::duckdb_extract_statements_error(extracted);
+            let msg = if err.is_null() {
+                "no statement found".to_string()
+            } else {
+                CStr::from_ptr(err).to_string_lossy().into_owned()
+            };
+            Err(format!("DuckDB cannot parse the SQL: {msg}"))
+        } else {
+            Ok(n as usize)
+        };
+        ffi::duckdb_destroy_extracted(&mut extracted);
+        ffi::duckdb_disconnect(&mut con);
+        ffi::duckdb_close(&mut db);
+        result
+    }
+}
+
+/// One successful execution: the rows and how long execution plus full fetch took.
+#[derive(Debug)]
+pub struct Execution {
+    pub result: ResultSet,
+    pub elapsed: Duration,
+    /// True when fetching stopped at the row cap (see [`Sandbox::run_capped`]).
+    pub truncated: bool,
+}
+
+/// A read-only, locked-down connection to the sample DB.
+pub struct Sandbox {
+    conn: Connection,
+    // Spill files live here and vanish with the sandbox.
+    _spill: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn open(db: &Path, threads: u32, memory_limit: &str) -> Result<Self, OpenError> {
+        let path = db.display().to_string();
+        if !db.is_file() {
+            return Err(OpenError::Missing { path });
+        }
+        let err = |e: String| OpenError::Open {
+            path: path.clone(),
+            message: e,
+        };
+        let spill = tempfile::Builder::new()
+            .prefix("qt-spill-")
+            .tempdir()
+            .map_err(|e| err(e.to_string()))?;
+        // Order matters: DuckDB applies each setting at once, and refuses to change
+        // temp_directory after external access is off, or anything after the lock.
+        let config = Config::default()
+            .access_mode(AccessMode::ReadOnly)
+            .and_then(|c| c.with("temp_directory", spill.path().display().to_string()))
+            .and_then(|c| c.threads(i64::from(threads.max(1))))
+            .and_then(|c| c.max_memory(memory_limit))
+            .and_then(|c| c.enable_autoload_extension(false))
+            .and_then(|c| c.with("allow_community_extensions", "false"))
+            .and_then(|c| c.enable_external_access(false))
+            .and_then(|c| c.with("lock_configuration", "true"))
+            .map_err(|e| {
+                err(format!(
+                    "invalid sandbox setting ({e}); check validation.threads/memory_limit"
+                ))
+            })?;
+        let conn = Connection::open_with_flags(db, config).map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            conn,
+            _spill: spill,
+        })
+    }
+
+    /// Check `sql`, run it with a deadline and fetch every row.
+    pub fn run(&self, sql: &str, deadline: Duration) -> Result<Execution, ExecError> {
+        self.run_capped(sql, deadline, usize::MAX)
+    }
+
+    /// Like [`Sandbox::run`] but stop storing rows after `max_rows` (`truncated` is set).
+    pub fn run_capped(
+        &self,
+        sql: &str,
+        deadline: Duration,
+        max_rows: usize,
+    ) -> Result<Execution, ExecError> {
+        check_single_query(sql).map_err(ExecError::NotSelect)?;
+        self.with_deadline(deadline, || self.fetch_all(sql, max_rows))
+    }
+
+    /// Execute without the statement gate: only for tests of the connection's own locks.
+    #[doc(hidden)]
+    pub fn run_unchecked(&self, sql: &str, deadline: Duration) -> Result<Execution, ExecError> {
+        self.with_deadline(deadline, || self.fetch_all(sql, usize::MAX))
+    }
+
+    fn fetch_all(&self, sql: &str, max_rows: usize) -> duckdb::Result<(ResultSet, bool)> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows_out = Vec::new();
+        let mut truncated = false;
+        {
+            let mut rows = stmt.query([])?;
+            let width = rows.as_ref().map(|s| s.column_count()).unwrap_or(0);
+            while let Some(row) = rows.next()? {
+                if rows_out.len() >= max_rows {
+                    truncated = true;
+                    break;
+                }
+                let mut cells = Vec::with_capacity(width);
+                for i in 0..width {
+                    cells.push(Cell::from(row.get::<_, duckdb::types::Value>(i)?));
+                }
+                rows_out.push(cells);
+            }
+        }
+        let names = stmt.column_names();
+        let columns = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let lt = stmt.column_logical_type(i);
+                let id = lt.id();
+                let dec = (id == duckdb::core::LogicalTypeId::Decimal)
+                    .then(|| (lt.decimal_width(), lt.decimal_scale()));
+                let (type_name, class) = describe_type(id, dec);
+                ColumnInfo {
+                    name,
+                    type_name,
+                    class,
+                }
+            })
+            .collect();
+        Ok((
+            ResultSet {
+                columns,
+                rows: rows_out,
+            },
+            truncated,
+        ))
+    }
+
+    /// Run `f` while a watchdog thread interrupts the connection at the deadline.
+    fn with_deadline(
+        &self,
+        deadline: Duration,
+        f: impl FnOnce() -> duckdb::Result<(ResultSet, bool)>,
+    ) -> Result<Execution, ExecError> {
+        let handle = self.conn.interrupt_handle();
+        let state = Arc::new((Mutex::new(Watch::default()), Condvar::new()));
+        let watch = Arc::clone(&state);
+        let watchdog = std::thread::spawn(move || {
+            let (lock, cvar) = &*watch;
+            let end = Instant::now() + deadline;
+            let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !w.done {
+                let now = Instant::now();
+                if now >= end {
+                    // Interrupt while holding the lock: the query cannot be marked done
+                    // (and the connection reused) between the check and the interrupt.
+                    w.fired = true;
+                    handle.interrupt();
+                    break;
+                }
+                w = cvar
+                    .wait_timeout(w, end - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        });
+        let started = Instant::now();
+        let outcome = f();
+        let elapsed = started.elapsed();
+        let fired = {
+            let (lock, cvar) = &*state;
+            let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+            w.done = true;
+            cvar.notify_all();
+            w.fired
+        };
+        let _ = watchdog.join();
+        match outcome {
+            // A deadline hit counts as a timeout even if the query squeezed through.
+            _ if fired => Err(ExecError::Timeout(deadline)),
+            Ok((result, truncated)) => Ok(Execution {
+                result,
+                elapsed,
+                truncated,
+            }),
+            Err(e) => Err(ExecError::Failed(e.to_string())),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Watch {
+    done: bool,
+    fired: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_single_query;
+
+    #[test]
+    fn queries_pass_the_gate() {
+        for sql in [
+            "SELECT 1",
+            "select 1;",
+            "WITH a AS (SELECT 1 AS x) SELECT x FROM a ORDER BY x LIMIT 3",
+            "VALUES (1), (2)",
+            "SELECT 1 UNION ALL SELECT 2",
+            "(SELECT 1)",
+        ] {
+            assert!(
+                check_single_query(sql).is_ok(),
+                "{sql}: {:?}",
+                check_single_query(sql)
+            );
+        }
+    }
+
+    #[test]
+    fn everything_else_is_rejected() {
+        for sql in [
+            "",
+            "DROP TABLE t",
+            "DELETE FROM t",
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "CREATE TABLE x AS SELECT 1",
+            "COPY t TO '/tmp/x.csv'",
+            "ATTACH '/tmp/x.db' AS x",
+            "INSTALL httpfs",
+            "LOAD httpfs",
+            "PRAGMA database_list",
+            "SET threads = 8",
+            "SELECT 1; DROP TABLE t",
+            "SELECT 1; SELECT 2",
+            "SELECT * INTO t2 FROM t",
+            "EXPORT DATABASE '/tmp/x'",
+            "CALL pragma_version()",
+        ] {
+            assert!(check_single_query(sql).is_err(), "{sql} should be rejected");
+        }
+    }
+}
