@@ -18,6 +18,10 @@ use crate::spec::{Arm, Experiment};
 /// Everything about one query that every prompt of it shares.
 pub struct QueryInputs {
     pub query: QueryFile,
+    /// The statement being optimized and validated: the whole file, or the first statement
+    /// of a multi-statement file (TPC-DS 14, 23, 24, 39), which the sandbox would refuse.
+    pub target_sql: String,
+    pub statement_count: usize,
     pub dag: Result<Dag, String>,
     pub plan: Option<PlanAnalysis>,
     pub plan_error: Option<String>,
@@ -30,10 +34,12 @@ impl QueryInputs {
     /// Parse the query, and when a DB is given, analyse its plan (EXPLAIN ANALYZE with a
     /// deadline) and read the schema of the tables it touches.
     pub fn prepare(query: &QueryFile, db_path: Option<&Path>, explain_timeout: Duration) -> QueryInputs {
-        // Multi-statement files (TPC-DS 14, 23, 24, 39): prompts show the first statement's DAG.
-        let dag = dag::parse_dag(&query.sql).or_else(|_| dag::parse_first_dag(&query.sql)).map_err(|e| e.to_string());
+        let statements = db::split_statements(&query.sql);
+        let statement_count = statements.len().max(1);
+        let target_sql = statements.into_iter().next().unwrap_or_else(|| query.sql.clone());
+        let dag = dag::parse_first_dag(&target_sql).map_err(|e| e.to_string());
         let (plan, plan_error) = match db_path {
-            Some(p) => match db::analyze_plan(p, &query.sql, explain_timeout) {
+            Some(p) => match db::analyze_plan(p, &target_sql, explain_timeout) {
                 Ok(a) => (Some(a), None),
                 Err(e) => (None, Some(e.to_string())),
             },
@@ -50,13 +56,30 @@ impl QueryInputs {
             .and_then(|p| db::schema_for_path(p, &tables).ok())
             .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
             .unwrap_or_else(|| json!([]));
+        // With the schema known, unqualified correlated references are detected too.
+        let dag = match dag {
+            Ok(d) if schema.as_array().is_some_and(|a| !a.is_empty()) => {
+                dag::parse_first_dag_with_schema(&target_sql, &dag::columns_from_schema(&schema)).or(Ok(d))
+            }
+            other => other,
+        };
         let shares: BTreeMap<String, f64> =
             plan.as_ref().map(|p| p.summary.table_time_share.clone()).unwrap_or_default();
         let (target_nodes, features) = match &dag {
             Ok(d) => (dag::target_nodes(d, &shares, 3), dag::query_features(d)),
             Err(_) => (Vec::new(), BTreeSet::new()),
         };
-        QueryInputs { query: query.clone(), dag, plan, plan_error, schema, target_nodes, features }
+        QueryInputs {
+            query: query.clone(),
+            target_sql,
+            statement_count,
+            dag,
+            plan,
+            plan_error,
+            schema,
+            target_nodes,
+            features,
+        }
     }
 
     pub fn plan_summary_text(&self) -> String {

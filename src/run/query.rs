@@ -44,7 +44,7 @@ impl QueryShared {
         self.baseline
             .get_or_init(|| async {
                 let (db, sql, cfg, lane) =
-                    (self.db.clone(), self.inputs.query.sql.clone(), self.base_cfg.clone(), self.lane.clone());
+                    (self.db.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone(), self.lane.clone());
                 let r = tokio::task::spawn_blocking(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),

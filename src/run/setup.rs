@@ -147,6 +147,13 @@ pub fn open_run(
         already = run.completed_gens();
         run.rewrite_results(&already)?;
     }
+    if inputs.statement_count > 1 {
+        notes.push(format!(
+            "{} holds {} statements: the first one is optimized and validated",
+            query.path.display(),
+            inputs.statement_count
+        ));
+    }
     if let Some(e) = &inputs.plan_error {
         notes.push(format!("plan analysis unavailable: {e}"));
     }
@@ -164,7 +171,8 @@ pub fn open_run(
             arms: json!(exp.arms.iter().map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers})).collect::<Vec<_>>()),
             total_generations: total,
             distinct_prompts: Some(distinct),
-            options: json!({"no_cache": args.no_cache, "no_validate": args.no_validate, "resumed": resumed}),
+            options: json!({"no_cache": args.no_cache, "no_validate": args.no_validate, "resumed": resumed,
+                "statements_in_file": inputs.statement_count, "optimized_statement": 1}),
         },
     );
     let cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
