@@ -248,7 +248,7 @@ fn offline_demo_shows_every_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("experiments/demo.toml")).unwrap();
     let text = text
-        .replace("scale = 0.1", "scale = 0.01")
+        .replace("scale = 1.0", "scale = 0.01")
         .replace("\"../research/experiments\"", &format!("\"{}\"", dir.path().join("out").display()))
         .replace("\"../", "\"@REPO@/");
     let spec = write_spec(dir.path(), "demo.toml", &text);
