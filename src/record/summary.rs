@@ -17,6 +17,19 @@ pub struct SummaryContext<'a> {
     pub confirmed: Option<Value>,
 }
 
+/// The fields of a generation record the summary reads. The runner keeps only these per
+/// generation, so memory stays small on 100,000-generation runs.
+pub fn summary_fields(record: &Value) -> Value {
+    let mut slim = serde_json::Map::new();
+    for k in ["status", "speedup", "reason", "arm_name", "tokens", "cached"] {
+        if let Some(v) = record.get(k) {
+            slim.insert(k.to_string(), v.clone());
+        }
+    }
+    slim.insert("timing".into(), json!({"win": record["timing"]["win"]}));
+    Value::Object(slim)
+}
+
 fn f(v: &Value, key: &str) -> Option<f64> {
     v.get(key).and_then(Value::as_f64)
 }

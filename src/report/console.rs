@@ -89,7 +89,7 @@ impl Console {
                 self.vals = Some(self.bar(0, "validations"));
             }
             Event::Note(n) => self.line(&format!("  {n}")),
-            Event::LlmStarted { .. } | Event::LlmFinished { .. } => {}
+            Event::LlmStarted { .. } | Event::LlmFinished { .. } | Event::Abandoned { .. } => {}
             Event::ValidationStarted { .. } => {
                 if let Some(v) = &self.vals {
                     v.inc_length(1);

@@ -27,5 +27,7 @@ pub enum Event {
     ValidationStarted { number: u32 },
     ValidationFinished { number: u32 },
     GenFinished(Box<GenOutcome>),
+    /// Not finished because the run was interrupted (left for `--resume`).
+    Abandoned { number: u32 },
     QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
 }

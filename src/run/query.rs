@@ -16,7 +16,7 @@ use super::events::Event;
 use super::prompts::{ArmPrompts, QueryInputs};
 use crate::llm::Client;
 use crate::record::layout::{self, GenFiles};
-use crate::record::summary::{SummaryContext, summary_json, summary_text};
+use crate::record::summary::{SummaryContext, summary_fields, summary_json, summary_text};
 use crate::record::RunDir;
 use crate::report::Console;
 use crate::spec::{Experiment, Job};
@@ -88,10 +88,15 @@ pub struct QueryResult {
     pub interrupted: bool,
 }
 
-/// Writes events to the run folder: gen folders, results.jsonl, summary after each.
+/// Writes events to the run folder: gen folders, results.jsonl, and the summary after each
+/// generation (on runs of more than `EVERY_GEN_LIMIT` generations, at most once a second;
+/// always at the end). The summary is derived from the recorded generations, so a stale
+/// one after a kill is rebuilt by `--resume`.
 struct Recorder<'a> {
     run: RunDir,
+    /// Summary fields of each recorded generation (see `summary_fields`).
     records: BTreeMap<u32, Value>,
+    last_summary: Instant,
     arm_names: Vec<String>,
     total: usize,
     started: Instant,
@@ -117,14 +122,23 @@ impl Recorder<'_> {
         Ok(())
     }
 
+    fn maybe_write_summary(&mut self) -> anyhow::Result<()> {
+        const EVERY_GEN_LIMIT: usize = 1000;
+        if self.total <= EVERY_GEN_LIMIT || self.last_summary.elapsed() >= std::time::Duration::from_secs(1) {
+            self.write_summary(&self.summary(false, None))?;
+            self.last_summary = Instant::now();
+        }
+        Ok(())
+    }
+
     fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
         self.run
             .write_gen(o.number, &files)
             .with_context(|| format!("writing {}", self.run.gen_dir(o.number).display()))?;
         self.run.append_result(&o.record)?;
-        self.records.insert(o.number, o.record.clone());
-        self.write_summary(&self.summary(false, None))
+        self.records.insert(o.number, summary_fields(&o.record));
+        self.maybe_write_summary()
     }
 }
 
@@ -149,7 +163,8 @@ pub async fn run_query(
     let total = total.max(qr.jobs.len() + qr.already.len());
     let mut rec = Recorder {
         run: qr.run.clone(),
-        records: qr.already.clone(),
+        records: qr.already.iter().map(|(k, v)| (*k, summary_fields(v))).collect(),
+        last_summary: Instant::now(),
         arm_names: qr.exp.arms.iter().map(|a| a.name.clone()).collect(),
         total,
         started: Instant::now(),
@@ -173,17 +188,7 @@ pub async fn run_query(
         });
     }
     let mut pending = qr.jobs.len();
-    for job in qr.jobs {
-        let qj = q.clone();
-        tokio::spawn(async move {
-            let out = super::generation::run_generation(qj.clone(), job).await;
-            let ev = match out {
-                Some(o) => Event::GenFinished(Box::new(o)),
-                None => Event::Note(format!("gen_{:02} abandoned (interrupted)", job.r#gen)),
-            };
-            let _ = qj.events.send(ev);
-        });
-    }
+    spawn_jobs(q.clone(), qr.jobs);
     while pending > 0 {
         let Some(ev) = rx.recv().await else { break };
         match &ev {
@@ -193,7 +198,7 @@ pub async fn run_query(
                     console.emit(&format!("error: {e:#}"));
                 }
             }
-            Event::Note(n) if n.ends_with("(interrupted)") => pending -= 1,
+            Event::Abandoned { .. } => pending -= 1,
             _ => {}
         }
         console.on_event(&ev);
@@ -204,6 +209,35 @@ pub async fn run_query(
     rec.write_summary(&summary)?;
     console.on_event(&Event::QueryFinished { summary: summary.clone(), run_dir: qr.run.path.clone() });
     Ok(QueryResult { summary, run_dir: qr.run.path, interrupted })
+}
+
+/// Start the jobs with backpressure: at most a few more generations in progress than LLM
+/// calls and checks can run, so a 100,000-generation run never holds 100,000 prompts.
+/// Jobs not started when the run is cancelled are reported as abandoned.
+fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
+    let in_flight = q.arms.iter().map(|a| a.arm.llm.max_concurrency).max().unwrap_or(1) * 2 + 4;
+    let slots = Arc::new(Semaphore::new(in_flight));
+    tokio::spawn(async move {
+        for job in jobs {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.ok(),
+                _ = q.cancel.cancelled() => None,
+            };
+            let Some(permit) = permit else {
+                let _ = q.events.send(Event::Abandoned { number: job.r#gen });
+                continue;
+            };
+            let qj = q.clone();
+            tokio::spawn(async move {
+                let ev = match super::generation::run_generation(qj.clone(), job).await {
+                    Some(o) => Event::GenFinished(Box::new(o)),
+                    None => Event::Abandoned { number: job.r#gen },
+                };
+                drop(permit);
+                let _ = qj.events.send(ev);
+            });
+        }
+    });
 }
 
 /// Winner's curse: re-time the best generation in fresh rounds.
