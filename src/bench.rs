@@ -3,7 +3,7 @@
 //! README's Performance section.
 //!
 //! - `llm`: 200 client calls at concurrency 20 against the mock server (200 ms latency).
-//! - `load`: whole `qt run` subprocesses against the mock server on a scale-0.01 DB:
+//! - `load` (or `a`, `b`, `c` alone): whole `qt run` subprocesses against the mock server on a scale-0.01 DB:
 //!   (a) 1,000 generations at concurrency 64, 200 ms latency, answers = the original SQL,
 //!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
@@ -31,8 +31,10 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         println!("llm client: {f}");
         rows.push(json!({"bench": "llm_concurrency", "figures": f}));
     }
-    if all || which.contains(&"load") {
-        for w in [Workload::a(args.n_validated), Workload::b(args.n_unvalidated), Workload::c(args.n_validated)] {
+    let load = all || which.contains(&"load");
+    let workloads = [("a", Workload::a(args.n_validated)), ("b", Workload::b(args.n_unvalidated)), ("c", Workload::c(args.n_validated))];
+    for (key, w) in workloads {
+        if load || which.contains(&key) {
             let r = w.run().with_context(|| format!("workload {}", w.name))?;
             println!("{}", w.line(&r));
             rows.push(r);
@@ -177,19 +179,31 @@ skip = {skip}
 }
 
 /// Run `qt run SPEC --quiet` as a child and return (exit code, peak RSS in KiB).
+/// The peak is the child's own VmHWM, polled from /proc: rusage's maxrss would include
+/// the memory of this (forking) process.
 fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)> {
-    let child = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe)
         .args(["run", "--quiet", "--no-cache"])
         .arg(spec)
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    anyhow::ensure!(r == pid, "wait4 failed for the qt run child");
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    Ok((code, usage.ru_maxrss))
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0i64;
+    let status = loop {
+        if let Some(kb) = std::fs::read_to_string(&status_file).ok().and_then(|t| vm_hwm_kb(&t)) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Ok((status.code().unwrap_or(-1), peak_kb))
+}
+
+fn vm_hwm_kb(status: &str) -> Option<i64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A/A validations on the generated sample DB: the spread of speedups that noise alone gives.

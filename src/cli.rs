@@ -40,7 +40,7 @@ pub struct RunArgs {
     /// Skip validation (record LLM answers and assembled SQL only).
     #[arg(long)]
     pub no_validate: bool,
-    /// Only errors and the final summary on stderr.
+    /// No progress bars or per-generation lines: errors and the RESULTS block only.
     #[arg(long, short)]
     pub quiet: bool,
     /// Print the machine-readable summary as JSON on stdout.
@@ -99,7 +99,8 @@ pub struct DbGenerateArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Which benchmarks, comma-separated: llm (client concurrency), load (whole runs
-    /// against the mock server), aa (A/A timing noise), all.
+    /// against the mock server: a validated, b unvalidated, c with faults; or a, b, c
+    /// alone), aa (A/A timing noise), all.
     #[arg(long, default_value = "all")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c).

@@ -170,6 +170,29 @@ fn run_records_every_file_and_field() {
     assert!(!stderr.contains(SECRET) && !stdout.contains(SECRET));
 }
 
+#[test]
+fn a_rerun_is_answered_from_the_cache() {
+    let rt = runtime();
+    let server = rt.block_on(mock_server::start(mixed()));
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &server.url, 5, 5);
+    for _ in 0..2 {
+        let out = qt().env("QT_TEST_API_KEY", SECRET).args(["run", spec.to_str().unwrap(), "--quiet"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(server.requests(), 5, "the second run sent no request: same prompts, cached answers");
+    let runs = run_dirs(dir.path());
+    assert_eq!(runs.len(), 2);
+    for g in gen_dirs(&runs[1]) {
+        assert_eq!(json(&g.join("validation.json"))["cached"], true, "{}", g.display());
+    }
+    assert_eq!(
+        std::fs::read_to_string(runs[0].join("base_prompt.txt")).unwrap(),
+        std::fs::read_to_string(runs[1].join("base_prompt.txt")).unwrap(),
+        "the plan analysis is cached, so prompts are byte-identical across runs"
+    );
+}
+
 fn wait_for_gens(dir: &Path, n: usize, limit: Duration) {
     let t = Instant::now();
     while t.elapsed() < limit {

@@ -32,6 +32,18 @@ pub struct PlanAnalysis {
     pub summary: PlanSummary,
 }
 
+impl PlanAnalysis {
+    /// Rebuild an analysis from the two texts qt records (`plan.json`, `plan_full.txt`),
+    /// e.g. from the plan cache, so a re-run shows the LLM exactly the same plan summary.
+    pub fn from_texts(json_text: String, full_text: String) -> Result<Self, DbError> {
+        let json: serde_json::Value = serde_json::from_str(&json_text)
+            .map_err(|e| DbError::Plan(format!("recorded JSON plan does not parse: {e}")))?;
+        let summary = summarize(&json);
+        let summary_text = summary.render();
+        Ok(PlanAnalysis { json, json_text, full_text, summary_text, summary })
+    }
+}
+
 /// Profiles the last statement of `sql` on the database at `db` (opened read-only).
 /// Fails with [`DbError::Timeout`] when both EXPLAINs together take longer than `timeout`.
 pub fn analyze_plan(db: &Path, sql: &str, timeout: Duration) -> Result<PlanAnalysis, DbError> {

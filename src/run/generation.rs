@@ -93,12 +93,12 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
             worker: job.r#gen,
             attempt,
         };
-        let _ = q.events.send(Event::LlmStarted { number: job.r#gen });
+        let _ = q.events.send(Event::LlmStarted { number: job.r#gen }).await;
         let result = tokio::select! {
             r = q.clients[job.arm].complete(req) => r,
             _ = q.cancel.cancelled() => return None,
         };
-        let _ = q.events.send(Event::LlmFinished { number: job.r#gen });
+        let _ = q.events.send(Event::LlmFinished { number: job.r#gen }).await;
         let response = match result {
             Ok(r) => r,
             Err(e) => {

@@ -29,7 +29,10 @@ pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
         .max_blocking_threads(8)
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(run_experiment(exp, args))
+    let result = rt.block_on(run_experiment(exp, args));
+    // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
+    rt.shutdown_background();
+    result
 }
 
 async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
@@ -51,7 +54,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
     let mut preflights = Vec::new();
     for qi in 0..exp.queries.len() {
-        preflights.push(setup::preflight(&exp, qi, &arms, &db, &base_cfg).await?);
+        preflights.push(setup::preflight(&exp, qi, &arms, &db, &db_info, &base_cfg).await?);
     }
 
     let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
@@ -62,7 +65,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             break;
         }
         let prepared = setup::open_run(&exp, pre, &db, &db_info, args)?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(256);
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
             arms: arms.clone(),

@@ -48,9 +48,11 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         println!("  note: sample DB not built yet, prompts have no plan summary (build it with `qt db generate` or `qt run`)");
     }
     let timeout = std::time::Duration::from_secs_f64(exp.resolved.validation.original_timeout_s);
+    // The same plan cache key as `qt run`, so `qt plan` shows the prompts a run will send.
+    let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
     for (qi, q) in exp.queries.iter().enumerate() {
-        let inputs = QueryInputs::prepare(q, db.as_deref(), timeout);
+        let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
         std::fs::create_dir_all(&qdir)?;
         std::fs::write(qdir.join("base_prompt.txt"), arms[0].render(&inputs, None, &[], &[])?)?;

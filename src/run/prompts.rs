@@ -33,13 +33,21 @@ pub struct QueryInputs {
 impl QueryInputs {
     /// Parse the query, and when a DB is given, analyse its plan (EXPLAIN ANALYZE with a
     /// deadline) and read the schema of the tables it touches.
-    pub fn prepare(query: &QueryFile, db_path: Option<&Path>, explain_timeout: Duration) -> QueryInputs {
+    /// `db_key` identifies the DB's content (fingerprint hash, size, mtime): with it, the plan
+    /// analysis is cached, so a re-run or resumed run renders byte-identical prompts (and
+    /// the LLM response cache can answer them).
+    pub fn prepare(
+        query: &QueryFile,
+        db_path: Option<&Path>,
+        db_key: Option<&str>,
+        explain_timeout: Duration,
+    ) -> QueryInputs {
         let statements = db::split_statements(&query.sql);
         let statement_count = statements.len().max(1);
         let target_sql = statements.into_iter().next().unwrap_or_else(|| query.sql.clone());
         let dag = dag::parse_first_dag(&target_sql).map_err(|e| e.to_string());
         let (plan, plan_error) = match db_path {
-            Some(p) => match db::analyze_plan(p, &target_sql, explain_timeout) {
+            Some(p) => match cached_plan(p, db_key, &target_sql, explain_timeout) {
                 Ok(a) => (Some(a), None),
                 Err(e) => (None, Some(e.to_string())),
             },
@@ -85,6 +93,28 @@ impl QueryInputs {
     pub fn plan_summary_text(&self) -> String {
         self.plan.as_ref().map(|p| p.summary_text.clone()).unwrap_or_default()
     }
+}
+
+/// The plan analysis of `sql`, from `<cache>/plans/` when this DB content was analysed
+/// before, else from EXPLAIN ANALYZE (then stored). Without `db_key`, never cached.
+fn cached_plan(db: &Path, db_key: Option<&str>, sql: &str, timeout: Duration) -> Result<PlanAnalysis, db::DbError> {
+    use sha2::Digest;
+    let Some(key) = db_key else { return db::analyze_plan(db, sql, timeout) };
+    let name = hex::encode(sha2::Sha256::digest(format!("{key}\u{0}{sql}").as_bytes()));
+    let dir = db::cache_dir().join("plans");
+    let (json_file, text_file) = (dir.join(format!("{name}.json")), dir.join(format!("{name}.txt")));
+    if let (Ok(j), Ok(t)) = (std::fs::read_to_string(&json_file), std::fs::read_to_string(&text_file)) {
+        if let Ok(p) = PlanAnalysis::from_texts(j, t) {
+            return Ok(p);
+        }
+    }
+    let p = db::analyze_plan(db, sql, timeout)?;
+    // A cache that cannot be written only costs a re-analysis next time.
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = crate::record::write_atomic(&text_file, p.full_text.as_bytes());
+        let _ = crate::record::write_atomic(&json_file, p.json_text.as_bytes());
+    }
+    Ok(p)
 }
 
 /// One arm's template environment and gold examples.

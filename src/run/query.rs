@@ -34,7 +34,9 @@ pub struct QueryShared {
     pub baseline: OnceCell<Result<Arc<Baseline>, Arc<Verdict>>>,
     pub validate_slots: Semaphore,
     pub cancel: Cancel,
-    pub events: mpsc::UnboundedSender<Event>,
+    /// Bounded: when the recorder falls behind (it fsyncs every file), generations wait
+    /// instead of piling finished outcomes up in memory.
+    pub events: mpsc::Sender<Event>,
     pub no_validate: bool,
 }
 
@@ -66,12 +68,15 @@ impl QueryShared {
             s = self.validate_slots.acquire() => s.ok()?,
             _ = self.cancel.cancelled() => return None,
         };
-        let _ = self.events.send(Event::ValidationStarted { number });
+        let _ = self.events.send(Event::ValidationStarted { number }).await;
         let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
-        let v = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane))
-            .await
-            .unwrap_or_else(|e| internal(format!("validation task failed: {e}")));
-        let _ = self.events.send(Event::ValidationFinished { number });
+        let task = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane));
+        // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
+        let v = tokio::select! {
+            r = task => r.unwrap_or_else(|e| internal(format!("validation task failed: {e}"))),
+            _ = self.cancel.cancelled() => return None,
+        };
+        let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
     }
 }
@@ -155,12 +160,11 @@ pub struct QueryRun<'a> {
 
 pub async fn run_query(
     qr: QueryRun<'_>,
-    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut rx: mpsc::Receiver<Event>,
     console: &mut Console,
 ) -> anyhow::Result<QueryResult> {
     let q = qr.shared.clone();
-    let total = qr.exp.arms.len() * qr.exp.arms.iter().map(|a| a.generation.workers as usize).max().unwrap_or(0);
-    let total = total.max(qr.jobs.len() + qr.already.len());
+    let total: usize = qr.exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     let mut rec = Recorder {
         run: qr.run.clone(),
         records: qr.already.iter().map(|(k, v)| (*k, summary_fields(v))).collect(),
@@ -224,7 +228,7 @@ fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
                 _ = q.cancel.cancelled() => None,
             };
             let Some(permit) = permit else {
-                let _ = q.events.send(Event::Abandoned { number: job.r#gen });
+                let _ = q.events.send(Event::Abandoned { number: job.r#gen }).await;
                 continue;
             };
             let qj = q.clone();
@@ -233,8 +237,8 @@ fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
                     Some(o) => Event::GenFinished(Box::new(o)),
                     None => Event::Abandoned { number: job.r#gen },
                 };
+                let _ = qj.events.send(ev).await;
                 drop(permit);
-                let _ = qj.events.send(ev);
             });
         }
     });

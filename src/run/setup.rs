@@ -41,12 +41,15 @@ pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf
 pub struct DbInfo {
     pub fingerprint: Value,
     pub duckdb_version: String,
+    /// Content key for caches derived from the DB (fingerprint hash, size, mtime).
+    pub key: String,
 }
 
 impl DbInfo {
     pub fn read(db: &Path) -> anyhow::Result<DbInfo> {
         let fp = db::fingerprint(db).with_context(|| format!("fingerprinting {}", db.display()))?;
-        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db::duckdb_version() })
+        let key = format!("{}:{}:{}", fp.sha256, fp.file_size, fp.mtime);
+        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db::duckdb_version(), key })
     }
 }
 
@@ -120,10 +123,13 @@ pub async fn preflight(
     qi: usize,
     arms: &Arc<Vec<ArmPrompts>>,
     db: &Path,
+    db_info: &DbInfo,
     base_cfg: &ValidatorConfig,
 ) -> anyhow::Result<Preflight> {
     let (dbp, timeout, query) = (db.to_path_buf(), base_cfg.original_timeout, exp.queries[qi].clone());
-    let inputs = tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), timeout)).await?;
+    let key = db_info.key.clone();
+    let inputs =
+        tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
     let base_prompt = arms[0].render(&inputs, None, &[], &[])?;
     let (total, distinct) = distinct_prompts(exp, qi, arms, &inputs)?;
     Ok(Preflight { inputs, base_prompt, total, distinct })
