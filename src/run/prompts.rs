@@ -97,24 +97,31 @@ impl QueryInputs {
 
 /// The plan analysis of `sql`, from `<cache>/plans/` when this DB content was analysed
 /// before, else from EXPLAIN ANALYZE (then stored). Without `db_key`, never cached.
+/// The first stored analysis wins (no-replace link), and every caller uses the stored one,
+/// so concurrent runs of the same query also render identical prompts.
 fn cached_plan(db: &Path, db_key: Option<&str>, sql: &str, timeout: Duration) -> Result<PlanAnalysis, db::DbError> {
     use sha2::Digest;
     let Some(key) = db_key else { return db::analyze_plan(db, sql, timeout) };
     let name = hex::encode(sha2::Sha256::digest(format!("{key}\u{0}{sql}").as_bytes()));
     let dir = db::cache_dir().join("plans");
-    let (json_file, text_file) = (dir.join(format!("{name}.json")), dir.join(format!("{name}.txt")));
-    if let (Ok(j), Ok(t)) = (std::fs::read_to_string(&json_file), std::fs::read_to_string(&text_file)) {
-        if let Ok(p) = PlanAnalysis::from_texts(j, t) {
-            return Ok(p);
-        }
+    let file = dir.join(format!("{name}.json"));
+    let read = || -> Option<PlanAnalysis> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()?;
+        let text = |k: &str| v[k].as_str().map(str::to_string);
+        PlanAnalysis::from_texts(text("json_text")?, text("full_text")?).ok()
+    };
+    if let Some(p) = read() {
+        return Ok(p);
     }
     let p = db::analyze_plan(db, sql, timeout)?;
     // A cache that cannot be written only costs a re-analysis next time.
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = crate::record::write_atomic(&text_file, p.full_text.as_bytes());
-        let _ = crate::record::write_atomic(&json_file, p.json_text.as_bytes());
+    let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    let body = json!({"json_text": p.json_text, "full_text": p.full_text}).to_string();
+    if std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&tmp, body).is_ok() {
+        let _ = std::fs::hard_link(&tmp, &file);
+        let _ = std::fs::remove_file(&tmp);
     }
-    Ok(p)
+    Ok(read().unwrap_or(p))
 }
 
 /// One arm's template environment and gold examples.
