@@ -10,7 +10,7 @@ use super::query::QueryShared;
 use crate::llm::{ChatRequest, LlmResponse, Message};
 use crate::prompt::HistoryEntry;
 use crate::spec::Job;
-use crate::validate::{self, Verdict};
+use crate::validate::Verdict;
 
 /// How an attempt ended, before deciding whether to re-ask.
 enum AttemptEnd {
@@ -183,6 +183,7 @@ fn build_record(
         "response_source": responses.last().and_then(|r| r.source.clone()),
         "attempts": n_attempts,
         "llm_attempts": llm_attempts,
+        "llm_warnings": responses.iter().flat_map(|r| r.warnings.iter().cloned()).collect::<Vec<_>>(),
     });
     if let Some(obj) = rec.as_object_mut() {
         for (k, v) in end_fields(end) {
@@ -193,17 +194,6 @@ fn build_record(
         }
     }
     rec
-}
-
-/// Validate through the per-query baseline (computed once) in a blocking thread.
-pub fn validate_blocking(
-    db: &std::path::Path,
-    base: &validate::Baseline,
-    sql: &str,
-    cfg: &validate::ValidatorConfig,
-    lane: &validate::TimingLane,
-) -> Verdict {
-    validate::validate_candidate(db, base, sql, cfg, lane)
 }
 
 /// Response text -> candidate SQL, or the parse_error reason. Never the original SQL.
