@@ -188,7 +188,15 @@ pub async fn run_query(
     if !q.no_validate {
         let qb = q.clone();
         tokio::spawn(async move {
-            let _ = qb.baseline().await;
+            if let Err(v) = qb.baseline().await {
+                let why = format!("{}: {}", v.reason().unwrap_or("error"), v.message().unwrap_or_default());
+                let note = format!(
+                    "warning: the original cannot serve as a reference on this DB ({why}); every candidate \
+                     of this query will be {}. Point database.path at a DB where it returns rows",
+                    v.status()
+                );
+                let _ = qb.events.send(Event::Note(note)).await;
+            }
         });
     }
     let mut pending = qr.jobs.len();
