@@ -1,12 +1,13 @@
 //! Answer -> assembled SQL: round trips on every TPC-DS query, CTE ordering, main_query
 //! with its own WITH, broken and unusable answers, and the `sql` response format.
 
+mod common;
+
 use qt::dag::{AnswerError, assemble, parse_dag, parse_dags, parse_first_dag};
 use qt::spec::ResponseFormat;
 use serde_json::json;
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
-use std::path::PathBuf;
 
 fn normalized(sql: &str) -> String {
     let stmts = Parser::parse_sql(&DuckDbDialect {}, sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
@@ -33,20 +34,7 @@ const BASE: &str = "WITH a AS (SELECT k, v FROM t WHERE v > 0), b AS (SELECT k, 
 
 #[test]
 fn restating_every_node_reproduces_every_tpcds_query() {
-    let dir = [
-        std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("query_1.sql").is_file());
-    let Some(dir) = dir else {
-        println!(
-            "skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries"
-        );
-        return;
-    };
+    let Some(dir) = common::tpcds_queries() else { return };
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

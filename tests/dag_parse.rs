@@ -1,26 +1,14 @@
 //! SQL -> DAG on every TPC-DS query (read at test time, never copied) and on small
 //! hand-written queries: node structure, refs, flags, contracts, features, targets.
 
+mod common;
+
 use qt::dag::{self, Dag, DagError, NodeKind, parse_dag, parse_dags, parse_first_dag};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn tpcds_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("query_1.sql").is_file());
-    if found.is_none() {
-        println!(
-            "skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries"
-        );
-    }
-    found
+    common::tpcds_queries()
 }
 
 fn tpcds_files() -> Vec<(String, String)> {

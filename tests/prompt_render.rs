@@ -1,6 +1,8 @@
 //! Rendering the real templates (templates/v5_dag.j2, templates/full_sql.j2) with a fixed
 //! context, plus the environment's filters and its error messages.
 
+mod common;
+
 use qt::dag::{parse_dag, parse_first_dag, target_nodes};
 use qt::prompt::{
     HistoryEntry, PromptEnv, PromptError, PromptInputs, QueryInfo, WorkerInfo, build_context,
@@ -15,23 +17,7 @@ fn crate_path(rel: &str) -> PathBuf {
 }
 
 fn q1_sql() -> Option<String> {
-    let dir = [
-        std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
-        Some(crate_path("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("query_1.sql").is_file());
-    match dir {
-        Some(d) => std::fs::read_to_string(d.join("query_1.sql")).ok(),
-        None => {
-            println!(
-                "skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries"
-            );
-            None
-        }
-    }
+    std::fs::read_to_string(common::tpcds_queries()?.join("query_1.sql")).ok()
 }
 
 fn schema() -> Value {

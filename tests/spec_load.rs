@@ -1,6 +1,8 @@
 //! Loading specs: good specs get the documented defaults and resolved paths; bad specs
 //! fail with a message naming the file, the right line, and what to do.
 
+mod common;
+
 use qt::spec::{self, DbSource, Experiment, SpecError, Strategy};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -459,15 +461,7 @@ fn unreadable_spec_names_the_path() {
 }
 
 fn tpcds_env(var: &str) -> Option<String> {
-    let dir = std::env::var("QT_TPCDS_QUERIES").ok().or_else(|| {
-        [
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries"),
-            "/work/shared/tpcds/queries".into(),
-        ]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .map(|p| p.to_string_lossy().into_owned())
-    });
+    let dir = common::tpcds_queries().map(|p| p.to_string_lossy().into_owned());
     if var == "QT_TPCDS_QUERIES" { dir } else { None }
 }
 

@@ -1,10 +1,12 @@
 //! Query selection on real folders: every file-name pattern, globs, dedup, errors, and
 //! (when present) the real TPC-DS folder.
 
+mod common;
+
 use qt::query::{self, QueryError};
 use qt::spec::QueryId;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn n(x: u32) -> QueryId {
     QueryId::Number(x)
@@ -115,15 +117,7 @@ fn select_dedups_by_file_and_rejects_id_clashes() {
 }
 
 fn tpcds_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("QT_TPCDS_QUERIES").ok().map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("query_1.sql").is_file())
+    common::tpcds_queries()
 }
 
 #[test]

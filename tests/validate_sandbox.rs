@@ -1,6 +1,8 @@
 //! The sandbox: hostile candidates are rejected, the DB file is byte-identical afterwards,
 //! no file is created, and deadlines interrupt runaway queries.
 
+mod common;
+
 mod validate_support;
 use qt::validate::sandbox::{ExecError, Sandbox, check_single_query};
 use qt::validate::{TimingLane, prepare_baseline, validate_candidate};
@@ -148,22 +150,7 @@ fn missing_db_is_a_clear_error() {
 }
 
 fn tpcds_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("QT_TPCDS_QUERIES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")
-        });
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        PathBuf::from("/work/shared/tpcds/queries")
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: TPC-DS queries not found at {}", dir.display());
-        None
-    }
+    common::tpcds_queries()
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The timing lane and verdict output: A/A on a ~1M-row table reports ~1.0 with an
 //! interval containing 1; validation.json fields; `qt validate`'s function body.
 
+mod common;
+
 mod validate_support;
 use qt::validate::{
     TimingLane, ValidatorConfig, aa_bench, aa_bench_verdicts, confirm, prepare_baseline,
@@ -254,9 +256,7 @@ fn tpcds_survey() {
         println!("skipped: set QT_VALIDATE_TPCDS_DB");
         return;
     };
-    let dir = std::path::PathBuf::from(
-        std::env::var("QT_TPCDS_QUERIES").unwrap_or("/work/shared/tpcds/queries".into()),
-    );
+    let Some(dir) = common::tpcds_queries() else { return };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -312,7 +312,8 @@ fn tpcds_aa() {
         println!("skipped: set QT_VALIDATE_TPCDS_DB and QT_VALIDATE_AA");
         return;
     };
-    let dir = std::env::var("QT_TPCDS_QUERIES").unwrap_or("/work/shared/tpcds/queries".into());
+    let Some(dir) = common::tpcds_queries() else { return };
+    let dir = dir.display();
     let queries: Vec<(String, String)> = list
         .split(',')
         .map(|n| {

@@ -37,7 +37,6 @@ pub fn tpcds_queries() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
         Some(repo().join("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
     ];
     let found = candidates.into_iter().flatten().find(|p| p.join("query_1.sql").exists());
     if found.is_none() {

@@ -3,6 +3,9 @@
 //! and the location of the TPC-DS query files.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -32,20 +35,5 @@ pub fn sample_db(binary: &str) -> &'static Path {
 
 /// The TPC-DS query folder, or None (after printing why) when it is absent.
 pub fn queries_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpcds/queries")),
-        Some(PathBuf::from("/work/shared/tpcds/queries")),
-    ];
-    let found = candidates
-        .iter()
-        .flatten()
-        .find(|p| p.join("query_1.sql").is_file())
-        .cloned();
-    if found.is_none() {
-        println!(
-            "skipped: TPC-DS queries not found at $QT_TPCDS_QUERIES or ../shared/tpcds/queries"
-        );
-    }
-    found
+    common::tpcds_queries()
 }
