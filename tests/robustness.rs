@@ -87,7 +87,7 @@ fn bad_inputs_exit_2_naming_the_file() {
     expect_bad("unknown benchmark", base(&[("benchmark = \"tpcds\"", "benchmark = \"tpcx\"")]), &["tpcx"], none);
     expect_bad("negative scale", base(&[("scale = 0.01", "scale = -1.0")]), &["scale"], none);
     expect_bad("missing template", base(&[("@REPO@/templates/v5_dag.j2", "@DIR@/nope.j2")]), &["bad.toml:13", "nope.j2"], none);
-    expect_bad("template missing variable", base(&[("@REPO@/templates/v5_dag.j2", "@DIR@/t.j2")]), &["t.j2:2"], |d| std::fs::write(d.join("t.j2"), "ok\n{{ nope.deeper }}\n").unwrap());
+    expect_bad("template missing variable", base(&[("@REPO@/templates/v5_dag.j2", "@DIR@/t.j2")]), &["t.j2:2", "nope", "| {{ nope.deeper }}"], |d| std::fs::write(d.join("t.j2"), "ok\n{{ nope.deeper }}\n").unwrap());
     expect_bad("template syntax error", base(&[("@REPO@/templates/v5_dag.j2", "@DIR@/t.j2")]), &["t.j2:1"], |d| std::fs::write(d.join("t.j2"), "{% if %}\n").unwrap());
     expect_bad("missing examples dir", base(&[("@REPO@/prompts/examples", "@DIR@/noexamples")]), &["noexamples"], none);
     expect_bad("empty examples dir", base(&[("@REPO@/prompts/examples", "@DIR@/ex")]), &["ex"], |d| std::fs::create_dir(d.join("ex")).unwrap());

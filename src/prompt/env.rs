@@ -94,7 +94,17 @@ impl PromptEnv {
             message.push_str(&format!(" ({s})"));
             source = s.source();
         }
-        PromptError::Render { location, message }
+        // Quote what the error points at: the expression, then the whole line.
+        let mut quote = String::new();
+        if let Ok(text) = std::fs::read_to_string(self.root.join(name)) {
+            if let Some(expr) = e.range().and_then(|r| text.get(r)) {
+                message.push_str(&format!(" in `{}`", expr.trim()));
+            }
+            if let Some(line) = e.line().and_then(|l| text.lines().nth(l.saturating_sub(1))) {
+                quote = format!("\n    | {}", line.trim_end());
+            }
+        }
+        PromptError::Render { location, message, quote }
     }
 }
 

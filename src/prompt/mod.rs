@@ -18,8 +18,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("template {location}: {message}; fix the template or the context it uses")]
-    Render { location: String, message: String },
+    #[error("template {location}: {message}; fix the template or the context it uses{quote}")]
+    Render {
+        location: String,
+        message: String,
+        /// The offending template line, as "\n    | text", or "".
+        quote: String,
+    },
     #[error("templates folder {0} does not exist; check generation.template in the spec")]
     NoTemplateDir(PathBuf),
     #[error(
