@@ -193,6 +193,35 @@ fn a_rerun_is_answered_from_the_cache() {
     assert_eq!(server.requests(), 5, "the second run sent no request");
 }
 
+#[test]
+fn a_failed_candidate_is_re_asked_with_its_failure_in_the_prompt() {
+    let (good, wrong) = (demo_answer("w01.txt"), demo_answer("w02.txt"));
+    // The wrong answer ends with a marker sentence; once the prompt's history shows it,
+    // the model "learns" and answers correctly.
+    let script = MockScript::from_fn(move |r| {
+        let prompt = r.body["messages"][0]["content"].as_str().unwrap_or_default();
+        MockReply::Content(if prompt.contains("forgot the 1.2 factor") { good.clone() } else { wrong.clone() })
+    });
+    let rt = runtime();
+    let server = rt.block_on(mock_server::start(script));
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(spec(dir.path(), &server.url, 2, 2)).unwrap().replace("retries_on_failure = 0", "retries_on_failure = 1");
+    let spec = write_spec(dir.path(), "retry.toml", &text);
+    let out = qt().env("QT_TEST_API_KEY", SECRET).args(["run", spec.to_str().unwrap(), "--no-cache"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(server.requests(), 4, "one retry per generation");
+    for g in gen_dirs(&run_dirs(dir.path())[0]) {
+        let v = json(&g.join("validation.json"));
+        assert_eq!(v["status"], "pass", "{v:#}");
+        assert_eq!(v["retried"], true);
+        assert_eq!(v["first_error"]["reason"], "value_mismatch", "{v:#}");
+        assert!(std::fs::read_to_string(g.join("response.1.txt")).unwrap().contains("forgot the 1.2 factor"));
+        assert!(!std::fs::read_to_string(g.join("prompt.1.txt")).unwrap().contains("forgot the 1.2 factor"));
+        let retry_prompt = std::fs::read_to_string(g.join("prompt.txt")).unwrap();
+        assert!(retry_prompt.contains("value_mismatch"), "the retry prompt says why the first attempt failed");
+    }
+}
+
 fn wait_for_gens(dir: &Path, n: usize, limit: Duration) {
     let t = Instant::now();
     while t.elapsed() < limit {
