@@ -51,10 +51,15 @@ fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
 fn history_entry(attempt: u32, response: &str, end: &AttemptEnd) -> HistoryEntry {
     let f = end_fields(end);
     let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let error = match f.get("diff") {
-        Some(d) if !d.is_null() => format!("{}\n{}", text("error"), d),
-        _ => text("error"),
-    };
+    let mut error = text("error");
+    if let Some(d) = f.get("diff").filter(|d| !d.is_null()) {
+        for (side, key) in [("original", "original"), ("your rewrite", "optimized")] {
+            let rows: Vec<&str> = d[key].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            if !rows.is_empty() {
+                error.push_str(&format!("\nFirst differing rows, {side}:\n  {}", rows.join("\n  ")));
+            }
+        }
+    }
     HistoryEntry::new(attempt + 1, response, &text("reason"), &error)
 }
 
