@@ -9,33 +9,46 @@ use std::collections::BTreeMap;
 pub struct SummaryContext<'a> {
     pub query_id: &'a str,
     pub total: usize,
-    /// Arm names in order (index = arm index).
-    pub arms: &'a [String],
+    /// (name, workers) of each arm, in order.
+    pub arms: &'a [(String, usize)],
     pub elapsed_seconds: f64,
     pub interrupted: bool,
     /// Winner's-curse re-timing of the best generation, if done.
     pub confirmed: Option<Value>,
 }
 
-/// The fields of a generation record the summary reads. The runner keeps only these per
-/// generation, so memory stays small on 100,000-generation runs.
-pub fn summary_fields(record: &Value) -> Value {
-    let mut slim = serde_json::Map::new();
-    for k in ["status", "speedup", "reason", "arm_name", "tokens", "cached"] {
-        if let Some(v) = record.get(k) {
-            slim.insert(k.to_string(), v.clone());
+/// The facts of one generation the summary reads, taken from its validation.json. The
+/// runner keeps only these per generation, so a 100,000-generation run stays small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenStat {
+    pub status: String,
+    pub reason: Option<String>,
+    pub speedup: Option<f64>,
+    pub arm: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached: bool,
+    pub win: bool,
+}
+
+impl GenStat {
+    pub fn from_record(v: &Value) -> GenStat {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        GenStat {
+            status: text("status").unwrap_or_default(),
+            reason: text("reason"),
+            speedup: v.get("speedup").and_then(Value::as_f64),
+            arm: text("arm_name").unwrap_or_default(),
+            prompt_tokens: v["tokens"]["prompt"].as_u64().unwrap_or(0),
+            completion_tokens: v["tokens"]["completion"].as_u64().unwrap_or(0),
+            cached: v["cached"].as_bool() == Some(true),
+            win: v["timing"]["win"].as_bool() == Some(true),
         }
     }
-    slim.insert("timing".into(), json!({"win": record["timing"]["win"]}));
-    Value::Object(slim)
-}
 
-fn f(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(Value::as_f64)
-}
-
-fn is_pass(v: &Value) -> bool {
-    v.get("status").and_then(Value::as_str) == Some("pass")
+    pub fn is_pass(&self) -> bool {
+        self.status == "pass"
+    }
 }
 
 pub fn median(xs: &[f64]) -> Option<f64> {
@@ -53,32 +66,23 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * p).round() / p
 }
 
-fn count_by(records: &BTreeMap<u32, Value>, key: &str) -> Map<String, Value> {
-    let mut m: BTreeMap<String, u64> = BTreeMap::new();
-    for v in records.values() {
-        if let Some(s) = v.get(key).and_then(Value::as_str) {
-            *m.entry(s.to_string()).or_default() += 1;
-        }
+fn count_by<'a>(keys: impl Iterator<Item = &'a str>) -> Map<String, Value> {
+    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+    for k in keys {
+        *m.entry(k).or_default() += 1;
     }
-    m.into_iter().map(|(k, n)| (k, json!(n))).collect()
+    m.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect()
 }
 
-fn tokens(records: &BTreeMap<u32, Value>) -> (u64, u64) {
-    records.values().fold((0, 0), |(p, c), v| {
-        let t = &v["tokens"];
-        (p + t["prompt"].as_u64().unwrap_or(0), c + t["completion"].as_u64().unwrap_or(0))
-    })
+fn tokens<'a>(stats: impl Iterator<Item = &'a GenStat>) -> Value {
+    let (p, c) = stats.fold((0, 0), |(p, c), g| (p + g.prompt_tokens, c + g.completion_tokens));
+    json!({"prompt": p, "completion": c})
 }
 
-fn arm_stats(records: &BTreeMap<u32, Value>, arm: &str, total: usize) -> Value {
-    let mine: BTreeMap<u32, Value> = records
-        .iter()
-        .filter(|(_, v)| v.get("arm_name").and_then(Value::as_str) == Some(arm))
-        .map(|(k, v)| (*k, v.clone()))
-        .collect();
-    let speedups: Vec<f64> = mine.values().filter(|v| is_pass(v)).filter_map(|v| f(v, "speedup")).collect();
-    let (p, c) = tokens(&mine);
-    let valid = mine.values().filter(|v| is_pass(v)).count();
+fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize) -> Value {
+    let mine: Vec<&GenStat> = records.values().filter(|g| g.arm == arm).collect();
+    let speedups: Vec<f64> = mine.iter().filter(|g| g.is_pass()).filter_map(|g| g.speedup).collect();
+    let valid = mine.iter().filter(|g| g.is_pass()).count();
     json!({
         "name": arm,
         "total": total,
@@ -87,31 +91,26 @@ fn arm_stats(records: &BTreeMap<u32, Value>, arm: &str, total: usize) -> Value {
         "valid_rate": if mine.is_empty() { Value::Null } else { json!(round(valid as f64 / mine.len() as f64, 3)) },
         "best_speedup": speedups.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
         "median_speedup": median(&speedups),
-        "tokens": {"prompt": p, "completion": c},
-        "by_status": count_by(&mine, "status"),
+        "tokens": tokens(mine.iter().copied()),
+        "by_status": count_by(mine.iter().map(|g| g.status.as_str())),
     })
 }
 
 /// summary.json: the seed's fields plus counts by status/reason, per-arm aggregates,
 /// tokens, and the confirmed (re-timed) best speedup.
-pub fn summary_json(records: &BTreeMap<u32, Value>, ctx: &SummaryContext<'_>) -> Value {
+pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) -> Value {
     let valid: Vec<(u32, f64)> = records
         .iter()
-        .filter(|(_, v)| is_pass(v))
-        .map(|(g, v)| (*g, f(v, "speedup").unwrap_or(f64::NAN)))
+        .filter(|(_, g)| g.is_pass())
+        .map(|(n, g)| (*n, g.speedup.unwrap_or(f64::NAN)))
         .collect();
     let speedups: Map<String, Value> =
         valid.iter().map(|(g, s)| (g.to_string(), json!(round(*s, 4)))).collect();
     let best = valid.iter().filter(|(_, s)| s.is_finite()).max_by(|a, b| a.1.total_cmp(&b.1));
     let finite: Vec<f64> = valid.iter().map(|(_, s)| *s).filter(|s| s.is_finite()).collect();
     let avg = if finite.is_empty() { None } else { Some(finite.iter().sum::<f64>() / finite.len() as f64) };
-    let wins = records
-        .values()
-        .filter(|v| is_pass(v) && v["timing"]["win"].as_bool() == Some(true))
-        .count();
-    let per_arm_total = if ctx.arms.is_empty() { 0 } else { ctx.total / ctx.arms.len() };
-    let (p, c) = tokens(records);
-    let cached = records.values().filter(|v| v["cached"].as_bool() == Some(true)).count();
+    let wins = records.values().filter(|g| g.is_pass() && g.win).count();
+    let cached = records.values().filter(|g| g.cached).count();
     let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
     json!({
         "query_number": query_number,
@@ -131,10 +130,10 @@ pub fn summary_json(records: &BTreeMap<u32, Value>, ctx: &SummaryContext<'_>) ->
         "elapsed_seconds": round(ctx.elapsed_seconds, 3),
         "timestamp": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
         "interrupted": ctx.interrupted,
-        "by_status": count_by(records, "status"),
-        "by_reason": count_by(records, "reason"),
-        "arms": ctx.arms.iter().map(|a| arm_stats(records, a, per_arm_total)).collect::<Vec<_>>(),
-        "tokens": {"prompt": p, "completion": c},
+        "by_status": count_by(records.values().map(|g| g.status.as_str())),
+        "by_reason": count_by(records.values().filter_map(|g| g.reason.as_deref())),
+        "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w)).collect::<Vec<_>>(),
+        "tokens": tokens(records.values()),
         "cost_usd": Value::Null,
         "cached_responses": cached,
     })
@@ -223,10 +222,10 @@ mod tests {
     #[test]
     fn summary_counts_and_best() {
         let mut r = BTreeMap::new();
-        r.insert(1, rec("pass", Some(2.0), "a"));
-        r.insert(2, rec("validation_failed", None, "a"));
-        r.insert(3, rec("pass", Some(1.2), "b"));
-        let arms = vec!["a".to_string(), "b".to_string()];
+        r.insert(1, GenStat::from_record(&rec("pass", Some(2.0), "a")));
+        r.insert(2, GenStat::from_record(&rec("validation_failed", None, "a")));
+        r.insert(3, GenStat::from_record(&rec("pass", Some(1.2), "b")));
+        let arms = vec![("a".to_string(), 2), ("b".to_string(), 2)];
         let ctx = SummaryContext { query_id: "1", total: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
         let s = summary_json(&r, &ctx);
         assert_eq!(s["query_number"], 1);

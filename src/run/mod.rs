@@ -54,6 +54,10 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
     let mut preflights = Vec::new();
     for qi in 0..exp.queries.len() {
+        if cancel.is_cancelled() {
+            console.emit("interrupted before any generation started; nothing was written");
+            return Ok(EXIT_INTERRUPTED);
+        }
         preflights.push(setup::preflight(&exp, qi, &arms, &db, &db_info, &base_cfg).await?);
     }
 

@@ -16,7 +16,7 @@ use super::events::Event;
 use super::prompts::{ArmPrompts, QueryInputs};
 use crate::llm::Client;
 use crate::record::layout::{self, GenFiles};
-use crate::record::summary::{SummaryContext, summary_fields, summary_json, summary_text};
+use crate::record::summary::{GenStat, SummaryContext, summary_json, summary_text};
 use crate::record::RunDir;
 use crate::report::Console;
 use crate::spec::{Experiment, Job};
@@ -99,10 +99,10 @@ pub struct QueryResult {
 /// one after a kill is rebuilt by `--resume`.
 struct Recorder<'a> {
     run: RunDir,
-    /// Summary fields of each recorded generation (see `summary_fields`).
-    records: BTreeMap<u32, Value>,
+    /// What the summary reads of each recorded generation.
+    records: BTreeMap<u32, GenStat>,
     last_summary: Instant,
-    arm_names: Vec<String>,
+    arms: Vec<(String, usize)>,
     total: usize,
     started: Instant,
     query_id: &'a str,
@@ -113,7 +113,7 @@ impl Recorder<'_> {
         let ctx = SummaryContext {
             query_id: self.query_id,
             total: self.total,
-            arms: &self.arm_names,
+            arms: &self.arms,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
             interrupted,
             confirmed,
@@ -142,7 +142,7 @@ impl Recorder<'_> {
             .write_gen(o.number, &files)
             .with_context(|| format!("writing {}", self.run.gen_dir(o.number).display()))?;
         self.run.append_result(&o.record)?;
-        self.records.insert(o.number, summary_fields(&o.record));
+        self.records.insert(o.number, GenStat::from_record(&o.record));
         self.maybe_write_summary()
     }
 }
@@ -167,9 +167,9 @@ pub async fn run_query(
     let total: usize = qr.exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     let mut rec = Recorder {
         run: qr.run.clone(),
-        records: qr.already.iter().map(|(k, v)| (*k, summary_fields(v))).collect(),
+        records: qr.already.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect(),
         last_summary: Instant::now(),
-        arm_names: qr.exp.arms.iter().map(|a| a.name.clone()).collect(),
+        arms: qr.exp.arms.iter().map(|a| (a.name.clone(), a.generation.workers as usize)).collect(),
         total,
         started: Instant::now(),
         query_id: &q.inputs.query.id,
@@ -257,8 +257,8 @@ async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Consol
     let (number, screening) = rec
         .records
         .iter()
-        .filter(|(_, v)| v["status"] == "pass")
-        .filter_map(|(g, v)| v["speedup"].as_f64().map(|s| (*g, s)))
+        .filter(|(_, g)| g.is_pass())
+        .filter_map(|(n, g)| g.speedup.map(|s| (*n, s)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
     let sql = std::fs::read_to_string(rec.run.gen_dir(number).join(layout::OPTIMIZED)).ok()?;
     let base = q.baseline().await.ok()?;
