@@ -7,7 +7,7 @@
 //!   (a) 1,000 generations at concurrency 64, 200 ms latency, answers = the original SQL,
 //!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
-//! - `aa`: repeated A/A validations of a few TPC-DS-style queries on the sample DB.
+//! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -206,14 +206,29 @@ fn vm_hwm_kb(status: &str) -> Option<i64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A few TPC-DS queries that return rows on the generated data (read from
+/// `$QT_TPCDS_QUERIES` or `../shared/tpcds/queries`, never copied), else our demo queries.
+fn aa_queries() -> anyhow::Result<Vec<(String, String)>> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tpcds = std::env::var_os("QT_TPCDS_QUERIES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("../shared/tpcds/queries"));
+    let (dir, files): (PathBuf, &[&str]) = if tpcds.join("query_3.sql").is_file() {
+        (tpcds, &["query_3.sql", "query_42.sql", "query_52.sql", "query_55.sql"])
+    } else {
+        println!("TPC-DS queries not found at {}: using the demo queries", tpcds.display());
+        (repo.join("queries/demo"), &["demo1.sql", "demo2.sql", "demo3.sql"])
+    };
+    files
+        .iter()
+        .map(|f| Ok((f.to_string(), std::fs::read_to_string(dir.join(f))?)))
+        .collect()
+}
+
 /// A/A validations on the generated sample DB: the spread of speedups that noise alone gives.
 fn aa_bench(runs: usize) -> anyhow::Result<Value> {
     let db = crate::db::ensure_generated("tpcds", 0.1, true)?;
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut queries = Vec::new();
-    for f in ["demo1.sql", "demo2.sql", "demo3.sql"] {
-        queries.push((f.to_string(), std::fs::read_to_string(repo.join("queries/demo").join(f))?));
-    }
+    let queries = aa_queries()?;
     let cfg = crate::validate::ValidatorConfig::from_spec(&crate::spec::ValidationCfg::default());
     let results = crate::validate::aa_bench(&db, &queries, runs, &cfg);
     let mut out = Vec::new();
