@@ -5,6 +5,8 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
+use crate::validate::stats::median;
+
 /// What the summary needs besides the generation records.
 pub struct SummaryContext<'a> {
     pub query_id: &'a str,
@@ -51,15 +53,6 @@ impl GenStat {
     }
 }
 
-pub fn median(xs: &[f64]) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    let mut s = xs.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    let m = s.len() / 2;
-    Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
-}
 
 fn round(x: f64, digits: i32) -> f64 {
     let p = 10f64.powi(digits);

@@ -128,10 +128,9 @@ impl Console {
         let mut s = format!("Gen {:02}: {painted}", o.number);
         if let Some(x) = r["speedup"].as_f64() {
             s.push_str(&format!(", {x:.2}x"));
-            if let Some([lo, hi]) = r["timing"]["ci95"].as_array().map(|a| [a[0].as_f64(), a.get(1).and_then(Value::as_f64)]) {
-                if let (Some(lo), Some(hi)) = (lo, hi) {
-                    s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
-                }
+            let ci = &r["timing"]["ci95"];
+            if let (Some(lo), Some(hi)) = (ci[0].as_f64(), ci[1].as_f64()) {
+                s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
             }
         }
         if let Some(reason) = r["reason"].as_str() {

@@ -58,7 +58,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             console.emit("interrupted before any generation started; nothing was written");
             return Ok(EXIT_INTERRUPTED);
         }
-        preflights.push(setup::preflight(&exp, qi, &arms, &db, &db_info, &base_cfg).await?);
+        preflights.push(setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?);
     }
 
     let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();

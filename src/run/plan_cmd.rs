@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::prompts::{QueryInputs, load_arms};
+use super::prompts::{QueryInputs, for_each_first_prompt, load_arms, prompt_digest};
 use crate::cli::PlanArgs;
 use crate::db;
 use crate::error::{BadInput, EXIT_OK};
@@ -56,18 +56,17 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         let qdir = out.join(format!("q{}", q.id));
         std::fs::create_dir_all(&qdir)?;
         std::fs::write(qdir.join("base_prompt.txt"), arms[0].render(&inputs, None, &[], &[])?)?;
-        let mut q_distinct = BTreeSet::new();
-        for job in jobs.iter().filter(|j| j.query == qi) {
-            let arm = &arms[job.arm];
-            let ex = arm.examples_for(&inputs, job.worker);
-            let prompt = arm.render(&inputs, Some(job.worker), &ex, &[])?;
+        let (mut q_rendered, mut q_distinct) = (0usize, BTreeSet::new());
+        for_each_first_prompt(&jobs, qi, &arms, &inputs, |job, prompt| {
             let file = qdir.join(format!("gen_{:02}.prompt.txt", job.r#gen));
             std::fs::write(&file, &prompt).with_context(|| format!("writing {}", file.display()))?;
-            q_distinct.insert(prompt.clone());
-            distinct.insert(prompt);
-            rendered += 1;
-        }
-        println!("  q{}: {} prompts, {} distinct", q.id, jobs.iter().filter(|j| j.query == qi).count(), q_distinct.len());
+            q_distinct.insert(prompt_digest(&prompt));
+            q_rendered += 1;
+            Ok(())
+        })?;
+        rendered += q_rendered;
+        distinct.extend(q_distinct.iter().copied());
+        println!("  q{}: {q_rendered} prompts, {} distinct", q.id, q_distinct.len());
     }
     println!("rendered {rendered} prompts ({} distinct) into {}", distinct.len(), out.display());
     if distinct.len() < rendered {

@@ -13,7 +13,7 @@ use crate::db::{self, PlanAnalysis};
 use crate::error::BadInput;
 use crate::prompt::{self, Example, HistoryEntry, PromptEnv, PromptInputs, QueryInfo, WorkerInfo};
 use crate::query::QueryFile;
-use crate::spec::{Arm, Experiment};
+use crate::spec::{Arm, Experiment, Job};
 
 /// Everything about one query that every prompt of it shares.
 pub struct QueryInputs {
@@ -196,6 +196,30 @@ impl ArmPrompts {
             .map_err(|e| anyhow::Error::new(BadInput(e.to_string())))
             .with_context(|| format!("rendering the prompt for query {}", inputs.query.id))
     }
+}
+
+/// Render the first-attempt prompt of every job of query `qi` (jobs in order), handing each
+/// to `each` rather than collecting them, so a 100,000-generation preflight stays small.
+/// `qt plan` and `qt run` both count distinct prompts through this one loop.
+pub fn for_each_first_prompt(
+    jobs: &[Job],
+    qi: usize,
+    arms: &[ArmPrompts],
+    inputs: &QueryInputs,
+    mut each: impl FnMut(&Job, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for job in jobs.iter().filter(|j| j.query == qi) {
+        let arm = &arms[job.arm];
+        let examples = arm.examples_for(inputs, job.worker);
+        each(job, arm.render(inputs, Some(job.worker), &examples, &[])?)?;
+    }
+    Ok(())
+}
+
+/// A short identity for a prompt's text (distinct-prompt counting without keeping prompts).
+pub fn prompt_digest(prompt: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(prompt.as_bytes()).into()
 }
 
 /// Load every arm's prompts once.

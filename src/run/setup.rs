@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-use super::prompts::{ArmPrompts, QueryInputs};
+use super::prompts::{ArmPrompts, QueryInputs, for_each_first_prompt, prompt_digest};
 use crate::cli::RunArgs;
 use crate::db;
 use crate::error::BadInput;
 use crate::llm::{Client, ClientOptions, RetryPolicy};
 use crate::record::config::{ConfigInputs, config_json};
 use crate::record::{RunDir, layout};
-use crate::spec::{DbSource, Experiment};
+use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
 
 /// The sample DB path: the user's file, or the cached generated one (built once).
@@ -120,6 +120,7 @@ pub struct Preflight {
 
 pub async fn preflight(
     exp: &Experiment,
+    jobs: &[Job],
     qi: usize,
     arms: &Arc<Vec<ArmPrompts>>,
     db: &Path,
@@ -131,7 +132,7 @@ pub async fn preflight(
     let inputs =
         tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
     let base_prompt = arms[0].render(&inputs, None, &[], &[])?;
-    let (total, distinct) = distinct_prompts(exp, qi, arms, &inputs)?;
+    let (total, distinct) = distinct_prompts(jobs, qi, arms, &inputs)?;
     Ok(Preflight { inputs, base_prompt, total, distinct })
 }
 
@@ -214,28 +215,15 @@ fn write_query_files(run: &RunDir, inputs: &QueryInputs, base_prompt: &str, resu
     Ok(())
 }
 
-/// Render every job's first prompt and count the distinct ones (the seed scripts sent 20
-/// calls with 5 distinct prompts without noticing).
-pub fn distinct_prompts(
-    exp: &Experiment,
-    qi: usize,
-    arms: &[ArmPrompts],
-    inputs: &QueryInputs,
-) -> anyhow::Result<(usize, usize)> {
-    let mut seen = BTreeSet::new();
-    let mut total = 0;
-    for job in crate::spec::jobs(exp).iter().filter(|j| j.query == qi) {
-        let arm = &arms[job.arm];
-        let ex = arm.examples_for(inputs, job.worker);
-        let p = arm.render(inputs, Some(job.worker), &ex, &[])?;
-        seen.insert(sha(&format!("{}\u{0}{}", arm.arm.llm.temperature, p)));
+/// Count the jobs of query `qi` and their distinct first prompts (the seed scripts sent
+/// 20 calls with 5 distinct prompts without noticing).
+fn distinct_prompts(jobs: &[Job], qi: usize, arms: &[ArmPrompts], inputs: &QueryInputs) -> anyhow::Result<(usize, usize)> {
+    let (mut total, mut seen) = (0, BTreeSet::new());
+    for_each_first_prompt(jobs, qi, arms, inputs, |_, prompt| {
         total += 1;
-    }
+        seen.insert(prompt_digest(&prompt));
+        Ok(())
+    })?;
     Ok((total, seen.len()))
-}
-
-fn sha(s: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
