@@ -66,21 +66,9 @@ warmup = 0
     write_spec(dir, "e2e.toml", &text)
 }
 
+/// Run folders of the e2e experiment under a test's temp dir.
 fn run_dirs(dir: &Path) -> Vec<PathBuf> {
-    let root = dir.join("out/e2e");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn gen_dirs(run: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(run)
-        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("gen_")).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
+    sorted_entries(&dir.join("out/e2e"), |p| p.is_dir())
 }
 
 fn json(p: &Path) -> Value {
@@ -309,8 +297,8 @@ fn offline_demo_shows_every_verdict() {
     let sweep: Value = serde_json::from_slice(&out.stdout).expect("--json prints the summary on stdout");
     assert_eq!(sweep["queries"], 3);
     let mut statuses = std::collections::BTreeSet::new();
-    for run in std::fs::read_dir(dir.path().join("out/demo")).unwrap().flatten().filter(|e| e.path().is_dir()) {
-        for g in gen_dirs(&run.path()) {
+    for run in sorted_entries(&dir.path().join("out/demo"), |p| p.is_dir()) {
+        for g in gen_dirs(&run) {
             let v = json(&g.join("validation.json"));
             statuses.insert(v["status"].as_str().unwrap().to_string());
             if v["status"] != "pass" {

@@ -148,13 +148,13 @@ fn hostile_answers_never_pass_and_never_touch_the_db() {
     let run = qt().args(["run", spec.to_str().unwrap(), "--no-cache"]).output().unwrap();
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let root = dir.path().join("out/robust");
-    let run_dir = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let run_dir = sorted_entries(&root, |p| p.is_dir()).remove(0);
     let mut seen = 0;
-    for g in std::fs::read_dir(&run_dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("gen_")) {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(g.path().join("validation.json")).unwrap()).unwrap();
+    for g in gen_dirs(&run_dir) {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(g.join("validation.json")).unwrap()).unwrap();
         let reason = v["reason"].as_str().unwrap_or("");
-        assert_ne!(v["status"], "pass", "{}: {v:#}", g.path().display());
-        assert!(["not_select", "parse_error", "execution_error", "timeout"].contains(&reason), "{}: {v:#}", g.path().display());
+        assert_ne!(v["status"], "pass", "{}: {v:#}", g.display());
+        assert!(["not_select", "parse_error", "execution_error", "timeout"].contains(&reason), "{}: {v:#}", g.display());
         seen += 1;
     }
     assert_eq!(seen, n);
@@ -178,9 +178,7 @@ fn server_dying_mid_run_records_llm_error_and_a_true_summary() {
     let root = dir.path().join("out/robust");
     let t = std::time::Instant::now();
     loop {
-        let done = std::fs::read_dir(&root).ok().and_then(|r| r.flatten().map(|e| e.path()).find(|p| p.is_dir()))
-            .map(|run| std::fs::read_dir(run).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("gen_")).count())
-            .unwrap_or(0);
+        let done = sorted_entries(&root, |p| p.is_dir()).first().map(|run| gen_dirs(run).len()).unwrap_or(0);
         if done >= 3 { break; }
         assert!(t.elapsed() < Duration::from_secs(120), "run did not progress");
         std::thread::sleep(Duration::from_millis(50));
@@ -188,7 +186,7 @@ fn server_dying_mid_run_records_llm_error_and_a_true_summary() {
     rt.block_on(server.shutdown());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    let run = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let run = sorted_entries(&root, |p| p.is_dir()).remove(0);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["completed"], 12, "every generation has a recorded status: {s:#}");
     let llm_errors = s["by_reason"]["llm_error"].as_u64().unwrap_or(0);

@@ -65,3 +65,17 @@ pub fn count_files(dir: &Path, suffix: &str) -> usize {
     }
     n
 }
+
+/// Entries of `dir` that satisfy `keep`, sorted (empty when `dir` does not exist).
+pub fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.path()).filter(|p| keep(p)).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The `gen_NN` folders of a run folder, sorted.
+pub fn gen_dirs(run: &Path) -> Vec<PathBuf> {
+    sorted_entries(run, |p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gen_")))
+}
