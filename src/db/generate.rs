@@ -102,6 +102,7 @@ pub fn build_tpcds(path: &Path, spec: &GenSpec, progress: bool) -> Result<BuildS
     let (tx, rx) = sync_channel::<Chunk>(1);
     let dir = scratch.path().to_path_buf();
     let sampling = spec.effective_sample().map(|s| (s, spec.instance));
+    let counts_session = session.clone();
     let producer = std::thread::spawn(move || {
         for name in TPCDS_TABLES {
             write_table(&session, name, sampling, &dir, &tx)?;
@@ -126,6 +127,19 @@ pub fn build_tpcds(path: &Path, spec: &GenSpec, progress: bool) -> Result<BuildS
         )));
     }
 
+    if let Some((fraction, instance)) = sampling {
+        let count = |t: Table| counts_session.get_scaling().get_row_count(t);
+        let sql = super::sample::concentrate_sql(
+            count(Table::Customer),
+            count(Table::Item),
+            fraction,
+            instance,
+        );
+        conn.execute_batch(&sql).map_err(|source| DbError::Query {
+            what: "concentrating the sampled facts on a block of customers and items".into(),
+            source,
+        })?;
+    }
     conn.execute_batch("CHECKPOINT")
         .map_err(|source| DbError::Query {
             what: "checkpointing the new database".into(),

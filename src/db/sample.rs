@@ -9,6 +9,14 @@
 //! rows (as long as K <= 1/sample). Returns are generated from the same sales source rows,
 //! so sampled returns still join their sales.
 //!
+//! Row sampling alone thins every per-customer and per-item history by the sample rate,
+//! so queries that follow one customer (or item) across channels, years or returns find
+//! nobody (20 of the 105 TPC-DS statements were empty at SF100 sampled 1%). A sampled build
+//! therefore also concentrates the facts on a block of `sample` x the customers and items
+//! ([`concentrate_sql`]): every fact row keeps its other values, its customer and item keys
+//! are folded into the block, so each active customer and item has about the history it
+//! has at full scale. Instance K uses the K-th block.
+//!
 //! This file does not generate rows (`generate.rs`) nor decide where files go (`cache.rs`).
 
 use std::ops::RangeInclusive;
@@ -160,6 +168,53 @@ pub fn sample_ranges(
     out
 }
 
+/// Fact columns holding a customer key, and holding an item key.
+const CUSTOMER_COLUMNS: [(&str, &str); 10] = [
+    ("store_sales", "ss_customer_sk"),
+    ("store_returns", "sr_customer_sk"),
+    ("catalog_sales", "cs_bill_customer_sk"),
+    ("catalog_sales", "cs_ship_customer_sk"),
+    ("catalog_returns", "cr_refunded_customer_sk"),
+    ("catalog_returns", "cr_returning_customer_sk"),
+    ("web_sales", "ws_bill_customer_sk"),
+    ("web_sales", "ws_ship_customer_sk"),
+    ("web_returns", "wr_refunded_customer_sk"),
+    ("web_returns", "wr_returning_customer_sk"),
+];
+const ITEM_COLUMNS: [(&str, &str); 7] = [
+    ("store_sales", "ss_item_sk"),
+    ("store_returns", "sr_item_sk"),
+    ("catalog_sales", "cs_item_sk"),
+    ("catalog_returns", "cr_item_sk"),
+    ("web_sales", "ws_item_sk"),
+    ("web_returns", "wr_item_sk"),
+    ("inventory", "inv_item_sk"),
+];
+
+/// The block of keys 1..=`total` that sample `sample`, instance `instance` folds into:
+/// (first key - 1, block length).
+pub fn key_block(total: u64, sample: f64, instance: u32) -> (u64, u64) {
+    let len = ((total as f64 * sample).ceil() as u64).clamp(1, total.max(1));
+    let blocks = (total / len).max(1);
+    let base = ((u64::from(instance.max(1)) - 1) % blocks) * len;
+    (base, len)
+}
+
+/// UPDATE statements folding the fact tables' customer and item keys into their blocks
+/// (NULL keys stay NULL; a key maps to `base + 1 + (key - 1) % len`).
+pub fn concentrate_sql(customers: u64, items: u64, sample: f64, instance: u32) -> String {
+    let mut sql = String::new();
+    for (cols, total) in [(&CUSTOMER_COLUMNS[..], customers), (&ITEM_COLUMNS[..], items)] {
+        let (base, len) = key_block(total, sample, instance);
+        for (table, col) in cols {
+            sql.push_str(&format!(
+                "UPDATE {table} SET {col} = {base} + 1 + ({col} - 1) % {len} WHERE {col} IS NOT NULL;\n"
+            ));
+        }
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +238,14 @@ mod tests {
         assert!(sample_ranges(0, 10, 0.5, 1).is_empty());
         let r = sample_ranges(10, 10, 0.5, 3);
         assert_eq!(r, vec![1..=5]);
+    }
+
+    #[test]
+    fn key_blocks_are_disjoint_per_instance() {
+        assert_eq!(key_block(2_000_000, 0.01, 1), (0, 20_000));
+        assert_eq!(key_block(2_000_000, 0.01, 2), (20_000, 20_000));
+        assert_eq!(key_block(10, 0.5, 3), (0, 5));
+        assert!(concentrate_sql(100, 10, 0.1, 1).contains("ss_customer_sk = 0 + 1 + (ss_customer_sk - 1) % 10"));
     }
 
     #[test]
