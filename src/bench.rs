@@ -45,8 +45,11 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         let r = aa_bench(args.aa_runs)?;
         rows.push(r);
     }
-    if all || which.contains(&"sample") {
-        rows.extend(crate::bench_sample::sample_bench()?);
+    let sample = all || which.contains(&"sample");
+    if sample || which.contains(&"sample_db") || which.contains(&"instances") {
+        let builds = sample || which.contains(&"sample_db");
+        let validation = sample || which.contains(&"instances");
+        rows.extend(crate::bench_sample::sample_bench(builds, validation)?);
     }
     print_table(&rows);
     if let Some(p) = &args.json {

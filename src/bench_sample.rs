@@ -16,10 +16,11 @@ use crate::db::GenSpec;
 use crate::validate::instances::{self, Extras, Instance};
 use crate::validate::{TimingLane, ValidatorConfig, prepare_baseline};
 
-/// Both build rows and the validation row.
-pub fn sample_bench() -> anyhow::Result<Vec<Value>> {
+/// The build rows (`builds`) and the validation row (`validation`).
+pub fn sample_bench(builds: bool, validation: bool) -> anyhow::Result<Vec<Value>> {
     let mut rows = Vec::new();
-    for (scale, sample) in [(100.0, 0.01), (10.0, 0.1)] {
+    let scales: &[(f64, f64)] = if builds { &[(100.0, 0.01), (10.0, 0.1)] } else { &[] };
+    for &(scale, sample) in scales {
         let r = build_row(scale, sample)?;
         println!(
             "sample DB scale {scale} sample {sample}: {:.1} s wall, {:.1} s CPU, {:.0} MB, peak RSS {:.0} MB",
@@ -30,7 +31,9 @@ pub fn sample_bench() -> anyhow::Result<Vec<Value>> {
         );
         rows.push(r);
     }
-    rows.push(instances_row()?);
+    if validation {
+        rows.push(instances_row()?);
+    }
     Ok(rows)
 }
 

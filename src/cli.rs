@@ -133,8 +133,8 @@ pub struct DbGenerateArgs {
 pub struct BenchArgs {
     /// Which benchmarks, comma-separated: llm (client concurrency), load (whole runs
     /// against the mock server: a validated, b unvalidated, c with faults; or a, b, c
-    /// alone), aa (A/A timing noise), sample (sampled DB builds, validation with 1 vs 3
-    /// instances), all.
+    /// alone), aa (A/A timing noise), sample (sampled DB builds: sample_db alone; and
+    /// validation with 1 vs 3 instances: instances alone), all.
     #[arg(long, default_value = "all")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c).
