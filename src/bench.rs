@@ -23,7 +23,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     let which: Vec<&str> = args.which.split(',').map(str::trim).collect();
-    let all = which.contains(&"all");
+    // `quick` (the default) runs everything at a small size, so plain `qt bench` answers
+    // in under a minute; the README's figures come from `--which all`.
+    let quick = which.contains(&"quick");
+    let all = which.contains(&"all") || quick;
+    let sized = |given: Option<usize>, small: usize, full: usize| given.unwrap_or(if quick { small } else { full });
+    let (n_validated, n_unvalidated, aa_runs) =
+        (sized(args.n_validated, 40, 1000), sized(args.n_unvalidated, 2000, 100_000), sized(args.aa_runs, 5, 30));
+    if quick {
+        println!(
+            "quick set: every benchmark at a small size ({n_validated} validated, {n_unvalidated} unvalidated generations, \
+             {aa_runs} A/A runs per query). The full set the README reports: qt bench --which all"
+        );
+    }
     let mut rows: Vec<Value> = Vec::new();
     if all || which.contains(&"llm") {
         let rt = runtime()?;
@@ -32,7 +44,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         rows.push(json!({"bench": "llm_concurrency", "figures": f}));
     }
     let load = all || which.contains(&"load");
-    let workloads = [("a", Workload::a(args.n_validated)), ("b", Workload::b(args.n_unvalidated)), ("c", Workload::c(args.n_validated))];
+    let workloads = [("a", Workload::a(n_validated)), ("b", Workload::b(n_unvalidated)), ("c", Workload::c(n_validated))];
     for (key, w) in workloads {
         if load || which.contains(&key) {
             let r = w.run().with_context(|| format!("workload {}", w.name))?;
@@ -41,10 +53,13 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         }
     }
     if all || which.contains(&"aa") {
-        let r = aa_bench(args.aa_runs)?;
+        let r = aa_bench(aa_runs)?;
         rows.push(r);
     }
     print_table(&rows);
+    if quick {
+        println!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
+    }
     if let Some(p) = &args.json {
         crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
         println!("figures written to {}", p.display());
