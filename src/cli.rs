@@ -111,19 +111,19 @@ pub struct DbGenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmarks, comma-separated: quick (every benchmark at a small size, under a
+    /// Which benchmarks, comma-separated: quick (llm, a, b and aa at a small size, under a
     /// minute), llm (client concurrency), load (whole runs against the mock server: a
     /// validated, b unvalidated, c with faults; or a, b, c alone), aa (A/A timing noise),
     /// all (the full set the README reports, several minutes).
     #[arg(long, default_value = "quick")]
     pub which: String,
-    /// Generations in the validated load workloads (a) and (c) [quick: 40, else 1000].
+    /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
     #[arg(long)]
     pub n_validated: Option<usize>,
-    /// Generations in the unvalidated load workload (b) [quick: 2000, else 100000].
+    /// Generations in the unvalidated load workload (b) [quick: 200, else 100000].
     #[arg(long)]
     pub n_unvalidated: Option<usize>,
-    /// A/A validations per query [quick: 5, else 30].
+    /// A/A validations per query [quick: 3, else 30].
     #[arg(long)]
     pub aa_runs: Option<usize>,
     /// Write the figures as JSON to this file as well.
