@@ -108,7 +108,9 @@ fn good_spec_gets_defaults_and_repo_paths() {
         exp.database,
         DbSource::Generate {
             benchmark: "tpcds".into(),
-            scale: 0.1
+            scale: 0.1,
+            sample: None,
+            instance: 1
         }
     );
     let ids: Vec<&str> = exp.queries.iter().map(|q| q.id.as_str()).collect();

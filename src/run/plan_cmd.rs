@@ -16,8 +16,8 @@ use crate::spec::{self, DbSource, Experiment};
 fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| p.clone()),
-        DbSource::Generate { benchmark, scale } => {
-            let p = db::generated_path(benchmark, *scale);
+        DbSource::Generate { .. } => {
+            let p = db::generated_path_for(&exp.database.gen_spec()?);
             p.exists().then_some(p)
         }
     }
