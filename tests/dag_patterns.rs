@@ -358,3 +358,17 @@ fn q1_coverage_gives_every_worker_a_decorrelation_example() {
     );
     assert_eq!(with_decorrelation(&sets), 20);
 }
+
+#[test]
+fn redundant_distinct_only_when_the_same_select_already_deduplicates() {
+    let grouped = "SELECT DISTINCT i_category, COUNT(*) AS n FROM item GROUP BY i_category";
+    assert!(names(grouped).contains("redundant_distinct"));
+    let intersect = "SELECT COUNT(*) FROM (SELECT DISTINCT c_last_name FROM customer \
+                     INTERSECT SELECT DISTINCT c_first_name FROM customer) AS t";
+    assert!(names(intersect).contains("redundant_distinct"));
+    // q6's shape: the DISTINCT belongs to a scalar subquery, the GROUP BY to the outer query.
+    let separate = "SELECT ca_state, COUNT(*) AS cnt FROM customer_address, date_dim \
+                    WHERE d_month_seq = (SELECT DISTINCT d_month_seq FROM date_dim WHERE d_year = 2001 AND d_moy = 1) \
+                    AND ca_address_sk = d_date_sk GROUP BY ca_state";
+    assert!(!names(separate).contains("redundant_distinct"), "{:?}", names(separate));
+}

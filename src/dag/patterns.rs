@@ -12,7 +12,7 @@
 use super::{Dag, NodeKind};
 use crate::db::PlanSummary;
 use serde::Serialize;
-use sqlparser::ast::{SetExpr, Statement, TableFactor};
+use sqlparser::ast::{GroupByExpr, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor};
 use std::collections::{BTreeMap, BTreeSet};
 use text::{date_like, literal_filter, offset_join, or_across_columns};
 
@@ -193,16 +193,7 @@ pub fn detect_patterns(dag: &Dag, plan: Option<&PlanSummary>) -> Vec<PatternHit>
             hit("outer_join", id, at("outer join"));
         }
         if has("DISTINCT") {
-            let with = [
-                ("GROUP_BY", "GROUP BY"),
-                ("INTERSECT", "INTERSECT"),
-                ("EXCEPT", "EXCEPT"),
-            ]
-            .into_iter()
-            .find(|(f, _)| has(f))
-            .map(|(_, w)| w)
-            .or((has("UNION") && !has("UNION_ALL")).then_some("UNION"));
-            if let Some(w) = with {
+            if let Some(w) = redundant_distinct(&node.sql) {
                 hit("redundant_distinct", id, at(&format!("DISTINCT with {w}")));
             }
         }
@@ -338,6 +329,71 @@ fn self_joined_in_set(s: &SetExpr, out: &mut Vec<String>) {
             self_joined_in_set(right, out);
         }
         _ => {}
+    }
+}
+
+/// What makes a SELECT DISTINCT of `sql` redundant, if anything: a GROUP BY in the same
+/// SELECT, or a deduplicating set operation (UNION, INTERSECT, EXCEPT without ALL)
+/// directly over it. Looks at the node's SELECTs, set-operation branches and derived
+/// tables, not into WHERE/SELECT subqueries (a DISTINCT there is a different SELECT).
+fn redundant_distinct(sql: &str) -> Option<&'static str> {
+    let stmts = super::parse::parse_statements(sql).ok()?;
+    stmts.iter().find_map(|st| match st {
+        Statement::Query(q) => distinct_in_set(&q.body, None),
+        _ => None,
+    })
+}
+
+/// `dedup_above`: the deduplicating set operation this block is a direct branch of.
+fn distinct_in_set(s: &SetExpr, dedup_above: Option<&'static str>) -> Option<&'static str> {
+    match s {
+        SetExpr::Select(sel) => {
+            let grouped = match &sel.group_by {
+                GroupByExpr::All(_) => true,
+                GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+            };
+            let here = match (sel.distinct.is_some(), grouped, dedup_above) {
+                (true, true, _) => Some("GROUP BY"),
+                (true, false, Some(op)) => Some(op),
+                _ => None,
+            };
+            here.or_else(|| {
+                let factors = sel.from.iter().flat_map(|t| {
+                    std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation))
+                });
+                factors
+                    .filter_map(derived_body)
+                    .find_map(|b| distinct_in_set(b, None))
+            })
+        }
+        SetExpr::Query(q) => distinct_in_set(&q.body, dedup_above),
+        SetExpr::SetOperation {
+            op,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let all = matches!(
+                set_quantifier,
+                SetQuantifier::All | SetQuantifier::AllByName
+            );
+            let dedup = match op {
+                _ if all => None,
+                SetOperator::Union => Some("UNION"),
+                SetOperator::Intersect => Some("INTERSECT"),
+                SetOperator::Except => Some("EXCEPT"),
+                _ => None,
+            };
+            distinct_in_set(left, dedup).or_else(|| distinct_in_set(right, dedup))
+        }
+        _ => None,
+    }
+}
+
+fn derived_body(tf: &TableFactor) -> Option<&SetExpr> {
+    match tf {
+        TableFactor::Derived { subquery, .. } => Some(&subquery.body),
+        _ => None,
     }
 }
 

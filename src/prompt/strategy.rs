@@ -67,7 +67,14 @@ pub fn select_examples(
             // Positions every worker gets (`fixed`), then a distinct rotation of `rest`.
             let (fixed, rest): (Vec<usize>, Vec<usize>) = match strategy {
                 _ if matching == 0 || per_worker == 0 => (Vec::new(), ranked),
-                Strategy::Coverage => (ranked[..1].to_vec(), ranked[1..].to_vec()),
+                Strategy::Coverage => {
+                    // The rotation starts after `matched`'s first window, so a sweep's
+                    // matched and coverage arms do not send the same first prompt.
+                    let mut others = ranked[1..].to_vec();
+                    let shift = per_worker.saturating_sub(1).min(others.len());
+                    others.rotate_left(shift);
+                    (ranked[..1].to_vec(), others)
+                }
                 _ if matching < per_worker => {
                     (ranked[..matching].to_vec(), ranked[matching..].to_vec())
                 }
@@ -135,6 +142,22 @@ fn ranked_by_patterns(
 /// cycle shows the same examples in another order), so prompts still differ where the
 /// order can make them differ.
 fn varied_sets(n: usize, p: usize, count: usize, rng: &mut SplitMix) -> Vec<Vec<usize>> {
+    if p >= n {
+        // One set ("all"): vary its order, rotations first, then the rotations with the
+        // first two swapped (all 6 orders of 3 examples).
+        return (0..count)
+            .map(|w| {
+                let mut set: Vec<usize> = (0..n).collect();
+                if n > 1 {
+                    set.rotate_left(w % n);
+                    if (w / n) % 2 == 1 {
+                        set.swap(0, 1);
+                    }
+                }
+                set
+            })
+            .collect();
+    }
     let mut sets = distinct_sets(n, p, count, rng);
     let distinct = sets
         .iter()
@@ -146,9 +169,6 @@ fn varied_sets(n: usize, p: usize, count: usize, rng: &mut SplitMix) -> Vec<Vec<
         .collect::<BTreeSet<_>>()
         .len()
         .max(1);
-    if p >= n {
-        return sets; // distinct_sets already rotates "all" sets
-    }
     for (i, set) in sets.iter_mut().enumerate().skip(distinct) {
         let cycle = i / distinct;
         if !set.is_empty() {

@@ -144,7 +144,8 @@ pub(super) fn date_like(col: &str) -> bool {
 /// column-name prefix before the first `_` (TPC-DS naming; a name without `_` counts as
 /// its own table). None for `d_moy = 1 OR d_moy = 2` or `p_email = 'N' OR p_event = 'N'`.
 pub(super) fn or_across_columns(pred: &str) -> Option<Vec<String>> {
-    let parts = split_top_level_or(strip_parens(pred.trim()));
+    let closed = close_truncated(pred.trim());
+    let parts = split_top_level_or(strip_parens(&closed));
     if parts.len() < 2 || pred.to_lowercase().contains("select") {
         return None;
     }
@@ -158,6 +159,29 @@ pub(super) fn or_across_columns(pred: &str) -> Option<Vec<String>> {
         .map(|c| c.split('_').next().unwrap_or(c))
         .collect();
     (tables.len() >= 2).then(|| all.into_iter().take(4).collect())
+}
+
+/// A contract predicate cut with "..." (long ones are) gets its "..." dropped and its
+/// open parentheses closed, so a long `(a AND b) OR (c AND ...` still splits at its OR.
+fn close_truncated(s: &str) -> String {
+    let Some(cut) = s.strip_suffix("...") else {
+        return s.to_string();
+    };
+    let (mut depth, mut quoted) = (0i32, false);
+    for c in cut.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    let mut out = cut.to_string();
+    if quoted {
+        out.push('\'');
+    }
+    out.push_str(&")".repeat(depth.max(0) as usize));
+    out
 }
 
 /// `(x)` -> `x` when the outer parentheses wrap the whole text.
@@ -263,6 +287,13 @@ mod tests {
     fn or_across_columns_needs_different_columns() {
         assert!(or_across_columns("(a.x = 1 OR b.y = 2)").is_some());
         assert!(or_across_columns("p_email = 'N' OR p_event = 'N'").is_none());
+        // Truncated contract predicates still split.
+        assert!(
+            or_across_columns(
+                "((cd_status = 'M' AND ss_price > 1) OR (cd_status = 'S' AND ss_pr..."
+            )
+            .is_some()
+        );
         assert!(or_across_columns("d_year = 2000 OR (d_year = 1999 AND d_moy = 12)").is_none());
         assert!(or_across_columns("x = 1 OR x = 2").is_none());
         assert!(or_across_columns("x = 'a OR b'").is_none());
