@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod events;
 pub mod generation;
 pub mod plan_cmd;
+pub mod plan_examples;
 pub mod prompts;
 pub mod query;
 pub mod select;

@@ -230,6 +230,8 @@ pub enum Strategy {
     Batches,
     Random,
     Matched,
+    /// Every worker gets the best-matching example plus a rotation of the others.
+    Coverage,
     None,
     All,
 }
