@@ -31,6 +31,8 @@ pub struct GenStat {
     pub completion_tokens: u64,
     pub cached: bool,
     pub win: bool,
+    /// A pass on a result of 1-5 rows (a `thin_result` note): weak evidence.
+    pub thin: bool,
 }
 
 impl GenStat {
@@ -45,6 +47,9 @@ impl GenStat {
             completion_tokens: v["tokens"]["completion"].as_u64().unwrap_or(0),
             cached: v["cached"].as_bool() == Some(true),
             win: v["timing"]["win"].as_bool() == Some(true),
+            thin: v["notes"].as_array().into_iter().flatten().any(|n| {
+                n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
+            }),
         }
     }
 
@@ -129,6 +134,7 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "tokens": tokens(records.values()),
         "cost_usd": Value::Null,
         "cached_responses": cached,
+        "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
     })
 }
 
@@ -151,6 +157,11 @@ pub fn summary_text(s: &Value) -> String {
     out.push_str(&format!("By status: {}\n", list(&s["by_status"])));
     if s["by_reason"].as_object().is_some_and(|o| !o.is_empty()) {
         out.push_str(&format!("By reason: {}\n", list(&s["by_reason"])));
+    }
+    if let Some(n) = s["thin_result_passes"].as_u64().filter(|n| *n > 0) {
+        out.push_str(&format!(
+            "Thin results: {n} passes compared only 1-5 rows (thin_result): weak evidence\n"
+        ));
     }
     out.push_str(&top_speedups(s));
     if let Some(b) = s["best_worker"].as_u64() {

@@ -17,7 +17,8 @@ pub enum Reason {
     NotSelect,
     ExecutionError,
     Timeout,
-    ColumnCountMismatch,
+    /// Column count, names or order differ from the original's.
+    ColumnMismatch,
     ColumnTypeMismatch,
     RowCountMismatch,
     ValueMismatch,
@@ -28,6 +29,8 @@ pub enum Reason {
     AmbiguousTies,
     /// The original sorts by a non-output expression and the candidate's order differs.
     UnverifiableOrder,
+    /// The candidate is the original again (after normalizing layout).
+    NoChange,
 }
 
 impl Reason {
@@ -38,7 +41,7 @@ impl Reason {
             Reason::NotSelect => "not_select",
             Reason::ExecutionError => "execution_error",
             Reason::Timeout => "timeout",
-            Reason::ColumnCountMismatch => "column_count_mismatch",
+            Reason::ColumnMismatch => "column_mismatch",
             Reason::ColumnTypeMismatch => "column_type_mismatch",
             Reason::RowCountMismatch => "row_count_mismatch",
             Reason::ValueMismatch => "value_mismatch",
@@ -47,6 +50,7 @@ impl Reason {
             Reason::NondeterministicOriginal => "nondeterministic_original",
             Reason::AmbiguousTies => "ambiguous_ties",
             Reason::UnverifiableOrder => "unverifiable_order",
+            Reason::NoChange => "no_change",
         }
     }
 }
