@@ -95,8 +95,10 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
         } else {
             check_new(&ctes, id)?;
             let alias = TableAlias {
+                explicit: true,
                 name: ident(id),
                 columns: vec![],
+                at: None,
             };
             upsert(&mut ctes, Entry { alias, query }, false);
         }
@@ -138,8 +140,10 @@ fn alias_of(id: &str, node: &Node) -> TableAlias {
         })
         .collect();
     TableAlias {
+        explicit: true,
         name: ident(id),
         columns,
+        at: None,
     }
 }
 
