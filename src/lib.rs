@@ -16,4 +16,5 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod sqltext;
 pub mod validate;

@@ -119,10 +119,14 @@ pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
         .trim()
         .trim_end_matches(';')
         .trim();
-    match parse_one_query(text) {
-        Ok(_) => Ok(text.to_string()),
-        Err(e) if block.is_some() => Err(AnswerError::Assembled(e)),
-        Err(e) => Err(AnswerError::NoSql(e)),
+    // sqlparser reads most answers; what it cannot read, DuckDB's parser decides.
+    let checked = parse_one_query(text)
+        .map(|_| ())
+        .or_else(|e| crate::validate::gate::check(text).map_err(|d| (e, d.to_string())));
+    match checked {
+        Ok(()) => Ok(text.to_string()),
+        Err((_, d)) if block.is_some() => Err(AnswerError::Assembled(d)),
+        Err((_, d)) => Err(AnswerError::NoSql(d)),
     }
 }
 

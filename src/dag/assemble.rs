@@ -36,8 +36,26 @@ impl Entry {
     }
 }
 
-/// Apply a rewrite set to the DAG's nodes and print the resulting query.
+/// Apply a rewrite set to the DAG's nodes and print the resulting query. Through
+/// sqlparser's syntax tree when it reads every node; as text (`textual.rs`) when it
+/// cannot but DuckDB can, so a weaker helper parser never refuses a valid answer.
 pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
+    if dag.note.is_some() {
+        return super::textual::assemble_text(dag, set);
+    }
+    match assemble_ast(dag, set) {
+        Err(e @ (AnswerError::InvalidNodeSql { .. } | AnswerError::Assembled(_))) => {
+            super::textual::assemble_text(dag, set).map_err(|t| match t {
+                // DuckDB cannot read it either: its message says where.
+                AnswerError::InvalidNodeSql { .. } => t,
+                _ => e,
+            })
+        }
+        other => other,
+    }
+}
+
+fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
     let mut ctes: Vec<Entry> = Vec::new();
     let mut main: Option<Query> = None;
     for node in &dag.nodes {
@@ -77,8 +95,10 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         } else {
             check_new(&ctes, id)?;
             let alias = TableAlias {
+                explicit: true,
                 name: ident(id),
                 columns: vec![],
+                at: None,
             };
             upsert(&mut ctes, Entry { alias, query }, false);
         }
@@ -103,7 +123,10 @@ pub fn assemble_rewrite(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerErr
         });
     }
     let text = pretty_query(&main);
-    parse_one_query(&text).map_err(AnswerError::Assembled)?;
+    if let Err(e) = parse_one_query(&text) {
+        // sqlparser printed what it cannot read back; DuckDB's parser decides.
+        crate::validate::gate::check(&text).map_err(|_| AnswerError::Assembled(e))?;
+    }
     Ok(text)
 }
 
@@ -117,8 +140,10 @@ fn alias_of(id: &str, node: &Node) -> TableAlias {
         })
         .collect();
     TableAlias {
+        explicit: true,
         name: ident(id),
         columns,
+        at: None,
     }
 }
 
@@ -151,7 +176,7 @@ fn parse_node_body(id: &str, body: &str) -> Result<Query, AnswerError> {
 }
 
 /// `id AS ( body )` -> `body`.
-fn strip_cte_wrapper<'a>(id: &str, text: &'a str) -> Option<&'a str> {
+pub(super) fn strip_cte_wrapper<'a>(id: &str, text: &'a str) -> Option<&'a str> {
     let rest = text
         .get(id.len()..)
         .filter(|_| text[..id.len()].eq_ignore_ascii_case(id))?;
@@ -163,18 +188,41 @@ fn strip_cte_wrapper<'a>(id: &str, text: &'a str) -> Option<&'a str> {
     rest.strip_prefix('(')?.trim_end().strip_suffix(')')
 }
 
-/// An identifier, double-quoted unless it is a plain `[A-Za-z_][A-Za-z0-9_]*` name.
-fn ident(name: &str) -> Ident {
+/// An identifier, double-quoted unless it is a plain `[A-Za-z_][A-Za-z0-9_]*` name that
+/// is no SQL keyword (`limit`, `sort`, `order` are quoted: a node named `limit` must be
+/// `"limit"` in the WITH clause as in every reference to it).
+pub(super) fn ident(name: &str) -> Ident {
     let mut chars = name.chars();
     let plain = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_keyword(name);
     match plain {
         true => Ident::new(name),
         false => Ident::with_quote('"', name),
     }
 }
+
+/// A keyword of DuckDB's grammar (reserved or not) or of sqlparser's.
+fn is_keyword(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    sqlparser::keywords::ALL_KEYWORDS.binary_search(&upper.as_str()).is_ok()
+        || DUCKDB_RESERVED.contains(&upper.as_str())
+}
+
+/// DuckDB's reserved keywords (`SELECT * FROM duckdb_keywords()`, category `reserved`).
+const DUCKDB_RESERVED: &[&str] = &[
+    "ALL", "ANALYSE", "ANALYZE", "AND", "ANY", "ARRAY", "AS", "ASC", "ASYMMETRIC", "BOTH",
+    "CASE", "CAST", "CHECK", "COLLATE", "COLUMN", "CONSTRAINT", "CREATE", "DEFAULT",
+    "DEFERRABLE", "DESC", "DESCRIBE", "DISTINCT", "DO", "ELSE", "END", "EXCEPT", "FALSE",
+    "FETCH", "FOR", "FOREIGN", "FROM", "GRANT", "GROUP", "HAVING", "IN", "INITIALLY",
+    "INTERSECT", "INTO", "LAMBDA", "LATERAL", "LEADING", "LIMIT", "NOT", "NULL", "OFFSET",
+    "ON", "ONLY", "OR", "ORDER", "PIVOT", "PIVOT_LONGER", "PIVOT_WIDER", "PLACING",
+    "PRIMARY", "QUALIFY", "REFERENCES", "RETURNING", "SELECT", "SHOW", "SOME", "SUMMARIZE",
+    "SYMMETRIC", "TABLE", "THEN", "TO", "TRAILING", "TRUE", "UNION", "UNIQUE", "UNPIVOT",
+    "USING", "VARIADIC", "WHEN", "WHERE", "WINDOW", "WITH",
+];
 
 fn to_cte(e: Entry) -> Cte {
     Cte {
@@ -243,7 +291,7 @@ pub(crate) fn topo_order(nodes: &[Node]) -> Result<Vec<String>, String> {
 /// Depth-first topological sort over `(name, deps)` that keeps the given order wherever
 /// dependencies allow: each item is emitted right after its not-yet-emitted deps.
 /// Err: the cycle as "a -> b -> a".
-fn stable_topo(items: &[(String, Vec<String>)]) -> Result<Vec<usize>, String> {
+pub(super) fn stable_topo(items: &[(String, Vec<String>)]) -> Result<Vec<usize>, String> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         New,

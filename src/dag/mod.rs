@@ -18,6 +18,7 @@ mod contract;
 mod flags;
 mod parse;
 pub mod patterns;
+mod textual;
 mod walk;
 
 pub use answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
@@ -67,6 +68,9 @@ pub struct Dag {
     pub statement_index: usize,
     /// The source used `WITH RECURSIVE`; assembly keeps it.
     pub recursive: bool,
+    /// Set when sqlparser cannot read the statement (DuckDB can): the DAG is then one
+    /// `main_query` node without structure, and this says so (templates print it).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +150,16 @@ pub fn parse_first_dag(sql: &str) -> Result<Dag, DagError> {
 }
 
 /// [`parse_first_dag`] with known table columns (flags unqualified correlation).
+/// A single query that sqlparser cannot read but DuckDB can still gets a DAG: one
+/// `main_query` node holding the whole text, with [`Dag::note`] saying why.
 pub fn parse_first_dag_with_schema(sql: &str, columns: &Columns) -> Result<Dag, DagError> {
-    Ok(parse_dags_with_schema(sql, columns)?.remove(0)) // never empty: Empty is an error
+    match parse_dags_with_schema(sql, columns) {
+        Ok(mut dags) => Ok(dags.remove(0)), // never empty: Empty is an error
+        Err(DagError::Syntax(e)) if crate::validate::gate::check(sql).is_ok() => {
+            Ok(parse::degraded_dag(sql, &e))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Pretty-print SQL through sqlparser (statements separated by `;` and a blank line);

@@ -122,6 +122,36 @@ pub(crate) fn build_dag(
         statement_count,
         statement_index,
         recursive: q.with.as_ref().is_some_and(|w| w.recursive),
+        note: None,
+    }
+}
+
+/// The DAG of a query sqlparser cannot read (`why` is its error): one `main_query` node
+/// holding the whole statement, no structure, and a note for the prompt.
+pub(crate) fn degraded_dag(sql: &str, why: &str) -> Dag {
+    let main = Node {
+        id: MAIN_QUERY.to_string(),
+        kind: NodeKind::Main,
+        sql: crate::sqltext::strip_tail(sql).trim().to_string(),
+        refs: Vec::new(),
+        tables: Vec::new(),
+        flags: Vec::new(),
+        contract: Default::default(),
+        alias_columns: Vec::new(),
+        joins: 0,
+        scans: Vec::new(),
+    };
+    Dag {
+        nodes: vec![main],
+        order: vec![MAIN_QUERY.to_string()],
+        statement_count: 1,
+        statement_index: 0,
+        recursive: false,
+        note: Some(format!(
+            "this query uses syntax the structure analysis cannot read ({why}), so it is shown \
+             as one `main_query` node without CTE breakdown, flags or contract; DuckDB runs it \
+             as written. Rewrite it as a whole (new CTEs are fine)."
+        )),
     }
 }
 

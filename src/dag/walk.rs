@@ -131,7 +131,11 @@ impl<'a> Walker<'a> {
                 self.walk_set(left);
                 self.walk_set(right);
             }
-            SetExpr::Values(v) => v.rows.iter().flatten().for_each(|e| self.walk_expr(e)),
+            SetExpr::Values(v) => v
+                .rows
+                .iter()
+                .flat_map(|r| r.content.iter())
+                .for_each(|e| self.walk_expr(e)),
             _ => {}
         }
     }
@@ -175,7 +179,11 @@ impl<'a> Walker<'a> {
                     | JoinOperator::RightAnti(c)
                     | JoinOperator::StraightJoin(c) => Some(c),
                     JoinOperator::AsOf { constraint, .. } => Some(constraint),
-                    JoinOperator::CrossApply | JoinOperator::OuterApply => None,
+                    JoinOperator::CrossApply
+                    | JoinOperator::OuterApply
+                    | JoinOperator::ArrayJoin
+                    | JoinOperator::LeftArrayJoin
+                    | JoinOperator::InnerArrayJoin => None,
                 };
                 if let Some(JoinConstraint::On(e)) = constraint {
                     self.walk_expr(e);

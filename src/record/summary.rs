@@ -41,6 +41,8 @@ pub struct GenStat {
     pub cached_answers: u64,
     pub cached: bool,
     pub win: bool,
+    /// A pass on a result of 1-5 rows (a `thin_result` note): weak evidence.
+    pub thin: bool,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -70,6 +72,9 @@ impl GenStat {
             cached_answers: v["cached_answers"].as_u64().unwrap_or(u64::from(cached)),
             cached,
             win: v["timing"]["win"].as_bool() == Some(true),
+            thin: v["notes"].as_array().into_iter().flatten().any(|n| {
+                n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
+            }),
         }
     }
 
@@ -189,6 +194,7 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "cost_usd": Value::Null,
         "llm_answers": answers,
         "cached_responses": cached_answers,
+        "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
     })
 }
 
@@ -212,6 +218,11 @@ pub fn summary_text(s: &Value) -> String {
     out.push_str(&format!("By status: {}\n", list(&s["by_status"])));
     if s["by_reason"].as_object().is_some_and(|o| !o.is_empty()) {
         out.push_str(&format!("By reason: {}\n", list(&s["by_reason"])));
+    }
+    if let Some(n) = s["thin_result_passes"].as_u64().filter(|n| *n > 0) {
+        out.push_str(&format!(
+            "Thin results: {n} passes compared only 1-5 rows (thin_result): weak evidence\n"
+        ));
     }
     out.push_str(&top_speedups(s));
     if let Some(b) = s["best_worker"].as_u64() {

@@ -56,6 +56,11 @@ impl QueryInputs {
             None => (None, Some("no sample DB yet: plan summary omitted".into())),
         };
         let tables: Vec<String> = match &dag {
+            // No structure: every word may be a table; the schema lookup keeps real ones.
+            Ok(d) if d.note.is_some() => {
+                let set: BTreeSet<String> = crate::sqltext::words(&target_sql).into_iter().collect();
+                set.into_iter().collect()
+            }
             Ok(d) => {
                 let set: BTreeSet<String> = d.nodes.iter().flat_map(|n| n.tables.iter().cloned()).collect();
                 set.into_iter().collect()
@@ -68,6 +73,13 @@ impl QueryInputs {
             .unwrap_or_else(|| json!([]));
         // With the schema known, unqualified correlated references are detected too.
         let dag = match dag {
+            Ok(mut d) if d.note.is_some() => {
+                let names = schema.as_array().into_iter().flatten();
+                let names: Vec<String> =
+                    names.filter_map(|t| t["name"].as_str().map(str::to_lowercase)).collect();
+                d.nodes.iter_mut().for_each(|n| n.tables = names.clone());
+                Ok(d)
+            }
             Ok(d) if schema.as_array().is_some_and(|a| !a.is_empty()) => {
                 dag::parse_first_dag_with_schema(&target_sql, &dag::columns_from_schema(&schema)).or(Ok(d))
             }

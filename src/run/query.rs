@@ -88,6 +88,14 @@ impl QueryShared {
             s = self.validate_slots.acquire() => s.ok()?,
             _ = self.cancel.cancelled() => return None,
         };
+        if crate::sqltext::normalize(&sql) == crate::sqltext::normalize(&base.original_sql) {
+            return Some(Verdict::Inconclusive {
+                reason: validate::Reason::NoChange,
+                rows: None,
+                message: "the candidate is the original query again (same text after normalizing layout); nothing to measure".into(),
+            }
+            .into());
+        }
         let _ = self.events.send(Event::ValidationStarted { number }).await;
         let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
         let task = tokio::task::spawn_blocking(move || instances::check(&db, &base, &extras, &sql, &cfg, &lane));

@@ -7,6 +7,7 @@
 use super::equivalence::{self, Outcome};
 use super::order::{self, OrderSpec};
 use super::sandbox::{ExecError, Sandbox};
+use super::sortkeys::{self, SortKeys};
 use super::{MIN_CANDIDATE_DEADLINE, Reason, stats, timing};
 use super::{ResultSet, Row, RowCounts, TIE_ROWS_CAP, TimingLane, ValidatorConfig, Verdict};
 use std::path::Path;
@@ -25,6 +26,11 @@ pub struct Baseline {
     pub order: OrderSpec,
     /// The original's complete unlimited result, when it has a LIMIT/OFFSET window.
     pub tie_rows: Option<Vec<Row>>,
+    /// Values of the sort keys that are not output columns (`result.rows` is then the
+    /// exposed run's valid order, so rows and keys line up).
+    pub sort_keys: Option<SortKeys>,
+    /// Per output column: does the original promise this name (alias or bare column)?
+    pub named: Vec<bool>,
     pub notes: Vec<String>,
 }
 
@@ -43,6 +49,7 @@ pub(super) fn open(db: &Path, cfg: &ValidatorConfig) -> Result<Sandbox, String> 
 pub(super) fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict {
     let reason = match &e {
         ExecError::NotSelect(_) => Reason::NotSelect,
+        ExecError::Parse(_) => Reason::ParseError,
         ExecError::Failed(_) => Reason::ExecutionError,
         ExecError::Timeout(_) => Reason::Timeout,
     };
@@ -66,7 +73,7 @@ pub fn prepare_baseline(
         rows: None,
         message,
     })?;
-    let first = sb
+    let mut first = sb
         .run(original_sql, cfg.original_timeout)
         .map_err(|e| original_failed(e, None))?;
     let rows = first.result.rows.len();
@@ -84,8 +91,26 @@ pub fn prepare_baseline(
         });
     }
     let order = order::analyze(original_sql, &first.result.column_names());
+    let named = super::columns::named_columns(original_sql, &first.result.column_names());
     let mut notes = Vec::new();
+    let mut sort_keys = None;
+    let mut exposed_ties = None;
+    if !order.unmapped.is_empty() {
+        match sortkeys::expose(&sb, &first.result, &order, cfg.original_timeout) {
+            Ok(x) => {
+                first.result.rows = x.rows;
+                exposed_ties = Some(x.tie_rows);
+                sort_keys = Some(x.keys);
+            }
+            Err(why) => notes.push(format!(
+                "sort key `{}` is not an output column and could not be computed ({why}); \
+                 only the original's exact row order can pass",
+                order.unmapped[0]
+            )),
+        }
+    }
     let tie_rows = match (&order.unlimited_sql, order.window_unknown) {
+        _ if exposed_ties.is_some() => exposed_ties.flatten(),
         (Some(sql), false) => match sb.run_capped(sql, cfg.original_timeout, TIE_ROWS_CAP) {
             Ok(x) if !x.truncated => Some(x.result.rows),
             Ok(_) => {
@@ -102,7 +127,13 @@ pub fn prepare_baseline(
     let second = sb
         .run(original_sql, cfg.original_timeout)
         .map_err(|e| original_failed(e, counts))?;
-    match equivalence::compare(&first.result, &second.result, &order, tie_rows.as_deref()) {
+    match equivalence::compare_keyed(
+        &first.result,
+        &second.result,
+        &order,
+        tie_rows.as_deref(),
+        sort_keys.as_ref(),
+    ) {
         Outcome::Same { .. } => {}
         Outcome::Different { diff, .. } => {
             return Err(Verdict::Inconclusive {
@@ -146,6 +177,8 @@ pub fn prepare_baseline(
         samples_s,
         order,
         tie_rows,
+        sort_keys,
+        named,
         notes,
     })
 }

@@ -63,7 +63,7 @@ impl Comparer {
                 original: vec![describe(orig)],
                 optimized: vec![describe(cand)],
             };
-            return Err((Reason::ColumnCountMismatch, diff));
+            return Err((Reason::ColumnMismatch, diff));
         }
         let mut notes = Vec::new();
         let mut tolerant = Vec::new();
@@ -143,7 +143,7 @@ impl Comparer {
         }
     }
 
-    fn cells_eq(&self, a: &Cell, b: &Cell, j: usize) -> bool {
+    pub(super) fn cells_eq(&self, a: &Cell, b: &Cell, j: usize) -> bool {
         let tol = self.tolerant[j];
         match (tol, a.as_f64(), b.as_f64()) {
             (true, Some(x), Some(y)) => float_eq(x, y),

@@ -11,12 +11,16 @@
 //! by the window (first and last) may legitimately hold *other* tied rows: they must be a
 //! sub-multiset of that tie group in the original's unlimited result (`ties`). When the
 //! unlimited result is unavailable the answer is `inconclusive`/`ambiguous_ties`, never a
-//! guess. When a sort key is not an output column (see `order.rs`), the candidate must
-//! match the original's exact row order, else `inconclusive`/`unverifiable_order`.
+//! guess. When a sort key is not an output column (see `order.rs`), its values come from
+//! running the original with it exposed (`sortkeys.rs`) and runs of equal keys are
+//! checked the same way; only when that is impossible must the candidate match the
+//! original's exact row order, else `inconclusive`/`unverifiable_order`.
 //!
 //! It compares two in-memory results; it never runs SQL.
 
 use super::comparer::Comparer;
+use super::diffmsg;
+use super::sortkeys::SortKeys;
 pub use super::comparer::{DIFF_ROWS, FLOAT_ABS_TOL, FLOAT_REL_TOL, float_eq};
 use super::order::OrderSpec;
 use super::resultset::{ResultSet, Row};
@@ -47,6 +51,18 @@ pub fn compare(
     spec: &OrderSpec,
     ties: Option<&[Row]>,
 ) -> Outcome {
+    compare_keyed(orig, cand, spec, ties, None)
+}
+
+/// [`compare`] with the values of the original's unmapped sort keys (`sortkeys.rs`):
+/// `orig` must then be `keys.rows`, and `ties` `keys.tie_rows`.
+pub fn compare_keyed(
+    orig: &ResultSet,
+    cand: &ResultSet,
+    spec: &OrderSpec,
+    ties: Option<&[Row]>,
+    keys: Option<&SortKeys>,
+) -> Outcome {
     let (cmp, notes) = match Comparer::for_columns(orig, cand) {
         Ok(x) => x,
         Err((reason, diff)) => {
@@ -57,6 +73,7 @@ pub fn compare(
             };
         }
     };
+    let names = orig.column_names();
     let o: Vec<&Row> = orig.rows.iter().collect();
     let c: Vec<&Row> = cand.rows.iter().collect();
     let mut notes = notes;
@@ -74,8 +91,9 @@ pub fn compare(
             return Outcome::Same { notes };
         }
         let message = format!(
-            "{} original rows have no match in the candidate",
-            miss.len()
+            "{} original rows have no match in the candidate{}",
+            miss.len(),
+            diffmsg::closest_pair(&cmp, &names, &o, &c, &miss, &extra)
         );
         return different(
             &notes,
@@ -83,18 +101,20 @@ pub fn compare(
             cmp.report(&o, &c, &miss, &extra, message),
         );
     }
-    let keys = &spec.key_cols;
-    if let Some(i) = (0..o.len()).find(|&i| !cmp.keys_eq(o[i], c[i], keys)) {
+    let kc = &spec.key_cols;
+    let ex = keys.filter(|k| k.keys.len() == o.len());
+    let same_key = |i: usize, j: usize| {
+        cmp.keys_eq(o[i], o[j], kc) && ex.is_none_or(|k| diffmsg::cells_close(&k.keys[i], &k.keys[j]))
+    };
+    if let Some(i) = (0..o.len()).find(|&i| !cmp.keys_eq(o[i], c[i], kc)) {
         let (miss, extra) = cmp.bag_diff(&o, &c);
-        let reason = if miss.is_empty() && extra.is_empty() {
+        let same_rows = miss.is_empty() && extra.is_empty();
+        let reason = if same_rows {
             Reason::OrderMismatch
         } else {
             Reason::ValueMismatch
         };
-        let message = format!(
-            "row {}: sort-key values differ from the original's (ORDER BY order not kept)",
-            i + 1
-        );
+        let message = diffmsg::row_message(&cmp, &names, i, o[i], c[i], kc, same_rows);
         let window: Vec<usize> = (i..(i + DIFF_ROWS).min(o.len())).collect();
         return different(
             &notes,
@@ -102,7 +122,7 @@ pub fn compare(
             cmp.report(&o, &c, &window, &window, message),
         );
     }
-    let runs = runs(&o, |a, b| cmp.keys_eq(a, b, keys));
+    let runs = runs(o.len(), same_key);
     for (r, &(a, b)) in runs.iter().enumerate() {
         let (miss, extra) = cmp.bag_diff(&o[a..b], &c[a..b]);
         if miss.is_empty() && extra.is_empty() {
@@ -112,18 +132,34 @@ pub fn compare(
         let cut_at_start = r == 0 && (spec.offset > 0 || spec.window_unknown);
         let shift = |v: &[usize]| v.iter().map(|i| i + a).collect::<Vec<_>>();
         if !(cut_at_end || cut_at_start) {
-            let message = format!(
-                "rows {}..{} (equal sort keys) differ as a multiset",
-                a + 1,
-                b
-            );
+            let (everywhere_miss, everywhere_extra) = cmp.bag_diff(&o, &c);
+            let (reason, how) = if everywhere_miss.is_empty() && everywhere_extra.is_empty() {
+                (
+                    Reason::OrderMismatch,
+                    "the candidate has the same rows, but not in an order the ORDER BY allows".to_string(),
+                )
+            } else {
+                (
+                    Reason::ValueMismatch,
+                    format!(
+                        "differ as a multiset{}",
+                        diffmsg::closest_pair(&cmp, &names, &o[a..b], &c[a..b], &miss, &extra)
+                    ),
+                )
+            };
+            let message = format!("rows {}..{} (equal sort keys): {how}", a + 1, b);
             return different(
                 &notes,
-                Reason::ValueMismatch,
+                reason,
                 cmp.report(&o, &c, &shift(&miss), &shift(&extra), message),
             );
         }
-        let Some(all) = ties.filter(|_| !spec.window_unknown) else {
+        let tie_keys = match ex {
+            Some(k) => k.tie_keys.as_deref().filter(|tk| ties.is_some_and(|t| t.len() == tk.len())),
+            None => None,
+        };
+        let usable = ties.filter(|_| !spec.window_unknown && (ex.is_none() || tie_keys.is_some()));
+        let Some(all) = usable else {
             return Outcome::Unsure {
                 reason: Reason::AmbiguousTies,
                 message: format!(
@@ -134,7 +170,18 @@ pub fn compare(
                 ),
             };
         };
-        let group: Vec<&Row> = all.iter().filter(|u| cmp.keys_eq(u, o[a], keys)).collect();
+        let group: Vec<&Row> = all
+            .iter()
+            .enumerate()
+            .filter(|(t, u)| {
+                cmp.keys_eq(u, o[a], kc)
+                    && match (ex, tie_keys) {
+                        (Some(k), Some(tk)) => diffmsg::cells_close(&tk[*t], &k.keys[a]),
+                        _ => true,
+                    }
+            })
+            .map(|(_, u)| u)
+            .collect();
         let (_, outside) = cmp.bag_diff(&group, &c[a..b]);
         if !outside.is_empty() {
             let message = format!(
@@ -155,7 +202,18 @@ pub fn compare(
             b
         ));
     }
-    if !spec.unmapped.is_empty() {
+    if !spec.unmapped.is_empty() && ex.is_some() {
+        notes.push(format!(
+            "sort key `{}` is not an output column; it was computed by running the original with it exposed",
+            spec.unmapped[0]
+        ));
+    } else if !spec.unmapped.is_empty() && spec.text_only {
+        notes.push(format!(
+            "the original's sort key `{}` could not be read or computed; rows within equal \
+             readable sort keys were compared as a multiset",
+            spec.unmapped[0]
+        ));
+    } else if !spec.unmapped.is_empty() {
         if (0..o.len()).all(|i| cmp.rows_eq(o[i], c[i])) {
             notes.push(format!(
                 "sort key `{}` is not an output column; rows matched in exactly the original order",
@@ -183,12 +241,12 @@ fn different(notes: &[String], reason: Reason, diff: Diff) -> Outcome {
     }
 }
 
-/// Maximal runs `[a, b)` of consecutive rows that are equal under `eq`.
-fn runs(rows: &[&Row], eq: impl Fn(&Row, &Row) -> bool) -> Vec<(usize, usize)> {
+/// Maximal runs `[a, b)` of consecutive row indexes `0..n` equal under `eq`.
+fn runs(n: usize, eq: impl Fn(usize, usize) -> bool) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
-    for i in 1..=rows.len() {
-        if i == rows.len() || !eq(rows[start], rows[i]) {
+    for i in 1..=n {
+        if i == n || !eq(start, i) {
             if i > start {
                 out.push((start, i));
             }

@@ -114,7 +114,10 @@ fn instance_baseline(
                 .run(sql, cfg.original_timeout)
                 .map_err(|e| format!("the original failed: {e}"))?;
             let order = order::analyze(sql, &x.result.column_names());
+            let named = super::columns::named_columns(sql, &x.result.column_names());
             Ok(Baseline {
+                sort_keys: None,
+                named,
                 original_sql: sql.to_string(),
                 rows: x.result.rows.len(),
                 result: x.result,

@@ -11,14 +11,19 @@
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
 
 mod baseline;
+pub mod columns;
 mod command;
 mod comparer;
+mod diffmsg;
 pub mod equivalence;
 pub mod instances;
 pub mod order;
 pub mod reads;
+pub mod gate;
+mod order_text;
 pub mod resultset;
 pub mod sandbox;
+pub mod sortkeys;
 pub mod stats;
 pub mod survey;
 pub mod timing;
@@ -42,6 +47,10 @@ pub use verdict::{Diff, Reason, RowCounts, Timing, Verdict};
 pub const TIE_ROWS_CAP: usize = 1_000_000;
 /// Rows fetched from a candidate beyond the original's count before giving up on it.
 pub const CANDIDATE_EXTRA_ROWS_CAP: usize = 100_000;
+/// Results of at most this many rows get a `thin_result` note on a pass.
+pub const THIN_RESULT_ROWS: usize = 5;
+/// The prefix of that note (summaries count notes starting with it).
+pub const THIN_RESULT_NOTE: &str = "thin_result";
 /// Minimum candidate deadline.
 pub const MIN_CANDIDATE_DEADLINE: Duration = Duration::from_secs(1);
 
@@ -99,6 +108,10 @@ fn candidate_failed(e: ExecError) -> Verdict {
             reason: Reason::NotSelect,
             message: m,
         },
+        ExecError::Parse(m) => Verdict::Error {
+            reason: Reason::ParseError,
+            message: m,
+        },
         ExecError::Failed(m) => Verdict::Error {
             reason: Reason::ExecutionError,
             message: format!("the candidate failed on the sample DB: {m}"),
@@ -118,10 +131,13 @@ pub fn validate_candidate(
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Verdict {
-    if let Err(message) = sandbox::check_single_query(candidate_sql) {
+    if let Err(e) = sandbox::check_single_query(candidate_sql) {
         return Verdict::Error {
-            reason: Reason::NotSelect,
-            message,
+            reason: match e {
+                gate::GateError::Parse(_) => Reason::ParseError,
+                gate::GateError::NotSelect(_) => Reason::NotSelect,
+            },
+            message: e.to_string(),
         };
     }
     let sb = match open(db, cfg) {
@@ -172,30 +188,54 @@ pub fn validate_candidate(
         original: base.rows,
         optimized: Some(cand.rows.len()),
     };
-    let mut notes =
-        match equivalence::compare(&base.result, &cand, &base.order, base.tie_rows.as_deref()) {
-            Outcome::Same { notes } => notes,
-            Outcome::Different {
+    let mut notes = match columns::check_names(&base.result.columns, &base.named, &cand.columns) {
+        Ok(n) => n,
+        Err(diff) => {
+            return Verdict::Failed {
+                reason: Reason::ColumnMismatch,
+                rows,
+                diff,
+                notes: Vec::new(),
+            };
+        }
+    };
+    let compared = match equivalence::compare_keyed(
+        &base.result,
+        &cand,
+        &base.order,
+        base.tie_rows.as_deref(),
+        base.sort_keys.as_ref(),
+    ) {
+        Outcome::Same { notes } => notes,
+        Outcome::Different {
+            reason,
+            diff,
+            notes: more,
+        } => {
+            notes.extend(more);
+            return Verdict::Failed {
                 reason,
+                rows,
                 diff,
                 notes,
-            } => {
-                return Verdict::Failed {
-                    reason,
-                    rows,
-                    diff,
-                    notes,
-                };
-            }
-            Outcome::Unsure { reason, message } => {
-                return Verdict::Inconclusive {
-                    reason,
-                    rows: Some(rows),
-                    message,
-                };
-            }
-        };
+            };
+        }
+        Outcome::Unsure { reason, message } => {
+            return Verdict::Inconclusive {
+                reason,
+                rows: Some(rows),
+                message,
+            };
+        }
+    };
+    notes.extend(compared);
     notes.extend(base.notes.iter().cloned());
+    if (1..=THIN_RESULT_ROWS).contains(&base.rows) {
+        notes.push(format!(
+            "{THIN_RESULT_NOTE}: the original returns only {} row(s) on the sample DB, so this match is weak evidence",
+            base.rows
+        ));
+    }
     if cfg.timing_off() {
         return Verdict::Pass {
             rows,

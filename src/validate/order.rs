@@ -9,6 +9,10 @@
 //! on the unmapped keys it could not verify (it then requires the exact original order,
 //! or reports `inconclusive`).
 //!
+//! Unmapped keys are not given up on: [`Exposure`]s are the original with those keys
+//! added to its select list (how DuckDB itself binds ORDER BY expressions), or, for set
+//! operations and DISTINCT, wrapped as `SELECT *, key .. FROM (original) ORDER BY ..`.
+//!
 //! It does not compare rows; it only describes the promise.
 
 use sqlparser::ast::{
@@ -34,6 +38,21 @@ pub struct OrderSpec {
     pub window_unknown: bool,
     /// The original without LIMIT/OFFSET/FETCH, used to see whole tie groups.
     pub unlimited_sql: Option<String>,
+    /// Read from the text (sqlparser could not read the original): keys that cannot be
+    /// computed are then compared as a multiset, with a note, instead of refused.
+    pub text_only: bool,
+    /// Ways to run the original with its unmapped sort keys exposed as extra trailing
+    /// output columns (`sortkeys.rs` runs them, first that works wins).
+    pub exposures: Vec<Exposure>,
+}
+
+/// The original rewritten to also return its unmapped sort keys (`keys` extra columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub sql: String,
+    /// The same without LIMIT/OFFSET/FETCH (when the original has a window).
+    pub unlimited_sql: Option<String>,
+    pub keys: usize,
 }
 
 impl OrderSpec {
@@ -43,21 +62,15 @@ impl OrderSpec {
 }
 
 /// Describe `original_sql`'s ordering promise; `columns` are the names DuckDB gave its
-/// output columns. An unparsable original gives the most conservative spec (treated as
-/// ordered with no mappable key, so only the exact original order can pass).
+/// output columns. An original sqlparser cannot read is read from its text
+/// (`order_text.rs`).
 pub fn analyze(original_sql: &str, columns: &[String]) -> OrderSpec {
     let query = match Parser::parse_sql(&DuckDbDialect {}, original_sql)
         .ok()
         .as_deref()
     {
         Some([Statement::Query(q)]) => q.clone(),
-        _ => {
-            return OrderSpec {
-                ordered: true,
-                unmapped: vec!["<original could not be parsed>".into()],
-                ..OrderSpec::default()
-            };
-        }
+        _ => return super::order_text::analyze_text(original_sql, columns),
     };
     let mut spec = OrderSpec::default();
     read_window(&query, &mut spec);
@@ -79,6 +92,7 @@ pub fn analyze(original_sql: &str, columns: &[String]) -> OrderSpec {
                 Some(col) => spec.key_cols.push(col),
                 None => {
                     spec.unmapped = keys[i..].iter().map(|k| k.to_string()).collect();
+                    spec.exposures = exposures(&query, &keys[i..], spec.has_window());
                     break;
                 }
             }
@@ -91,6 +105,62 @@ pub fn analyze(original_sql: &str, columns: &[String]) -> OrderSpec {
         spec.unlimited_sql = Some(unlimited.to_string());
     }
     spec
+}
+
+/// The original returning `keys` as extra trailing columns `__qt_key_N`, two ways.
+fn exposures(query: &Query, keys: &[Expr], window: bool) -> Vec<Exposure> {
+    let unlimited = |q: &Query| {
+        window.then(|| {
+            let mut u = q.clone();
+            u.limit_clause = None;
+            u.fetch = None;
+            u.to_string()
+        })
+    };
+    let alias = |n: usize| sqlparser::ast::Ident::new(format!("__qt_key_{n}"));
+    let mut out = Vec::new();
+    // 1. Into the select list, as DuckDB binds ORDER BY expressions (sees hidden columns).
+    if let SetExpr::Select(sel) = query.body.as_ref() {
+        if sel.distinct.is_none() {
+            let mut q = query.clone();
+            if let SetExpr::Select(sel) = q.body.as_mut() {
+                for (n, k) in keys.iter().enumerate() {
+                    sel.projection.push(SelectItem::ExprWithAlias {
+                        expr: k.clone(),
+                        alias: alias(n),
+                    });
+                }
+            }
+            out.push(Exposure {
+                sql: q.to_string(),
+                unlimited_sql: unlimited(&q),
+                keys: keys.len(),
+            });
+        }
+    }
+    // 2. Around the query: keys over output columns (set operations, DISTINCT).
+    let mut inner = query.clone();
+    inner.order_by = None;
+    inner.limit_clause = None;
+    inner.fetch = None;
+    let extra: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, k)| format!("{k} AS {}", alias(n)))
+        .collect();
+    let order = query.order_by.as_ref().map(|o| o.to_string()).unwrap_or_default();
+    let head = format!("SELECT *, {} FROM ({inner}) AS __qt_src {order}", extra.join(", "));
+    let tail = match (&query.limit_clause, &query.fetch) {
+        (Some(l), _) => l.to_string(),
+        (None, Some(f)) => format!(" {f}"),
+        (None, None) => String::new(),
+    };
+    out.push(Exposure {
+        sql: format!("{head}{tail}"),
+        unlimited_sql: window.then(|| head.clone()),
+        keys: keys.len(),
+    });
+    out
 }
 
 fn read_window(query: &Query, spec: &mut OrderSpec) {
@@ -251,6 +321,15 @@ mod tests {
         let s = analyze("SELECT a FROM t ORDER BY a, b, a", &cols(&["a"]));
         assert_eq!(s.key_cols, vec![0]);
         assert_eq!(s.unmapped, vec!["b".to_string(), "a".to_string()]);
+        let e = &s.exposures;
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].sql, "SELECT a, b AS __qt_key_0, a AS __qt_key_1 FROM t ORDER BY a, b, a");
+        assert!(e[1].sql.starts_with("SELECT *, b AS __qt_key_0, a AS __qt_key_1 FROM (SELECT a FROM t)"), "{}", e[1].sql);
+        assert_eq!(e[0].keys, 2);
+        let s = analyze("SELECT a FROM t UNION SELECT b FROM u ORDER BY a + 1 LIMIT 3", &cols(&["a"]));
+        assert_eq!(s.exposures.len(), 1);
+        assert!(s.exposures[0].sql.ends_with("ORDER BY a + 1 LIMIT 3"), "{}", s.exposures[0].sql);
+        assert!(!s.exposures[0].unlimited_sql.as_deref().unwrap().contains("LIMIT"));
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! The sandbox every piece of SQL runs in: one query statement, a read-only connection,
 //! no external access, locked configuration, and a deadline per execution.
 //!
-//! Two independent gates keep non-queries out: sqlparser must see exactly one
-//! `Statement::Query` whose body is a plain query (no INSERT/UPDATE/DELETE bodies, no
-//! `SELECT .. INTO`), and DuckDB's own parser must also see exactly one statement (the
-//! duckdb crate's `prepare` would otherwise execute every statement but the last).
-//! Behind them, the connection itself is read-only with `enable_external_access=false`
+//! The gate (gate.rs) lets only exactly one query through, as DuckDB's own parser sees
+//! it (the duckdb crate's `prepare` would otherwise execute every statement but the
+//! last). Behind it, the connection itself is read-only with `enable_external_access=false`
 //! (no file/URL readers, no COPY/ATTACH/INSTALL), extensions are never auto-installed or
 //! auto-loaded, and `lock_configuration=true` stops `SET`/`PRAGMA` from undoing any of it.
 //! Spill files go to a private temp folder, never next to the sample DB.
@@ -13,11 +11,8 @@
 //! It does not compare or time anything; it only runs one query and returns its rows.
 
 use super::resultset::{Cell, ColumnInfo, ResultSet, describe_type};
+use super::gate::GateError;
 use duckdb::{AccessMode, Config, Connection};
-use sqlparser::ast::{SetExpr, Statement};
-use sqlparser::dialect::DuckDbDialect;
-use sqlparser::parser::Parser;
-use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +22,9 @@ use std::time::{Duration, Instant};
 pub enum ExecError {
     #[error("{0}")]
     NotSelect(String),
+    /// DuckDB's parser rejects the text (its message and position).
+    #[error("{0}")]
+    Parse(String),
     #[error("{0}")]
     Failed(String),
     #[error("query exceeded its deadline of {:.3} s and was interrupted", .0.as_secs_f64())]
@@ -42,92 +40,9 @@ pub enum OpenError {
     Open { path: String, message: String },
 }
 
-/// Check that `sql` is exactly one read-only query. `Err` carries a user-facing message.
-pub fn check_single_query(sql: &str) -> Result<(), String> {
-    let stmts = Parser::parse_sql(&DuckDbDialect {}, sql)
-        .map_err(|e| format!("the SQL is not a single query sqlparser can read: {e}"))?;
-    match stmts.as_slice() {
-        [Statement::Query(q)] => {
-            check_body(&q.body)?;
-            if let Some(with) = &q.with {
-                for cte in &with.cte_tables {
-                    check_body(&cte.query.body)?;
-                }
-            }
-        }
-        [] => return Err("the SQL is empty; expected one SELECT query".into()),
-        [other] => {
-            let first = other.to_string();
-            let word = first.split_whitespace().next().unwrap_or("").to_uppercase();
-            return Err(format!(
-                "only a single SELECT query is allowed; this is a statement starting with {word}"
-            ));
-        }
-        many => {
-            return Err(format!(
-                "only a single SELECT query is allowed, got {} statements",
-                many.len()
-            ));
-        }
-    }
-    match duckdb_statement_count(sql)? {
-        1 => Ok(()),
-        n => Err(format!(
-            "only a single SELECT query is allowed, DuckDB sees {n} statements"
-        )),
-    }
-}
-
-fn check_body(body: &SetExpr) -> Result<(), String> {
-    match body {
-        SetExpr::Select(s) if s.into.is_some() => Err("SELECT .. INTO is not allowed".into()),
-        SetExpr::Select(_) | SetExpr::Values(_) | SetExpr::Table(_) => Ok(()),
-        SetExpr::Query(q) => check_body(&q.body),
-        SetExpr::SetOperation { left, right, .. } => {
-            check_body(left)?;
-            check_body(right)
-        }
-        other => Err(format!(
-            "only a read-only query is allowed, got `{}`",
-            other.to_string().chars().take(60).collect::<String>()
-        )),
-    }
-}
-
-/// How many statements DuckDB's own parser finds (parse only, on a scratch in-memory DB).
-fn duckdb_statement_count(sql: &str) -> Result<usize, String> {
-    use duckdb::ffi;
-    let c_sql = CString::new(sql).map_err(|_| "the SQL contains a NUL byte".to_string())?;
-    // SAFETY: plain C API use on handles created and destroyed right here; nothing is
-    // executed, `duckdb_extract_statements` only parses.
-    unsafe {
-        let mut db: ffi::duckdb_database = std::ptr::null_mut();
-        if ffi::duckdb_open(std::ptr::null(), &mut db) != ffi::DuckDBSuccess {
-            return Err("cannot start DuckDB's parser (in-memory database)".into());
-        }
-        let mut con: ffi::duckdb_connection = std::ptr::null_mut();
-        if ffi::duckdb_connect(db, &mut con) != ffi::DuckDBSuccess {
-            ffi::duckdb_close(&mut db);
-            return Err("cannot start DuckDB's parser (connection)".into());
-        }
-        let mut extracted: ffi::duckdb_extracted_statements = std::ptr::null_mut();
-        let n = ffi::duckdb_extract_statements(con, c_sql.as_ptr(), &mut extracted);
-        let result = if n == 0 {
-            let err = ffi::duckdb_extract_statements_error(extracted);
-            let msg = if err.is_null() {
-                "no statement found".to_string()
-            } else {
-                CStr::from_ptr(err).to_string_lossy().into_owned()
-            };
-            Err(format!("DuckDB cannot parse the SQL: {msg}"))
-        } else {
-            Ok(n as usize)
-        };
-        ffi::duckdb_destroy_extracted(&mut extracted);
-        ffi::duckdb_disconnect(&mut con);
-        ffi::duckdb_close(&mut db);
-        result
-    }
+/// Check that `sql` is exactly one query, as DuckDB's own parser sees it (gate.rs).
+pub fn check_single_query(sql: &str) -> Result<(), GateError> {
+    super::gate::check(sql)
 }
 
 /// One successful execution: the rows and how long execution plus full fetch took.
@@ -195,7 +110,10 @@ impl Sandbox {
         deadline: Duration,
         max_rows: usize,
     ) -> Result<Execution, ExecError> {
-        check_single_query(sql).map_err(ExecError::NotSelect)?;
+        check_single_query(sql).map_err(|e| match e {
+            GateError::Parse(m) => ExecError::Parse(m),
+            GateError::NotSelect(m) => ExecError::NotSelect(m),
+        })?;
         self.with_deadline(deadline, || self.fetch_all(sql, max_rows))
     }
 

@@ -17,7 +17,8 @@ pub enum Reason {
     NotSelect,
     ExecutionError,
     Timeout,
-    ColumnCountMismatch,
+    /// Column count, names or order differ from the original's.
+    ColumnMismatch,
     ColumnTypeMismatch,
     RowCountMismatch,
     ValueMismatch,
@@ -30,6 +31,8 @@ pub enum Reason {
     UnverifiableOrder,
     /// The candidate reads no table: constants reproducing the sample's answer.
     ConstantResult,
+    /// The candidate is the original again (after normalizing layout).
+    NoChange,
 }
 
 impl Reason {
@@ -40,7 +43,7 @@ impl Reason {
             Reason::NotSelect => "not_select",
             Reason::ExecutionError => "execution_error",
             Reason::Timeout => "timeout",
-            Reason::ColumnCountMismatch => "column_count_mismatch",
+            Reason::ColumnMismatch => "column_mismatch",
             Reason::ColumnTypeMismatch => "column_type_mismatch",
             Reason::RowCountMismatch => "row_count_mismatch",
             Reason::ValueMismatch => "value_mismatch",
@@ -50,6 +53,7 @@ impl Reason {
             Reason::AmbiguousTies => "ambiguous_ties",
             Reason::UnverifiableOrder => "unverifiable_order",
             Reason::ConstantResult => "constant_result",
+            Reason::NoChange => "no_change",
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Variants not listed (JSON access, MATCH ...) are skipped on purpose.
 
 use super::Walker;
-use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, WindowType};
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, Query, WindowType,
+};
 use std::collections::BTreeSet;
 
 impl Walker<'_> {
@@ -63,16 +65,19 @@ impl Walker<'_> {
                     .insert(ids[ids.len() - 2].value.to_lowercase());
             }
             Expr::Subquery(q) => self.walk_subquery(q, "SCALAR_SUBQUERY"),
-            Expr::InSubquery { expr, subquery, .. } => {
+            Expr::In { expr, target, .. } => {
                 self.walk_expr(expr);
-                self.walk_subquery(subquery, "IN_SUBQUERY");
+                match target {
+                    InTarget::Subquery(q) => self.walk_subquery(q, "IN_SUBQUERY"),
+                    InTarget::List(list) => {
+                        self.flags.insert("IN_LIST");
+                        self.walk_exprs(list);
+                    }
+                    InTarget::Unnest(e) => self.walk_expr(e),
+                    _ => {}
+                }
             }
             Expr::Exists { subquery, .. } => self.walk_subquery(subquery, "EXISTS"),
-            Expr::InList { expr, list, .. } => {
-                self.flags.insert("IN_LIST");
-                self.walk_expr(expr);
-                self.walk_exprs(list);
-            }
             Expr::Function(f) => {
                 if f.over.is_some() {
                     self.flags.insert("WINDOW");
