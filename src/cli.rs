@@ -100,7 +100,7 @@ pub struct DbGenerateArgs {
 pub struct BenchArgs {
     /// Which benchmarks, comma-separated: llm (client concurrency), load (whole runs
     /// against the mock server: a validated, b unvalidated, c with faults; or a, b, c
-    /// alone), aa (A/A timing noise), all.
+    /// alone), aa (A/A timing noise), aa_run (A/A through `qt run`: false wins), all.
     #[arg(long, default_value = "all")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c).
@@ -112,6 +112,12 @@ pub struct BenchArgs {
     /// A/A validations per query.
     #[arg(long, default_value_t = 30)]
     pub aa_runs: usize,
+    /// aa_run: identical candidates per TPC-DS query (7 queries) through `qt run`.
+    #[arg(long, default_value_t = 30)]
+    pub aa_workers: usize,
+    /// aa_run: scale of the generated TPC-DS sample DB.
+    #[arg(long, default_value_t = 1.0)]
+    pub aa_scale: f64,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

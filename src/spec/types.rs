@@ -272,6 +272,10 @@ pub struct ValidationCfg {
     /// Skip validation entirely (benchmarks of the LLM path only).
     #[serde(default)]
     pub skip: bool,
+    /// Validate identical candidates of a query once (normalized SQL); `false` checks and
+    /// times every one (A/A noise runs).
+    #[serde(default = "default_dedup")]
+    pub dedup: bool,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -283,6 +287,7 @@ impl Default for ValidationCfg {
             threads: default_threads(),
             memory_limit: default_memory_limit(),
             skip: false,
+            dedup: default_dedup(),
         }
     }
 }
@@ -297,6 +302,9 @@ fn default_timeout_factor() -> f64 {
 }
 fn default_original_timeout() -> f64 {
     300.0
+}
+fn default_dedup() -> bool {
+    true
 }
 fn default_threads() -> u32 {
     1

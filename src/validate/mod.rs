@@ -3,9 +3,12 @@
 //!
 //! Flow per query: [`prepare_baseline`] runs the original twice (self-consistency), refuses
 //! vacuous results, reads its ordering promise, and times it through the shared
-//! [`TimingLane`]. Then [`validate_candidate`] per candidate: sandbox gate, one correctness
-//! run, equivalence, then paired timing rounds. [`confirm`] re-times a winner in fresh
-//! rounds (winner's curse). Everything here blocks; async callers use `spawn_blocking`.
+//! [`TimingLane`]. Then [`validate_candidate`] per candidate: [`check_candidate`] (sandbox
+//! gate, one correctness run on a pooled connection, equivalence), then [`time_checked`]
+//! (order-balanced paired rounds on the lane's own connection); run/ calls the two halves
+//! separately so the next candidate's check overlaps this one's timing. [`confirm`]
+//! re-times a winner in fresh rounds (winner's curse). Everything here blocks; async
+//! callers use `spawn_blocking`.
 //!
 //! This module decides verdicts; it does not write files (record/) or print progress
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
@@ -13,8 +16,10 @@
 mod baseline;
 mod command;
 mod comparer;
+pub mod dedup;
 pub mod equivalence;
 pub mod order;
+pub mod pool;
 pub mod resultset;
 pub mod sandbox;
 pub mod stats;
@@ -26,7 +31,7 @@ use baseline::{open, original_failed};
 pub use command::{aa_bench, aa_bench_verdicts, validate_cli};
 use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
-use sandbox::{ExecError, Sandbox};
+use sandbox::ExecError;
 use std::path::Path;
 use std::time::Duration;
 pub use timing::TimingLane;
@@ -113,19 +118,41 @@ pub fn validate_candidate(
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Verdict {
+    match check_candidate(db, base, candidate_sql, cfg) {
+        Ok(checked) => time_checked(db, base, cfg, lane, checked),
+        Err(v) => v,
+    }
+}
+
+/// A candidate found equivalent, waiting for its timing (its SQL passed the gate).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    sql: String,
+    rows: RowCounts,
+    notes: Vec<String>,
+}
+
+/// The correctness half of [`validate_candidate`] (no timing, does not touch the lane):
+/// the gate, one run on a pooled connection, equivalence. `Err` is the final verdict.
+pub fn check_candidate(
+    db: &Path,
+    base: &Baseline,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+) -> Result<Checked, Verdict> {
     if let Err(message) = sandbox::check_single_query(candidate_sql) {
-        return Verdict::Error {
+        return Err(Verdict::Error {
             reason: Reason::NotSelect,
             message,
-        };
+        });
     }
     let sb = match open(db, cfg) {
         Ok(sb) => sb,
         Err(message) => {
-            return Verdict::Error {
+            return Err(Verdict::Error {
                 reason: Reason::ExecutionError,
                 message,
-            };
+            });
         }
     };
     let deadline = base.candidate_deadline(cfg);
@@ -153,16 +180,17 @@ pub fn validate_candidate(
                     .map(|r| resultset::render_row(r))
                     .collect(),
             };
-            return Verdict::Failed {
+            return Err(Verdict::Failed {
                 reason: Reason::RowCountMismatch,
                 rows,
                 diff,
                 notes: Vec::new(),
-            };
+            });
         }
         Ok(x) => x.result,
-        Err(e) => return candidate_failed(e),
+        Err(e) => return Err(candidate_failed(e)),
     };
+    drop(sb);
     let rows = RowCounts {
         original: base.rows,
         optimized: Some(cand.rows.len()),
@@ -175,22 +203,39 @@ pub fn validate_candidate(
                 diff,
                 notes,
             } => {
-                return Verdict::Failed {
+                return Err(Verdict::Failed {
                     reason,
                     rows,
                     diff,
                     notes,
-                };
+                });
             }
             Outcome::Unsure { reason, message } => {
-                return Verdict::Inconclusive {
+                return Err(Verdict::Inconclusive {
                     reason,
                     rows: Some(rows),
                     message,
-                };
+                });
             }
         };
     notes.extend(base.notes.iter().cloned());
+    Ok(Checked {
+        sql: candidate_sql.to_string(),
+        rows,
+        notes,
+    })
+}
+
+/// The timing half of [`validate_candidate`]: paired rounds on the lane (skipped when
+/// timing is off). A candidate that fails or times out here gets that verdict instead.
+pub fn time_checked(
+    db: &Path,
+    base: &Baseline,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+    checked: Checked,
+) -> Verdict {
+    let Checked { sql, rows, notes } = checked;
     if cfg.timing_off() {
         return Verdict::Pass {
             rows,
@@ -198,7 +243,7 @@ pub fn validate_candidate(
             notes,
         };
     }
-    match time_candidate(&sb, base, candidate_sql, cfg, lane) {
+    match time_candidate(db, base, &sql, cfg, lane) {
         Ok(timing) => Verdict::Pass {
             rows,
             timing,
@@ -208,22 +253,31 @@ pub fn validate_candidate(
     }
 }
 
+/// `candidate_sql` must have passed the gate (the lane runs it unchecked); the original
+/// passed it when the baseline ran it.
 fn time_candidate(
-    sb: &Sandbox,
+    db: &Path,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Result<Timing, Verdict> {
     let paired = timing::PairedRun {
-        sandbox: sb,
         original_sql: &base.original_sql,
         candidate_sql,
         original_deadline: cfg.original_timeout,
         candidate_deadline: base.candidate_deadline(cfg),
     };
-    match paired.run(cfg.warmup, cfg.timing_rounds, lane) {
-        Ok((o, c)) => Ok(timing::summarize(o, c, base.samples_s.clone())),
+    let ran = lane
+        .with_connection(db, cfg.threads, &cfg.memory_limit, |sb| {
+            paired.run(sb, cfg.warmup, cfg.timing_rounds)
+        })
+        .map_err(|e| Verdict::Error {
+            reason: Reason::ExecutionError,
+            message: e.to_string(),
+        })?;
+    match ran {
+        Ok(p) => Ok(timing::summarize(p, base.samples_s.clone())),
         Err(timing::PairError::Candidate(e)) => Err(candidate_failed(e)),
         Err(timing::PairError::Original(e)) => Err(original_failed(e, None)),
     }
@@ -241,6 +295,5 @@ pub fn confirm(
     if cfg.timing_off() || sandbox::check_single_query(candidate_sql).is_err() {
         return None;
     }
-    let sb = open(db, cfg).ok()?;
-    time_candidate(&sb, base, candidate_sql, cfg, lane).ok()
+    time_candidate(db, base, candidate_sql, cfg, lane).ok()
 }
