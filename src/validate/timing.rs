@@ -4,9 +4,12 @@
 //! Every worker shares one [`TimingLane`]. The lane owns its DuckDB connections (one per
 //! sample DB and settings, kept for the whole run, so its buffer pool stays warm and no
 //! candidate is timed on a connection that just opened), and a candidate's timing holds
-//! the lane from its warmup to its last round: nothing else is timed in between, so the
-//! lane is never released mid-measurement (releasing it between rounds let other
-//! candidates' runs evict the caches, which made whatever ran first in a round slower).
+//! the lane from its warmup to its last round, so it is never released mid-measurement.
+//! Why (measured on TPC-DS q7 at scale 1, `tests/validate_order_effect.rs`): the first
+//! execution of a pair was 26% slower than the second when each candidate got a fresh
+//! connection (cold buffer pool), and 11% slower when another connection ran a query
+//! just before the pair (what releasing the lane between rounds allowed: its caches
+//! evicted); back to back on the lane's own warm connection the effect is within noise.
 //!
 //! Rounds come in balanced blocks O,C,C,O (pair 2k original first, pair 2k+1 candidate
 //! first) and the rounds asked for are rounded up to whole blocks, so both orders get the
@@ -139,11 +142,15 @@ impl PairedRun<'_> {
     }
 
     /// On the lane's connection `sb` (the caller holds the lane for the whole call):
-    /// `warmup` discarded pairs, then [`balanced_rounds`] timed pairs in O,C,C,O blocks.
+    /// `warmup` discarded pairs (C,O), then [`balanced_rounds`] timed pairs in O,C,C,O
+    /// blocks.
     pub fn run(&self, sb: &Sandbox, warmup: u32, rounds: u32) -> Result<PairedSamples, PairError> {
+        // Warmup ends with the original, so the first block's O-first pair follows an O
+        // exactly like every later block's (O,C,C,O | O,C,C,O): within each block the
+        // original and the candidate each follow themselves once.
         for _ in 0..warmup {
-            self.one(sb, true)?;
             self.one(sb, false)?;
+            self.one(sb, true)?;
         }
         let mut out = PairedSamples::default();
         for round in 0..balanced_rounds(rounds) {
