@@ -45,12 +45,7 @@ fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
         AttemptEnd::LlmError(e) => put("error", "llm_error", e),
         AttemptEnd::ParseError(reason, e) => put("error", reason, e),
         AttemptEnd::NotValidated => put("inconclusive", "not_validated", "validation skipped (--no-validate)"),
-        AttemptEnd::Validated(v, same_as) => {
-            m = v.to_json_fields();
-            if let Some(n) = same_as {
-                m.insert("same_as".into(), json!(crate::record::RunDir::gen_name(*n)));
-            }
-        }
+        AttemptEnd::Validated(v, _) => m = v.to_json_fields(),
     }
     m
 }
@@ -177,6 +172,9 @@ fn build_record(
     let arm = &q.arms[job.arm].arm;
     let tokens_p: u64 = responses.iter().map(|r| r.prompt_tokens).sum();
     let tokens_c: u64 = responses.iter().map(|r| r.completion_tokens).sum();
+    let from_cache: Vec<&LlmResponse> = responses.iter().filter(|r| r.cached).collect();
+    let cached_p: u64 = from_cache.iter().map(|r| r.prompt_tokens).sum();
+    let cached_c: u64 = from_cache.iter().map(|r| r.completion_tokens).sum();
     let latency: f64 = responses.iter().map(|r| r.latency_s).sum();
     let mut rec = json!({
         "worker_id": job.r#gen,
@@ -188,7 +186,11 @@ fn build_record(
         "arm": arm.params,
         "arm_name": arm.name,
         "examples": example_ids,
-        "tokens": {"prompt": tokens_p, "completion": tokens_c},
+        // prompt/completion: every answer's tokens; cached_*: those of answers re-read
+        // from the response cache (not spent by this run).
+        "tokens": {"prompt": tokens_p, "completion": tokens_c, "cached_prompt": cached_p, "cached_completion": cached_c},
+        "llm_answers": responses.len(),
+        "cached_answers": from_cache.len(),
         "latency_s": (latency * 1000.0).round() / 1000.0,
         "cached": responses.last().map(|r| r.cached).unwrap_or(false),
         "model": responses.last().map(|r| r.model.clone()),
@@ -200,6 +202,11 @@ fn build_record(
     if let Some(obj) = rec.as_object_mut() {
         for (k, v) in end_fields(end) {
             obj.insert(k, v);
+        }
+        if let AttemptEnd::Validated(_, Some(n)) = end {
+            // Named like the folder it points at (the width of the spec's numbering).
+            let largest: usize = q.arms.iter().map(|a| a.arm.generation.workers as usize).sum();
+            obj.insert("same_as".into(), json!(crate::record::layout::gen_name(*n, largest)));
         }
         for k in ["status", "speedup", "error", "original_time", "optimized_time", "reason", "rows", "timing"] {
             obj.entry(k).or_insert(Value::Null);
