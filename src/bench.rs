@@ -4,11 +4,12 @@
 //!
 //! - `llm`: 200 client calls at concurrency 20 against the mock server (200 ms latency).
 //! - `load` (or `a`, `b`, `c` alone): whole `qt run` subprocesses against the mock server on a scale-0.01 DB:
-//!   (a) 1,000 generations at concurrency 64, 200 ms latency, answers = the original SQL,
-//!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
+//!   (a) 1,000 generations at concurrency 64, 200 ms latency, answers = varied equivalent
+//!   rewrites of the query (all distinct, so dedup skips none), validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
 //! - `sample`: sampled DB builds and multi-instance validation (`bench_sample.rs`).
+//! - `aa_run`: the A/A run through `qt run` (see `bench_aa.rs`): false-win rate, medians.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -63,6 +64,11 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         let builds = sample || which.contains(&"sample_db");
         let validation = sample || which.contains(&"instances");
         rows.extend(crate::bench_sample::sample_bench(builds, validation)?);
+    }
+    // The A/A run through `qt run` takes minutes at scale 1: never part of the quick set.
+    if (all && !quick) || which.contains(&"aa_run") {
+        let r = crate::bench_aa::aa_run_bench(args.aa_workers, args.aa_scale)?;
+        rows.push(r);
     }
     print_table(&rows);
     if quick {
@@ -156,7 +162,14 @@ skip = {skip}
 
     fn run(&self) -> anyhow::Result<Value> {
         let rt = runtime()?;
-        let script = MockScript::always(MockReply::EchoSql).with_latency(self.latency).with_faults(self.fault_rate, 7);
+        // Validated workloads get varied equivalent rewrites, so deduplication of identical
+        // candidates cannot make them look faster than a real run.
+        let script = if self.validate {
+            MockScript::from_fn(|r| MockReply::Content(format!("```sql\n{}\n```", varied_demo2(r.index))))
+        } else {
+            MockScript::always(MockReply::EchoSql)
+        };
+        let script = script.with_latency(self.latency).with_faults(self.fault_rate, 7);
         let server = rt.block_on(mock_server::start(script));
         let dir = tempfile::Builder::new().prefix("qt-bench-").tempdir()?;
         let spec = self.spec(dir.path(), &server.url)?;
@@ -202,10 +215,33 @@ skip = {skip}
     }
 }
 
+/// The `i`-th answer of the validated workloads: one of three rewrites of
+/// `queries/demo/demo2.sql` (a folded tautology, an arithmetic-shifted year with an IN
+/// list, a pre-filtered date CTE), each equivalent to it and, through `i`, textually
+/// distinct from every other answer.
+pub fn varied_demo2(i: usize) -> String {
+    const SELECT: &str = "select i_category, d_moy, sum(ss_ext_sales_price) as revenue, count(*) as sales";
+    const TAIL: &str = "group by i_category, d_moy\norder by i_category, d_moy";
+    match i % 3 {
+        0 => format!(
+            "{SELECT}\nfrom store_sales\njoin date_dim on ss_sold_date_sk = d_date_sk\njoin item on ss_item_sk = i_item_sk\n\
+             where {i} = {i} and d_year = 2000 and (d_qoy = 1 or d_qoy = 4)\n{TAIL}"
+        ),
+        1 => format!(
+            "{SELECT}\nfrom store_sales\njoin date_dim on ss_sold_date_sk = d_date_sk\njoin item on ss_item_sk = i_item_sk\n\
+             where d_year + {i} = 2000 + {i} and d_qoy in (1, 4)\n{TAIL}"
+        ),
+        _ => format!(
+            "with dates_{i} as (select d_date_sk, d_moy from date_dim where d_year = 2000 and d_qoy in (1, 4))\n\
+             {SELECT}\nfrom store_sales\njoin dates_{i} on ss_sold_date_sk = d_date_sk\njoin item on ss_item_sk = i_item_sk\n{TAIL}"
+        ),
+    }
+}
+
 /// Run `qt run SPEC --quiet` as a child and return (exit code, peak RSS in KiB).
 /// The peak is the child's own VmHWM, polled from /proc: rusage's maxrss would include
 /// the memory of this (forking) process.
-fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)> {
+pub(crate) fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)> {
     let mut child = std::process::Command::new(exe)
         .args(["run", "--quiet", "--no-cache"])
         .arg(spec)
@@ -249,20 +285,38 @@ fn aa_queries() -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// A/A validations on the generated sample DB: the spread of speedups that noise alone gives.
+/// A/A validations on the generated sample DB: the spread of speedups that noise alone
+/// gives, the false wins, and the order effect the balanced blocks cancel.
 fn aa_bench(runs: usize) -> anyhow::Result<Value> {
     let db = crate::db::ensure_generated("tpcds", 0.1, true)?;
     let queries = aa_queries()?;
     let cfg = crate::validate::ValidatorConfig::from_spec(&crate::spec::ValidationCfg::default());
-    let results = crate::validate::aa_bench(&db, &queries, runs, &cfg);
+    let results = crate::validate::aa_bench_verdicts(&db, &queries, runs, &cfg);
     let mut out = Vec::new();
-    println!("\nA/A speedups ({runs} validations per query, 7 paired rounds each, sample DB scale 0.1):");
-    for (name, xs) in &results {
+    println!("\nA/A speedups ({runs} validations per query, default rounds, sample DB scale 0.1):");
+    for (name, verdicts) in &results {
+        let timings: Vec<&crate::validate::Timing> = verdicts
+            .iter()
+            .filter_map(|v| match v {
+                crate::validate::Verdict::Pass { timing, .. } => Some(timing),
+                _ => None,
+            })
+            .collect();
+        let xs: Vec<f64> = verdicts.iter().map(|v| v.speedup().unwrap_or(f64::NAN)).collect();
+        let wins = timings.iter().filter(|t| t.win).count();
         let mut s = xs.clone();
         s.sort_by(|a, b| a.total_cmp(b));
         let q = |p: f64| s.get(((s.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
-        println!("  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}", q(0.0), q(0.05), q(0.5), q(0.95), q(1.0));
-        out.push(json!({"query": name, "speedups": xs, "median": q(0.5), "p05": q(0.05), "p95": q(0.95)}));
+        let med = |f: &dyn Fn(&crate::validate::Timing) -> Option<f64>| {
+            crate::validate::stats::median(&timings.iter().filter_map(|t| f(t)).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+        };
+        let (of, cf) = (med(&|t| t.ratio_o_first), med(&|t| t.ratio_c_first));
+        println!(
+            "  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}  false wins {wins}/{}  O-first {of:.3} C-first {cf:.3}",
+            q(0.0), q(0.05), q(0.5), q(0.95), q(1.0), timings.len()
+        );
+        out.push(json!({"query": name, "speedups": xs, "median": q(0.5), "p05": q(0.05), "p95": q(0.95),
+            "false_wins": wins, "ratio_o_first_median": of, "ratio_c_first_median": cf}));
     }
     Ok(json!({"bench": "aa_noise", "queries": out}))
 }

@@ -148,7 +148,8 @@ pub struct BenchArgs {
     /// minute), llm (client concurrency), load (whole runs against the mock server: a
     /// validated, b unvalidated, c with faults; or a, b, c alone), aa (A/A timing noise),
     /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
-    /// instances alone), all (the full set the README reports, several minutes).
+    /// instances alone), aa_run (A/A through `qt run`: false wins, several minutes at
+    /// scale 1), all (the full set the README reports, several minutes).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
@@ -160,6 +161,12 @@ pub struct BenchArgs {
     /// A/A validations per query [quick: 3, else 30].
     #[arg(long)]
     pub aa_runs: Option<usize>,
+    /// aa_run: identical candidates per TPC-DS query (7 queries) through `qt run`.
+    #[arg(long, default_value_t = 30)]
+    pub aa_workers: usize,
+    /// aa_run: scale of the generated TPC-DS sample DB.
+    #[arg(long, default_value_t = 1.0)]
+    pub aa_scale: f64,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

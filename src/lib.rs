@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod bench_sample;
+pub mod bench_aa;
 pub mod cli;
 pub mod dag;
 pub mod db;

@@ -43,14 +43,17 @@ fn aa_validation_reports_about_one_with_an_interval_containing_one() {
         let qt::validate::Verdict::Pass { timing, .. } = &v else {
             unreachable!()
         };
+        // 9 rounds asked are rounded up to whole O,C,C,O blocks: 10 pairs, 5 of each order.
         assert_eq!(
             (
                 timing.rounds,
                 timing.original_s.len(),
                 timing.optimized_s.len()
             ),
-            (9, 9, 9)
+            (10, 10, 10)
         );
+        assert_eq!(timing.o_first.iter().filter(|f| **f).count(), 5);
+        assert!(timing.o_first.chunks(2).all(|b| b == [true, false]));
         assert_eq!(timing.baseline_original_s, base.samples_s);
         let s = timing.speedup.expect("speedup");
         assert!(
@@ -68,7 +71,7 @@ fn aa_validation_reports_about_one_with_an_interval_containing_one() {
             );
             // Winner's curse: a fresh re-timing gives its own samples.
             let again = confirm(&db.path, &base, HEAVY, &cfg, &lane).expect("confirmed timing");
-            assert_eq!(again.rounds, 9);
+            assert_eq!(again.rounds, 10);
             assert_ne!(again.original_s, timing.original_s);
             return;
         }
@@ -128,7 +131,12 @@ fn validation_json_fields_are_complete() {
         serde_json::json!({"original": 10, "optimized": 10})
     );
     assert_eq!(pass["timing"]["rounds"], 2);
-    assert!(pass["timing"]["ci95"].is_array());
+    assert_eq!(pass["timing"]["order"], serde_json::json!(["OC", "CO"]));
+    assert_eq!(pass["timing"]["estimator"], "balanced_blocks");
+    assert!(pass["timing"]["ratio_o_first"].is_f64() && pass["timing"]["ratio_c_first"].is_f64());
+    // One block: no interval, never a win.
+    assert!(pass["timing"]["ci95"].is_null() && pass["timing"]["win_bound99"].is_null());
+    assert_eq!(pass["timing"]["win"], false);
     assert_eq!(pass["tolerance"]["float_rel"], 1e-9);
 
     let fail = check(&db.path, "SELECT a FROM t", "SELECT a FROM t WHERE a > 2").to_json_fields();

@@ -18,7 +18,9 @@ enum AttemptEnd {
     /// The answer could not become one query: (reason, message), reason from the assembler
     /// (`parse_error`, or `not_select` when a node is a statement other than a query).
     ParseError(&'static str, String),
-    Validated(Checked),
+    /// The verdict (with the instances it was checked on), and the generation it was
+    /// validated on when this candidate was an identical copy of an earlier one.
+    Validated(Checked, Option<u32>),
     NotValidated,
 }
 
@@ -26,7 +28,7 @@ enum AttemptEnd {
 fn retryable(end: &AttemptEnd) -> bool {
     match end {
         AttemptEnd::ParseError(..) => true,
-        AttemptEnd::Validated(v) => matches!(v.status(), "validation_failed" | "error"),
+        AttemptEnd::Validated(v, _) => matches!(v.status(), "validation_failed" | "error"),
         _ => false,
     }
 }
@@ -43,7 +45,7 @@ fn end_fields(end: &AttemptEnd) -> serde_json::Map<String, Value> {
         AttemptEnd::LlmError(e) => put("error", "llm_error", e),
         AttemptEnd::ParseError(reason, e) => put("error", reason, e),
         AttemptEnd::NotValidated => put("inconclusive", "not_validated", "validation skipped (--no-validate)"),
-        AttemptEnd::Validated(v) => m = v.to_json_fields(),
+        AttemptEnd::Validated(v, _) => m = v.to_json_fields(),
     }
     m
 }
@@ -133,7 +135,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
                     let v = q.validate(job.r#gen, job.arm, sql).await;
                     validation_s += t.elapsed().as_secs_f64();
                     match v {
-                        Some(v) => AttemptEnd::Validated(v),
+                        Some((v, same_as)) => AttemptEnd::Validated(v, same_as),
                         None => return None,
                     }
                 }
@@ -200,6 +202,11 @@ fn build_record(
     if let Some(obj) = rec.as_object_mut() {
         for (k, v) in end_fields(end) {
             obj.insert(k, v);
+        }
+        if let AttemptEnd::Validated(_, Some(n)) = end {
+            // Named like the folder it points at (the width of the spec's numbering).
+            let largest: usize = q.arms.iter().map(|a| a.arm.generation.workers as usize).sum();
+            obj.insert("same_as".into(), json!(crate::record::layout::gen_name(*n, largest)));
         }
         for k in ["status", "speedup", "error", "original_time", "optimized_time", "reason", "rows", "timing"] {
             obj.entry(k).or_insert(Value::Null);

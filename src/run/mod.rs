@@ -62,7 +62,8 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
     cancel.listen_for_signals();
     let lane = TimingLane::new();
     let all_jobs = sel.jobs(&exp);
-    let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    // Correctness checks get the cores the timing lane (validation.threads) leaves free.
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
@@ -96,7 +97,10 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
             primary: primary.clone(),
             instances: instances.clone(),
             extras: tokio::sync::OnceCell::new(),
-            validate_slots: Semaphore::new(slots),
+            validate_slots: Semaphore::new(cores.saturating_sub(base_cfg.threads as usize).max(1)),
+            lane_queue: Semaphore::new(1),
+            dedup: exp.resolved.validation.dedup,
+            seen: Default::default(),
             cancel: cancel.clone(),
             events: tx,
             no_validate: args.no_validate || exp.resolved.validation.skip,

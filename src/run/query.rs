@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,7 +38,14 @@ pub struct QueryShared {
     pub instances: Arc<Vec<Instance>>,
     /// The original's baselines on the extra instances, computed once.
     pub extras: OnceCell<Arc<Extras>>,
+    /// Concurrent correctness checks: the cores the timing lane does not use.
     pub validate_slots: Semaphore,
+    /// Candidates waiting for the lane wait here (one permit), not on a blocked thread.
+    pub lane_queue: Semaphore,
+    /// Validate identical candidates once (`validation.dedup`).
+    pub dedup: bool,
+    /// Normalized candidate SQL -> its verdict and the generation that was validated.
+    pub seen: std::sync::Mutex<HashMap<String, Arc<OnceCell<(Checked, u32)>>>>,
     pub cancel: Cancel,
     /// Bounded: when the recorder falls behind (it fsyncs every file), generations wait
     /// instead of piling finished outcomes up in memory.
@@ -77,32 +84,80 @@ impl QueryShared {
             .clone()
     }
 
-    /// Validate a candidate on every instance; `None` when cancelled while waiting.
-    pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<Checked> {
+    /// Validate a candidate on every instance; `None` when cancelled while waiting. With
+    /// dedup on, identical candidates of the query (same normalized SQL, same validation
+    /// settings) are validated once: the others get the same verdict and, as second
+    /// value, the number of the generation that was validated (recorded as `same_as`).
+    pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<(Checked, Option<u32>)> {
         let base = match self.baseline().await {
             Ok(b) => b,
-            Err(v) => return Some((*v).clone().into()),
-        };
-        let extras = self.extras().await;
-        let _slot = tokio::select! {
-            s = self.validate_slots.acquire() => s.ok()?,
-            _ = self.cancel.cancelled() => return None,
+            Err(v) => return Some(((*v).clone().into(), None)),
         };
         if crate::sqltext::normalize(&sql) == crate::sqltext::normalize(&base.original_sql) {
-            return Some(Verdict::Inconclusive {
+            let v = Verdict::Inconclusive {
                 reason: validate::Reason::NoChange,
                 rows: None,
                 message: "the candidate is the original query again (same text after normalizing layout); nothing to measure".into(),
-            }
-            .into());
+            };
+            return Some((v.into(), None));
         }
-        let _ = self.events.send(Event::ValidationStarted { number }).await;
-        let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
-        let task = tokio::task::spawn_blocking(move || instances::check(&db, &base, &extras, &sql, &cfg, &lane));
-        // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
-        let v = tokio::select! {
-            r = task => r.unwrap_or_else(|e| internal(format!("validation task failed: {e}")).into()),
+        if !self.dedup {
+            return self.validate_fresh(number, arm, base, sql).await.map(|v| (v, None));
+        }
+        let key = format!("{:?}\n{}", self.vcfg[arm], validate::dedup::normalize(&sql));
+        let cell = self.seen.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
+        // The first to arrive validates; the others wait for its verdict. If it is
+        // cancelled, the cell stays empty and a waiter validates instead.
+        let init = || async {
+            let v = self.validate_fresh(number, arm, base.clone(), sql.clone()).await;
+            v.map(|v| (v, number)).ok_or(())
+        };
+        let got = tokio::select! {
+            r = cell.get_or_try_init(init) => r.ok()?.clone(),
             _ = self.cancel.cancelled() => return None,
+        };
+        Some((got.0, (got.1 != number).then_some(got.1)))
+    }
+
+    /// Correctness on every instance on one of the correctness slots, then (if
+    /// equivalent) timing on the primary in the lane's queue: the slot is released before
+    /// the candidate waits for the lane, so the next candidate's check runs while this
+    /// one is timed.
+    async fn validate_fresh(&self, number: u32, arm: usize, base: Arc<Baseline>, sql: String) -> Option<Checked> {
+        let cfg = self.vcfg[arm].clone();
+        let extras = self.extras().await;
+        let checked = {
+            let _slot = tokio::select! {
+                s = self.validate_slots.acquire() => s.ok()?,
+                _ = self.cancel.cancelled() => return None,
+            };
+            let _ = self.events.send(Event::ValidationStarted { number }).await;
+            let (db, base, sql, cfg) = (self.db.clone(), base.clone(), sql.clone(), cfg.clone());
+            let task = tokio::task::spawn_blocking(move || {
+                instances::check_correctness(&db, &base, &extras, &sql, &cfg)
+            });
+            // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
+            tokio::select! {
+                r = task => r.unwrap_or_else(|e| Err(internal(format!("validation task failed: {e}")).into())),
+                _ = self.cancel.cancelled() => return None,
+            }
+        };
+        let v = match checked {
+            Err(done) => done,
+            Ok((eq, reports)) => {
+                let _turn = tokio::select! {
+                    s = self.lane_queue.acquire() => s.ok()?,
+                    _ = self.cancel.cancelled() => return None,
+                };
+                let (db, lane) = (self.db.clone(), self.lane.clone());
+                let task =
+                    tokio::task::spawn_blocking(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
+                let verdict = tokio::select! {
+                    r = task => r.unwrap_or_else(|e| internal(format!("timing task failed: {e}"))),
+                    _ = self.cancel.cancelled() => return None,
+                };
+                Checked { verdict, instances: reports }
+            }
         };
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)

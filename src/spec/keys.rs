@@ -39,6 +39,7 @@ pub const OVERRIDABLE: &[&str] = &[
     "validation.threads",
     "validation.memory_limit",
     "validation.skip",
+    "validation.dedup",
 ];
 
 /// The per-arm configuration sections, with overrides applied.

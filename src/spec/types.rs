@@ -295,6 +295,10 @@ pub struct ValidationCfg {
     /// The user's own extra DuckDB files, checked after the primary.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_paths: Vec<String>,
+    /// Validate identical candidates of a query once (normalized SQL); `false` checks and
+    /// times every one (A/A noise runs).
+    #[serde(default = "default_dedup")]
+    pub dedup: bool,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -308,6 +312,7 @@ impl Default for ValidationCfg {
             skip: false,
             instances: None,
             extra_paths: Vec::new(),
+            dedup: default_dedup(),
         }
     }
 }
@@ -322,6 +327,9 @@ fn default_timeout_factor() -> f64 {
 }
 fn default_original_timeout() -> f64 {
     300.0
+}
+fn default_dedup() -> bool {
+    true
 }
 fn default_threads() -> u32 {
     1

@@ -6,9 +6,9 @@
 
 use super::equivalence::{self, Outcome};
 use super::order::{self, OrderSpec};
-use super::sandbox::{ExecError, Sandbox};
+use super::sandbox::ExecError;
 use super::sortkeys::{self, SortKeys};
-use super::{MIN_CANDIDATE_DEADLINE, Reason, stats, timing};
+use super::{MIN_CANDIDATE_DEADLINE, Reason, pool, stats, timing};
 use super::{ResultSet, Row, RowCounts, TIE_ROWS_CAP, TimingLane, ValidatorConfig, Verdict};
 use std::path::Path;
 use std::time::Duration;
@@ -42,8 +42,9 @@ impl Baseline {
     }
 }
 
-pub(super) fn open(db: &Path, cfg: &ValidatorConfig) -> Result<Sandbox, String> {
-    Sandbox::open(db, cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
+/// A correctness connection from the pool (see `pool.rs`).
+pub(super) fn open(db: &Path, cfg: &ValidatorConfig) -> Result<pool::Pooled, String> {
+    pool::checkout(db, cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
 }
 
 pub(super) fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict {
@@ -157,15 +158,23 @@ pub fn prepare_baseline(
         let two = [first.elapsed.as_secs_f64(), second.elapsed.as_secs_f64()];
         (Vec::new(), stats::median(&two).unwrap_or(0.0))
     } else {
-        let s = timing::time_alone(
-            &sb,
-            original_sql,
-            cfg.warmup,
-            cfg.timing_rounds,
-            cfg.original_timeout,
-            lane,
-        )
-        .map_err(|e| original_failed(e, counts))?;
+        drop(sb);
+        let s = lane
+            .with_connection(db, cfg.threads, &cfg.memory_limit, |lane_sb| {
+                timing::time_alone(
+                    lane_sb,
+                    original_sql,
+                    cfg.warmup,
+                    cfg.timing_rounds,
+                    cfg.original_timeout,
+                )
+            })
+            .map_err(|e| Verdict::Inconclusive {
+                reason: Reason::ExecutionError,
+                rows: counts,
+                message: e.to_string(),
+            })?
+            .map_err(|e| original_failed(e, counts))?;
         let m = stats::median(&s).unwrap_or(0.0);
         (s, m)
     };

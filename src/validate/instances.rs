@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::reads::{self, ReadCheck};
 use super::{Baseline, Reason, RowCounts, TimingLane, ValidatorConfig, Verdict};
-use super::{baseline, order, prepare_baseline, validate_candidate};
+use super::{Equivalent, baseline, order, prepare_baseline, validate_candidate};
 
 /// One extra data instance: a DuckDB file and how to name it.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,11 +269,36 @@ pub fn check(
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Checked {
+    match check_correctness(primary, base, extras, candidate_sql, cfg) {
+        Err(done) => done,
+        Ok((eq, instances)) => Checked {
+            verdict: super::time_checked(primary, base, cfg, lane, eq),
+            instances,
+        },
+    }
+}
+
+/// The correctness half of [`check`]: the candidate agrees with the original on the
+/// primary and on every extra instance, and reads the data. `Ok` is a candidate waiting
+/// for its timing on the primary (the run times it in the lane's queue); `Err` is final.
+pub fn check_correctness(
+    primary: &Path,
+    base: &Baseline,
+    extras: &Extras,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+) -> Result<(Equivalent, Vec<InstanceReport>), Checked> {
     let untimed = ValidatorConfig {
         skip_timing: true,
         ..cfg.clone()
     };
-    let first = validate_candidate(primary, base, candidate_sql, &untimed, lane);
+    // The lane is never used untimed; a local one keeps the signature honest.
+    let lane = TimingLane::new();
+    let checked = super::check_candidate(primary, base, candidate_sql, cfg);
+    let first = match &checked {
+        Ok(eq) => super::time_checked(primary, base, &untimed, &lane, eq.clone()),
+        Err(v) => v.clone(),
+    };
     let mut reports = Vec::new();
     if !extras.instances.is_empty() {
         let (label, fp) = extras
@@ -283,12 +308,15 @@ pub fn check(
             .unwrap_or(("primary", ""));
         reports.push(report(label, primary, fp, &first, Some(base.rows)));
     }
-    if !first.is_pass() {
-        return Checked {
-            verdict: first,
-            instances: reports,
-        };
-    }
+    let mut eq = match checked {
+        Ok(eq) => eq,
+        Err(verdict) => {
+            return Err(Checked {
+                verdict,
+                instances: reports,
+            });
+        }
+    };
     // Only a candidate that ran and matched is asked what it read: a table function the
     // sandbox refuses stays an execution error.
     let mut notes = Vec::new();
@@ -310,10 +338,10 @@ pub fn check(
                 },
                 notes: Vec::new(),
             };
-            return Checked {
+            return Err(Checked {
                 verdict,
                 instances: reports,
-            };
+            });
         }
         ReadCheck::NoFactTable(facts) => notes.push(format!(
             "the candidate reads none of the original's fact tables ({}); only the other \
@@ -338,7 +366,7 @@ pub fn check(
                 continue;
             }
         };
-        let v = validate_candidate(&i.path, b, candidate_sql, &untimed, lane);
+        let v = validate_candidate(&i.path, b, candidate_sql, &untimed, &lane);
         reports.push(report(&i.label, &i.path, &i.fingerprint, &v, Some(b.rows)));
         match v {
             Verdict::Pass { .. } => {}
@@ -346,38 +374,15 @@ pub fn check(
                 notes.push(format!("instance {} ({}) could not decide: {message}", k + 2, i.label))
             }
             failed => {
-                return Checked {
+                return Err(Checked {
                     verdict: add_notes(on_instance(failed, k + 2, &i.label), notes),
                     instances: reports,
-                };
+                });
             }
         }
     }
-    let verdict = if cfg.timing_off() {
-        first
-    } else {
-        match first {
-            Verdict::Pass { rows, notes: n, .. } => match baseline::open(primary, cfg) {
-                Ok(sb) => match super::time_candidate(&sb, base, candidate_sql, cfg, lane) {
-                    Ok(timing) => Verdict::Pass {
-                        rows,
-                        timing,
-                        notes: n,
-                    },
-                    Err(v) => v,
-                },
-                Err(message) => Verdict::Error {
-                    reason: Reason::ExecutionError,
-                    message,
-                },
-            },
-            other => other,
-        }
-    };
-    Checked {
-        verdict: add_notes(verdict, notes),
-        instances: reports,
-    }
+    eq.notes.extend(notes);
+    Ok((eq, reports))
 }
 
 fn add_notes(v: Verdict, extra: Vec<String>) -> Verdict {

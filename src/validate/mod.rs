@@ -3,9 +3,12 @@
 //!
 //! Flow per query: [`prepare_baseline`] runs the original twice (self-consistency), refuses
 //! vacuous results, reads its ordering promise, and times it through the shared
-//! [`TimingLane`]. Then [`validate_candidate`] per candidate: sandbox gate, one correctness
-//! run, equivalence, then paired timing rounds. [`confirm`] re-times a winner in fresh
-//! rounds (winner's curse). Everything here blocks; async callers use `spawn_blocking`.
+//! [`TimingLane`]. Then [`validate_candidate`] per candidate: [`check_candidate`] (sandbox
+//! gate, one correctness run on a pooled connection, equivalence), then [`time_checked`]
+//! (order-balanced paired rounds on the lane's own connection); run/ calls the two halves
+//! separately so the next candidate's check overlaps this one's timing. [`confirm`]
+//! re-times a winner in fresh rounds (winner's curse). Everything here blocks; async
+//! callers use `spawn_blocking`.
 //!
 //! This module decides verdicts; it does not write files (record/) or print progress
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
@@ -14,13 +17,15 @@ mod baseline;
 pub mod columns;
 mod command;
 mod comparer;
+pub mod dedup;
 mod diffmsg;
 pub mod equivalence;
 pub mod instances;
 pub mod order;
-pub mod reads;
 pub mod gate;
 mod order_text;
+pub mod pool;
+pub mod reads;
 pub mod resultset;
 pub mod sandbox;
 pub mod sortkeys;
@@ -36,7 +41,7 @@ pub use command::{
 };
 use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
-use sandbox::{ExecError, Sandbox};
+use sandbox::ExecError;
 use std::path::Path;
 use std::time::Duration;
 pub use timing::TimingLane;
@@ -131,22 +136,46 @@ pub fn validate_candidate(
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Verdict {
+    match check_candidate(db, base, candidate_sql, cfg) {
+        Ok(checked) => time_checked(db, base, cfg, lane, checked),
+        Err(v) => v,
+    }
+}
+
+/// A candidate found equivalent on one DB, waiting for its timing (its SQL passed the
+/// gate). Notes from later checks (other instances) may be added before timing.
+#[derive(Debug, Clone)]
+pub struct Equivalent {
+    sql: String,
+    rows: RowCounts,
+    pub notes: Vec<String>,
+}
+
+/// The correctness half of [`validate_candidate`] (no timing, does not touch the lane):
+/// the gate, one run on a pooled connection, column names, equivalence. `Err` is the
+/// final verdict.
+pub fn check_candidate(
+    db: &Path,
+    base: &Baseline,
+    candidate_sql: &str,
+    cfg: &ValidatorConfig,
+) -> Result<Equivalent, Verdict> {
     if let Err(e) = sandbox::check_single_query(candidate_sql) {
-        return Verdict::Error {
+        return Err(Verdict::Error {
             reason: match e {
                 gate::GateError::Parse(_) => Reason::ParseError,
                 gate::GateError::NotSelect(_) => Reason::NotSelect,
             },
             message: e.to_string(),
-        };
+        });
     }
     let sb = match open(db, cfg) {
         Ok(sb) => sb,
         Err(message) => {
-            return Verdict::Error {
+            return Err(Verdict::Error {
                 reason: Reason::ExecutionError,
                 message,
-            };
+            });
         }
     };
     let deadline = base.candidate_deadline(cfg);
@@ -174,16 +203,17 @@ pub fn validate_candidate(
                     .map(|r| resultset::render_row(r))
                     .collect(),
             };
-            return Verdict::Failed {
+            return Err(Verdict::Failed {
                 reason: Reason::RowCountMismatch,
                 rows,
                 diff,
                 notes: Vec::new(),
-            };
+            });
         }
         Ok(x) => x.result,
-        Err(e) => return candidate_failed(e),
+        Err(e) => return Err(candidate_failed(e)),
     };
+    drop(sb);
     let rows = RowCounts {
         original: base.rows,
         optimized: Some(cand.rows.len()),
@@ -191,12 +221,12 @@ pub fn validate_candidate(
     let mut notes = match columns::check_names(&base.result.columns, &base.named, &cand.columns) {
         Ok(n) => n,
         Err(diff) => {
-            return Verdict::Failed {
+            return Err(Verdict::Failed {
                 reason: Reason::ColumnMismatch,
                 rows,
                 diff,
                 notes: Vec::new(),
-            };
+            });
         }
     };
     let compared = match equivalence::compare_keyed(
@@ -213,19 +243,19 @@ pub fn validate_candidate(
             notes: more,
         } => {
             notes.extend(more);
-            return Verdict::Failed {
+            return Err(Verdict::Failed {
                 reason,
                 rows,
                 diff,
                 notes,
-            };
+            });
         }
         Outcome::Unsure { reason, message } => {
-            return Verdict::Inconclusive {
+            return Err(Verdict::Inconclusive {
                 reason,
                 rows: Some(rows),
                 message,
-            };
+            });
         }
     };
     notes.extend(compared);
@@ -236,6 +266,23 @@ pub fn validate_candidate(
             base.rows
         ));
     }
+    Ok(Equivalent {
+        sql: candidate_sql.to_string(),
+        rows,
+        notes,
+    })
+}
+
+/// The timing half of [`validate_candidate`]: paired rounds on the lane (skipped when
+/// timing is off). A candidate that fails or times out here gets that verdict instead.
+pub fn time_checked(
+    db: &Path,
+    base: &Baseline,
+    cfg: &ValidatorConfig,
+    lane: &TimingLane,
+    checked: Equivalent,
+) -> Verdict {
+    let Equivalent { sql, rows, notes } = checked;
     if cfg.timing_off() {
         return Verdict::Pass {
             rows,
@@ -243,7 +290,7 @@ pub fn validate_candidate(
             notes,
         };
     }
-    match time_candidate(&sb, base, candidate_sql, cfg, lane) {
+    match time_candidate(db, base, &sql, cfg, lane) {
         Ok(timing) => Verdict::Pass {
             rows,
             timing,
@@ -253,22 +300,31 @@ pub fn validate_candidate(
     }
 }
 
+/// `candidate_sql` must have passed the gate (the lane runs it unchecked); the original
+/// passed it when the baseline ran it.
 fn time_candidate(
-    sb: &Sandbox,
+    db: &Path,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Result<Timing, Verdict> {
     let paired = timing::PairedRun {
-        sandbox: sb,
         original_sql: &base.original_sql,
         candidate_sql,
         original_deadline: cfg.original_timeout,
         candidate_deadline: base.candidate_deadline(cfg),
     };
-    match paired.run(cfg.warmup, cfg.timing_rounds, lane) {
-        Ok((o, c)) => Ok(timing::summarize(o, c, base.samples_s.clone())),
+    let ran = lane
+        .with_connection(db, cfg.threads, &cfg.memory_limit, |sb| {
+            paired.run(sb, cfg.warmup, cfg.timing_rounds)
+        })
+        .map_err(|e| Verdict::Error {
+            reason: Reason::ExecutionError,
+            message: e.to_string(),
+        })?;
+    match ran {
+        Ok(p) => Ok(timing::summarize(p, base.samples_s.clone())),
         Err(timing::PairError::Candidate(e)) => Err(candidate_failed(e)),
         Err(timing::PairError::Original(e)) => Err(original_failed(e, None)),
     }
@@ -286,6 +342,5 @@ pub fn confirm(
     if cfg.timing_off() || sandbox::check_single_query(candidate_sql).is_err() {
         return None;
     }
-    let sb = open(db, cfg).ok()?;
-    time_candidate(&sb, base, candidate_sql, cfg, lane).ok()
+    time_candidate(db, base, candidate_sql, cfg, lane).ok()
 }

@@ -117,6 +117,32 @@ impl Sandbox {
         self.with_deadline(deadline, || self.fetch_all(sql, max_rows))
     }
 
+    /// Run SQL that already passed [`check_single_query`]: the timing lane runs the same
+    /// two texts many times and checks them once, so the gate's parse stays out of the lane.
+    pub(crate) fn run_prechecked(
+        &self,
+        sql: &str,
+        deadline: Duration,
+    ) -> Result<Execution, ExecError> {
+        self.with_deadline(deadline, || self.fetch_all(sql, usize::MAX))
+    }
+
+    /// Is the connection still locked down as it was opened (the pool's check before it
+    /// hands a reused connection out)? Also false when the connection cannot run a query.
+    pub fn intact(&self) -> bool {
+        self.conn
+            .query_row(
+                "SELECT current_setting('lock_configuration')::VARCHAR, \
+                 current_setting('enable_external_access')::VARCHAR, \
+                 current_setting('access_mode')::VARCHAR",
+                [],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )
+            .is_ok_and(|(lock, ext, mode)| {
+                lock == "true" && ext == "false" && mode.eq_ignore_ascii_case("read_only")
+            })
+    }
+
     /// Execute without the statement gate: only for tests of the connection's own locks.
     #[doc(hidden)]
     pub fn run_unchecked(&self, sql: &str, deadline: Duration) -> Result<Execution, ExecError> {

@@ -87,13 +87,22 @@ pub struct Timing {
     /// The original's samples from this candidate's paired rounds.
     pub original_s: Vec<f64>,
     pub optimized_s: Vec<f64>,
+    /// Per round: did the original run first (O,C) or second (C,O)?
+    pub o_first: Vec<bool>,
+    /// Median original/candidate ratio of the O-first rounds, and of the C-first rounds;
+    /// their geometric mean is `speedup`, their ratio shows the order effect.
+    pub ratio_o_first: Option<f64>,
+    pub ratio_c_first: Option<f64>,
+    /// 99% one-sided lower bound of the speedup from the blocks' log ratios (a `win`
+    /// needs it above 1 as well as ci95's lower bound).
+    pub win_bound: Option<f64>,
     /// The original's samples from the per-query baseline (shared by all candidates).
     pub baseline_original_s: Vec<f64>,
     pub original_median_s: Option<f64>,
     pub optimized_median_s: Option<f64>,
-    /// median(original_s) / median(optimized_s).
+    /// Order-balanced: sqrt(ratio_o_first x ratio_c_first).
     pub speedup: Option<f64>,
-    /// 95% bootstrap interval of the paired ratio.
+    /// 95% block bootstrap interval of `speedup` (whole O,C,C,O blocks resampled).
     pub ci95: Option<[f64; 2]>,
     /// True only when ci95's lower bound is above 1 and timing is meaningful.
     pub win: bool,
@@ -200,7 +209,12 @@ impl Verdict {
                     "original_s": t.original_s,
                     "optimized_s": t.optimized_s,
                     "baseline_original_s": t.baseline_original_s,
+                    "order": t.o_first.iter().map(|f| if *f { "OC" } else { "CO" }).collect::<Vec<_>>(),
+                    "estimator": "balanced_blocks",
+                    "ratio_o_first": t.ratio_o_first,
+                    "ratio_c_first": t.ratio_c_first,
                     "ci95": t.ci95,
+                    "win_bound99": t.win_bound,
                     "win": t.win,
                     "timing_note": t.timing_note,
                 }),
