@@ -28,7 +28,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     if all || which.contains(&"llm") {
         let rt = runtime()?;
         let f = rt.block_on(crate::llm::bench::concurrency_bench(200, 20, Duration::from_millis(200)));
-        println!("llm client: {f}");
+        crate::outln!("llm client: {f}");
         rows.push(json!({"bench": "llm_concurrency", "figures": f}));
     }
     let load = all || which.contains(&"load");
@@ -36,7 +36,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     for (key, w) in workloads {
         if load || which.contains(&key) {
             let r = w.run().with_context(|| format!("workload {}", w.name))?;
-            println!("{}", w.line(&r));
+            crate::outln!("{}", w.line(&r));
             rows.push(r);
         }
     }
@@ -47,16 +47,16 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     print_table(&rows);
     if let Some(p) = &args.json {
         crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
-        println!("figures written to {}", p.display());
+        crate::outln!("figures written to {}", p.display());
     }
     Ok(0)
 }
 
 fn print_table(rows: &[Value]) {
-    println!("\n{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}", "bench", "wall s", "ideal s", "ratio", "gens/s", "peak RSS MB");
+    crate::outln!("\n{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}", "bench", "wall s", "ideal s", "ratio", "gens/s", "peak RSS MB");
     for r in rows {
         let f = |k: &str| r[k].as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
-        println!(
+        crate::outln!(
             "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}",
             r["bench"].as_str().unwrap_or("?"),
             r["wall_s"].as_f64().or(r["figures"]["elapsed_s"].as_f64()).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
@@ -216,7 +216,7 @@ fn aa_queries() -> anyhow::Result<Vec<(String, String)>> {
     let (dir, files): (PathBuf, &[&str]) = if tpcds.join("query_3.sql").is_file() {
         (tpcds, &["query_3.sql", "query_42.sql", "query_52.sql", "query_55.sql"])
     } else {
-        println!("TPC-DS queries not found at {}: using the demo queries", tpcds.display());
+        crate::outln!("TPC-DS queries not found at {}: using the demo queries", tpcds.display());
         (repo.join("queries/demo"), &["demo1.sql", "demo2.sql", "demo3.sql"])
     };
     files
@@ -232,12 +232,12 @@ fn aa_bench(runs: usize) -> anyhow::Result<Value> {
     let cfg = crate::validate::ValidatorConfig::from_spec(&crate::spec::ValidationCfg::default());
     let results = crate::validate::aa_bench(&db, &queries, runs, &cfg);
     let mut out = Vec::new();
-    println!("\nA/A speedups ({runs} validations per query, 7 paired rounds each, sample DB scale 0.1):");
+    crate::outln!("\nA/A speedups ({runs} validations per query, 7 paired rounds each, sample DB scale 0.1):");
     for (name, xs) in &results {
         let mut s = xs.clone();
         s.sort_by(|a, b| a.total_cmp(b));
         let q = |p: f64| s.get(((s.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
-        println!("  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}", q(0.0), q(0.05), q(0.5), q(0.95), q(1.0));
+        crate::outln!("  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}", q(0.0), q(0.05), q(0.5), q(0.95), q(1.0));
         out.push(json!({"query": name, "speedups": xs, "median": q(0.5), "p05": q(0.05), "p95": q(0.95)}));
     }
     Ok(json!({"bench": "aa_noise", "queries": out}))

@@ -43,9 +43,25 @@ pub struct RunArgs {
     /// No progress bars or per-generation lines: errors and the RESULTS block only.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print the machine-readable summary as JSON on stdout.
+    /// Print the machine-readable summary as JSON on stdout (a JSON object even on failure).
     #[arg(long)]
     pub json: bool,
+    /// With --resume: continue a folder made by an earlier version of the spec (same name
+    /// and query); finished generations still in the plan are kept, the rest redone.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+    /// Exit 1 also when no generation passed (none-valid) or any ended in error (any-error).
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub fail_on: Option<FailOn>,
+}
+
+/// `--fail-on`: stricter exit-code gates for CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// No generation passed validation.
+    NoneValid,
+    /// Some generation ended with status `error`.
+    AnyError,
 }
 
 #[derive(Debug, Args)]

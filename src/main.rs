@@ -1,33 +1,30 @@
 //! `qt` entry point: parse arguments, call one function per subcommand, map errors to
-//! exit codes (0 done, 1 failure, 2 bad input, 130 interrupted).
+//! exit codes (0 done, 1 failure, 2 bad input, 130 interrupted). stdout/stderr failures
+//! never panic (see `report::stdout`).
 
 use clap::Parser;
 use qt::cli::{Cli, Command, DbCommand};
-use qt::error::{BadInput, EXIT_BAD_INPUT, EXIT_FAILURE};
+use qt::report::stdout;
 
 fn main() {
+    stdout::guard_std_fds();
+    stdout::install_panic_hook();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(a) => qt::run::run_cmd(a),
         Command::Plan(a) => qt::run::plan_cmd::plan_cmd(a),
-        Command::Validate(a) => {
-            let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
-            qt::validate::validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
-        }
+        Command::Validate(a) => qt::validate::validate_cmd(a),
         Command::Db(DbCommand::Generate(a)) => {
             qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
         }
         Command::Bench(a) => qt::bench::bench_cmd(a),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
+    let code = match result {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(if is_bad_input(&e) { EXIT_BAD_INPUT } else { EXIT_FAILURE });
+            qt::errln!("error: {e:#}");
+            qt::error::exit_code_of(&e)
         }
-    }
-}
-
-fn is_bad_input(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<BadInput>() || c.is::<qt::spec::SpecError>())
+    };
+    std::process::exit(stdout::finish(code));
 }

@@ -93,7 +93,7 @@ pub(crate) fn ensure(
     }
     let built = build_atomically(&path, scale, progress, |p| {
         if announce {
-            eprintln!(
+            crate::errln!(
                 "building sample DB {benchmark} scale {scale} (one time) -> {}",
                 p.display()
             );

@@ -129,15 +129,15 @@ pub fn generate_cmd(
     })?;
     if !quiet {
         match &built {
-            Some(s) => eprintln!(
+            Some(s) => crate::errln!(
                 "built {} rows in {:.1} s",
                 s.rows.values().sum::<u64>(),
                 s.elapsed.as_secs_f64()
             ),
-            None => eprintln!("reusing the cached sample DB"),
+            None => crate::errln!("reusing the cached sample DB"),
         }
     }
-    println!("{}", path.display());
+    crate::outln!("{}", path.display());
     Ok(path)
 }
 
@@ -154,7 +154,7 @@ fn generate_to(
     }
     let stats = cache::build_atomically(out, scale, !quiet, |p| {
         if !quiet {
-            eprintln!(
+            crate::errln!(
                 "building sample DB {benchmark} scale {scale} -> {}",
                 p.display()
             );

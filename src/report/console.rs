@@ -7,7 +7,7 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use crate::record::summary::{fmt_x, top_speedups};
 use crate::run::events::{Event, GenOutcome};
@@ -48,10 +48,9 @@ impl Console {
         if !self.mp.is_hidden() {
             let _ = self.mp.println(text);
         } else if self.json {
-            eprintln!("{text}");
+            crate::errln!("{text}");
         } else {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
+            super::stdout::write_line(text);
         }
     }
 
@@ -167,7 +166,7 @@ impl Console {
         if !self.json {
             self.emit(&t);
         } else if !self.quiet {
-            eprintln!("{t}");
+            crate::errln!("{t}");
         }
     }
 }

@@ -6,6 +6,34 @@
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
 use std::path::Path;
 
+/// `qt validate` from its CLI arguments: range-check the flags (exit 2 naming the flag),
+/// then [`validate_cli`].
+pub fn validate_cmd(a: &crate::cli::ValidateArgs) -> anyhow::Result<i32> {
+    let max = crate::spec::limits::max_threads();
+    if a.threads == 0 || a.threads > max {
+        return Err(crate::error::BadInput(format!(
+            "--threads {}: must be between 1 and {max} (4 x the {} cores of this machine)",
+            a.threads,
+            max / 4
+        ))
+        .into());
+    }
+    if a.rounds > crate::spec::limits::MAX_TIMING_ROUNDS {
+        return Err(crate::error::BadInput(format!(
+            "--rounds {}: at most {} paired rounds",
+            a.rounds,
+            crate::spec::limits::MAX_TIMING_ROUNDS
+        ))
+        .into());
+    }
+    if a.db.is_file() {
+        crate::db::open_read_only(&a.db)
+            .map_err(|e| crate::error::BadInput(format!("--db {}: {e}", a.db.display())))?;
+    }
+    let cfg = ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
+    validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
+}
+
 /// `qt validate --db FILE ORIGINAL.sql CANDIDATE.sql [--json]`: print the verdict and
 /// return the exit code (0 pass, 1 otherwise). Missing files are `BadInput`.
 pub fn validate_cli(
@@ -38,12 +66,12 @@ pub fn validate_cli(
         Err(v) => v,
     };
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::Value::Object(verdict.to_json_fields()))?
         );
     } else {
-        println!("{}", verdict.render_human());
+        crate::outln!("{}", verdict.render_human());
     }
     Ok(if verdict.is_pass() {
         crate::error::EXIT_OK

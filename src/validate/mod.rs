@@ -13,6 +13,8 @@
 mod baseline;
 mod command;
 mod comparer;
+pub mod machine_lock;
+pub mod spill;
 pub mod equivalence;
 pub mod order;
 pub mod resultset;
@@ -23,7 +25,7 @@ pub mod verdict;
 
 pub use baseline::{Baseline, prepare_baseline};
 use baseline::{open, original_failed};
-pub use command::{aa_bench, aa_bench_verdicts, validate_cli};
+pub use command::{aa_bench, aa_bench_verdicts, validate_cli, validate_cmd};
 use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
 use sandbox::{ExecError, Sandbox};
@@ -58,7 +60,7 @@ pub struct ValidatorConfig {
 impl ValidatorConfig {
     pub fn from_spec(v: &crate::spec::ValidationCfg) -> Self {
         let secs = if v.original_timeout_s.is_finite() && v.original_timeout_s > 0.0 {
-            v.original_timeout_s
+            v.original_timeout_s.min(crate::spec::limits::MAX_TIMEOUT_S)
         } else {
             300.0
         };
@@ -68,7 +70,7 @@ impl ValidatorConfig {
             timing_rounds: v.timing_rounds,
             warmup: v.warmup,
             timeout_factor: if v.timeout_factor.is_finite() && v.timeout_factor > 0.0 {
-                v.timeout_factor
+                v.timeout_factor.min(crate::spec::limits::MAX_TIMEOUT_FACTOR)
             } else {
                 10.0
             },
@@ -132,7 +134,20 @@ pub fn validate_candidate(
     // A candidate returning far more rows than the original is wrong anyway; stop
     // fetching instead of filling memory.
     let cap = base.rows.saturating_add(CANDIDATE_EXTRA_ROWS_CAP);
-    let cand = match sb.run_capped(candidate_sql, deadline, cap) {
+    // And far more bytes (huge strings, wide rows): bounded too, relative to the original.
+    let byte_cap = sandbox::RESULT_BYTES_CAP.max(sandbox::result_bytes(&base.result).saturating_mul(2));
+    let cand = match sb.run_capped_bytes(candidate_sql, deadline, cap, byte_cap) {
+        Ok(x) if x.truncated && x.result.rows.len() < cap => {
+            return Verdict::Error {
+                reason: Reason::ExecutionError,
+                message: format!(
+                    "the candidate's result exceeds {} MB after {} rows (the original's has {} rows); fetching stopped",
+                    byte_cap / (1024 * 1024),
+                    x.result.rows.len(),
+                    base.rows
+                ),
+            };
+        }
         Ok(x) if x.truncated => {
             let rows = RowCounts {
                 original: base.rows,

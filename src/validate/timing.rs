@@ -27,10 +27,18 @@ impl TimingLane {
         Self::default()
     }
 
-    /// Hold the lane for the lifetime of the guard.
-    pub fn hold(&self) -> MutexGuard<'_, ()> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// Hold the lane for the lifetime of the guard: this process's lane first, then the
+    /// machine-wide timing lock shared with other qt processes (`machine_lock.rs`).
+    pub fn hold(&self) -> LaneGuard<'_> {
+        let local = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        LaneGuard { _machine: super::machine_lock::MachineTimingLock::acquire(), _local: local }
     }
+}
+
+/// Both locks of a timed execution; the machine lock is released first.
+pub struct LaneGuard<'a> {
+    _machine: super::machine_lock::MachineTimingLock,
+    _local: MutexGuard<'a, ()>,
 }
 
 /// Which side of a paired round failed.
