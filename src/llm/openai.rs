@@ -117,11 +117,9 @@ impl OpenAi {
     /// `text` with the key, the URL's secrets and the real URL removed.
     fn scrub(&self, text: &str) -> String {
         let t = if self.endpoint != self.public_endpoint { text.replace(&self.endpoint, &self.public_endpoint) } else { text.to_string() };
-        let t = super::url_redact::scrub(&t, &self.secrets);
-        match self.key.as_ref() {
-            Some(k) => redact(&t, Some(k.expose())),
-            None => t,
-        }
+        // The key becomes `***` (as before); secrets found in the URL become `REDACTED`.
+        let t = redact(&t, self.key.as_ref().map(ApiKey::expose));
+        super::url_redact::scrub(&t, &self.secrets)
     }
 
     /// One POST. On success returns the response (attempts filled in by the retry loop)
