@@ -86,7 +86,9 @@ fn two_concurrent_resumes_one_writer_and_a_killed_owner_is_taken_over() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let server = rt.block_on(mock_server::start(
-        MockScript::always(MockReply::Content(good_answer())).with_latency(Duration::from_millis(250)),
+        // Slow enough that a resume of the 6 missing generations lasts seconds: the second
+        // resume reaches the lock while the first still holds it.
+        MockScript::always(MockReply::Content(good_answer())).with_latency(Duration::from_millis(600)),
     ));
     let spec = write_spec(
         dir.path(),
