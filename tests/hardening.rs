@@ -406,7 +406,7 @@ fn plan_writes_each_distinct_prompt_once_and_refuses_a_non_duckdb_file() {
     assert_eq!(files, 1, "300 generations with one distinct prompt write one prompt file");
     let index = std::fs::read_to_string(out.join("qdemo3/index.txt")).unwrap();
     assert_eq!(index.lines().count(), 300);
-    assert!(index.lines().all(|l| l.ends_with("gen_01.prompt.txt")), "{index}");
+    assert!(index.lines().all(|l| l.ends_with("\tgen_001.prompt.txt")), "{index}");
 
     let junk = dir.path().join("junk.duckdb");
     std::fs::write(&junk, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();

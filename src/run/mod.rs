@@ -10,6 +10,7 @@ pub mod plan_cmd;
 pub mod prompts;
 pub mod query;
 pub mod resume;
+pub mod select;
 pub mod setup;
 
 use anyhow::Context as _;
@@ -37,7 +38,8 @@ pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
 }
 
 fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
-    let exp = spec::load(&args.spec)?;
+    let mut exp = spec::load(&args.spec)?;
+    let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");
     }
@@ -51,15 +53,15 @@ fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
         .max_blocking_threads(8)
         .build()
         .context("starting the async runtime")?;
-    let result = rt.block_on(run_experiment(exp, args));
+    let result = rt.block_on(run_experiment(exp, &sel, args));
     // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
     rt.shutdown_background();
     result
 }
 
-async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
     let mut console = Console::new(args.quiet, args.json);
-    let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    let per_query = sel.per_query(&exp);
     console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
@@ -69,7 +71,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     let cancel = cancel::Cancel::default();
     cancel.listen_for_signals();
     let lane = TimingLane::new();
-    let all_jobs = spec::jobs(&exp);
+    let all_jobs = sel.jobs(&exp);
     let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
@@ -93,7 +95,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             interrupted = !finished.iter().any(|r| r.fatal.is_some());
             break;
         }
-        let prepared = setup::open_run(&exp, pre, &db, &db_info, args)?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel)?;
         // Held until this query is finished: one writer per run folder.
         let _lock = prepared.lock;
         let (tx, rx) = mpsc::channel(256);
@@ -116,7 +118,15 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
-        let qr = query::QueryRun { exp: &exp, jobs, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
+        let qr = query::QueryRun {
+            exp: &exp,
+            jobs,
+            arms: sel.arm_list(&exp),
+            run: prepared.run,
+            already: prepared.already,
+            notes: prepared.notes,
+            shared,
+        };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
         finished.push(res);
@@ -124,7 +134,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     let results: Vec<(Value, std::path::PathBuf)> = finished.iter().map(|r| (r.summary.clone(), r.run_dir.clone())).collect();
 
     let sweep = sweep::sweep_json(&exp.name, &results);
-    if results.len() > 1 || exp.arms.len() > 1 {
+    if results.len() > 1 || sel.arms.len() > 1 {
         crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
@@ -134,7 +144,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
         crate::errln!("error: {why}");
     }
     if args.json {
-        let mut out = if results.len() == 1 && exp.arms.len() == 1 { results[0].0.clone() } else { sweep };
+        let mut out = if results.len() == 1 && sel.arms.len() == 1 { results[0].0.clone() } else { sweep };
         if let Some(why) = &why {
             out["error"] = json!(why);
         }

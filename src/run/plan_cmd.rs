@@ -72,6 +72,7 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
     // The same plan cache key as `qt run`, so `qt plan` shows the prompts a run will send.
     let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
+    let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     for (qi, q) in exp.queries.iter().enumerate() {
         let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
@@ -84,12 +85,13 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
         let (mut q_rendered, mut first_of) = (0usize, BTreeMap::new());
         let mut index = String::new();
         for_each_first_prompt(jobs, qi, arms, &inputs, |job, prompt| {
-            let name = format!("gen_{:02}.prompt.txt", job.r#gen);
+            let gen_name = crate::record::layout::gen_name(job.r#gen, per_query);
+            let name = format!("{gen_name}.prompt.txt");
             let file = first_of.entry(prompt_digest(&prompt)).or_insert_with(|| name.clone()).clone();
             if file == name {
                 write(&name, &prompt)?;
             }
-            index.push_str(&format!("gen_{:02}\t{file}\n", job.r#gen));
+            index.push_str(&format!("{gen_name}\t{file}\n"));
             q_rendered += 1;
             Ok(())
         })?;

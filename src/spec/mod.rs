@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limits;
 pub mod load;
 pub mod matrix;
+mod paths;
 pub mod spans;
 pub mod types;
 
