@@ -8,6 +8,7 @@
 //!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
+//! - `sample`: sampled DB builds and multi-instance validation (`bench_sample.rs`).
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -32,7 +33,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     let (n_validated, n_unvalidated, aa_runs) =
         (sized(args.n_validated, 12, 1000), sized(args.n_unvalidated, 200, 100_000), sized(args.aa_runs, 3, 30));
     if quick {
-        println!(
+        crate::outln!(
             "quick set: llm, load (a) with {n_validated} and (b) with {n_unvalidated} generations, {aa_runs} A/A runs per \
              query. The full set the README reports: qt bench --which all (several minutes)"
         );
@@ -57,9 +58,15 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         let r = aa_bench(aa_runs)?;
         rows.push(r);
     }
+    let sample = all || which.contains(&"sample");
+    if sample || which.contains(&"sample_db") || which.contains(&"instances") {
+        let builds = sample || which.contains(&"sample_db");
+        let validation = sample || which.contains(&"instances");
+        rows.extend(crate::bench_sample::sample_bench(builds, validation)?);
+    }
     print_table(&rows);
     if quick {
-        println!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
+        crate::outln!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
     }
     if let Some(p) = &args.json {
         crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
@@ -132,6 +139,7 @@ dir = "{repo}/prompts/examples"
 [validation]
 timing_rounds = 3
 warmup = 0
+instances = 1
 skip = {skip}
 "#,
             name = self.name,

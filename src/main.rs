@@ -13,10 +13,12 @@ fn main() {
     let result = match &cli.command {
         Command::Run(a) => qt::run::run_cmd(a),
         Command::Plan(a) => qt::run::plan_cmd::plan_cmd(a),
-        Command::Validate(a) => qt::validate::validate_cmd(a),
-        Command::Db(DbCommand::Generate(a)) => {
-            qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
+        Command::Validate(a) => {
+            let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
+            qt::validate::validate_cmd(a, cfg)
         }
+        Command::Db(DbCommand::Generate(a)) => qt::db::generate_args_cmd(a).map(|_| 0),
+        Command::Db(DbCommand::Survey(a)) => qt::validate::survey::survey_cmd(a),
         Command::Bench(a) => qt::bench::bench_cmd(a),
     };
     let code = match result {

@@ -3,7 +3,8 @@
 //! already exists (a given file, or a generated one in the cache); otherwise it is left
 //! empty and the output says how to build the DB. Each distinct prompt is written once
 //! (`q<ID>/index.txt` maps every generation to its prompt file); a folder qt created is
-//! removed again when rendering fails.
+//! removed again when rendering fails. Per query it also prints the rewrite patterns
+//! found and each worker's examples with their overlap (`plan_examples.rs`).
 
 use anyhow::Context as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,8 +19,8 @@ use crate::spec::{self, DbSource, Experiment};
 fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| p.clone()),
-        DbSource::Generate { benchmark, scale } => {
-            let p = db::generated_path(benchmark, *scale);
+        DbSource::Generate { .. } => {
+            let p = db::generated_path_for(&exp.database.gen_spec()?);
             p.exists().then_some(p)
         }
     }
@@ -73,6 +74,7 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
     let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
     let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    let mut tally = super::plan_examples::CoverageTally::default();
     for (qi, q) in exp.queries.iter().enumerate() {
         let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
@@ -99,7 +101,9 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
         rendered += q_rendered;
         distinct.extend(first_of.keys().copied());
         crate::outln!("  q{}: {q_rendered} prompts, {} distinct", q.id, first_of.len());
+        super::plan_examples::print_query_examples(arms, &inputs, &mut tally);
     }
+    super::plan_examples::print_coverage_summary(&tally);
     crate::outln!("rendered {rendered} prompts ({} distinct) into {}", distinct.len(), out.display());
     if distinct.len() < rendered {
         crate::outln!(

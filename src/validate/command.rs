@@ -3,36 +3,9 @@
 //!
 //! Only argument checking and printing live here; the decisions are in `mod.rs`.
 
+use super::instances::{self, Extras, Instance};
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
-use std::path::Path;
-
-/// `qt validate` from its CLI arguments: range-check the flags (exit 2 naming the flag),
-/// then [`validate_cli`].
-pub fn validate_cmd(a: &crate::cli::ValidateArgs) -> anyhow::Result<i32> {
-    let max = crate::spec::limits::max_threads();
-    if a.threads == 0 || a.threads > max {
-        return Err(crate::error::BadInput(format!(
-            "--threads {}: must be between 1 and {max} (4 x the {} cores of this machine)",
-            a.threads,
-            max / 4
-        ))
-        .into());
-    }
-    if a.rounds > crate::spec::limits::MAX_TIMING_ROUNDS {
-        return Err(crate::error::BadInput(format!(
-            "--rounds {}: at most {} paired rounds",
-            a.rounds,
-            crate::spec::limits::MAX_TIMING_ROUNDS
-        ))
-        .into());
-    }
-    if a.db.is_file() {
-        crate::db::open_read_only(&a.db)
-            .map_err(|e| crate::error::BadInput(format!("--db {}: {e}", a.db.display())))?;
-    }
-    let cfg = ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
-    validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
-}
+use std::path::{Path, PathBuf};
 
 /// `qt validate --db FILE ORIGINAL.sql CANDIDATE.sql [--json]`: print the verdict and
 /// return the exit code (0 pass, 1 otherwise). Missing files are `BadInput`.
@@ -43,6 +16,32 @@ pub fn validate_cli(
     json: bool,
     cfg: ValidatorConfig,
 ) -> anyhow::Result<i32> {
+    validate_cli_multi(&[db.to_path_buf()], original, candidate, json, cfg)
+}
+
+/// The sample DBs `qt validate` uses without `--db`: the default generated sample
+/// (TPC-DS SF100 sampled 1%) and its default extra instances, built once and cached.
+pub fn default_dbs(instances: u32) -> anyhow::Result<Vec<PathBuf>> {
+    let primary = crate::db::GenSpec::sampled(100.0, 0.01, 1);
+    let mut out = vec![crate::db::ensure_generated_spec(&primary, true)?];
+    for g in primary.default_instances(instances.max(1)) {
+        out.push(crate::db::ensure_generated_spec(&g, true)?);
+    }
+    Ok(out)
+}
+
+/// `qt validate --db A [--db B ...]`: the first DB is the primary (timed), the others are
+/// extra instances the candidate must also agree with.
+pub fn validate_cli_multi(
+    dbs: &[PathBuf],
+    original: &Path,
+    candidate: &Path,
+    json: bool,
+    cfg: ValidatorConfig,
+) -> anyhow::Result<i32> {
+    let Some(db) = dbs.first() else {
+        return Err(crate::error::BadInput("no sample DB: pass --db FILE".into()).into());
+    };
     let read = |p: &Path, what: &str| {
         std::fs::read_to_string(p).map_err(|e| {
             crate::error::BadInput(format!(
@@ -60,10 +59,21 @@ pub fn validate_cli(
     }
     let original_sql = read(original, "original query")?;
     let candidate_sql = read(candidate, "candidate query")?;
+    for extra in &dbs[1..] {
+        crate::db::open_read_only(extra).map_err(|e| {
+            crate::error::BadInput(format!("--db {}: {e}", extra.display()))
+        })?;
+    }
+    let label = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let primary = Instance::new(db.clone(), label(db));
+    let others: Vec<Instance> = dbs[1..].iter().map(|p| Instance::new(p.clone(), label(p))).collect();
     let lane = TimingLane::new();
     let verdict = match prepare_baseline(db, &original_sql, &cfg, &lane) {
-        Ok(base) => validate_candidate(db, &base, &candidate_sql, &cfg, &lane),
-        Err(v) => v,
+        Ok(base) => {
+            let extras = Extras::prepare(&primary, &others, &original_sql, &cfg);
+            instances::check(db, &base, &extras, &candidate_sql, &cfg, &lane)
+        }
+        Err(v) => v.into(),
     };
     if json {
         crate::outln!(
@@ -124,4 +134,46 @@ pub fn aa_bench_verdicts(
             (name.clone(), verdicts)
         })
         .collect()
+}
+
+/// `qt validate` from its arguments: the given `--db`s, or the default generated ones.
+pub fn validate_cmd(a: &crate::cli::ValidateArgs, cfg: ValidatorConfig) -> anyhow::Result<i32> {
+    check_flags(a)?;
+    if a.instances < 1 {
+        return Err(crate::error::BadInput(
+            "--instances must be 1 or more (1 = the primary sample DB only)".into(),
+        )
+        .into());
+    }
+    let dbs = if a.db.is_empty() {
+        default_dbs(a.instances)?
+    } else {
+        a.db.clone()
+    };
+    validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
+}
+
+/// Range checks of `qt validate`'s flags (exit 2 naming the flag), and every `--db` must
+/// be a DuckDB file (random bytes are bad input, not a failed validation).
+fn check_flags(a: &crate::cli::ValidateArgs) -> Result<(), crate::error::BadInput> {
+    use crate::error::BadInput;
+    let max = crate::spec::limits::max_threads();
+    if a.threads == 0 || a.threads > max {
+        return Err(BadInput(format!(
+            "--threads {}: must be between 1 and {max} (4 x the {} cores of this machine)",
+            a.threads,
+            max / 4
+        )));
+    }
+    if a.rounds > crate::spec::limits::MAX_TIMING_ROUNDS {
+        return Err(BadInput(format!(
+            "--rounds {}: at most {} paired rounds",
+            a.rounds,
+            crate::spec::limits::MAX_TIMING_ROUNDS
+        )));
+    }
+    for db in a.db.iter().filter(|d| d.is_file()) {
+        crate::db::open_read_only(db).map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
+    }
+    Ok(())
 }
