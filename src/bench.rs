@@ -34,7 +34,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     let (n_validated, n_unvalidated, aa_runs) =
         (sized(args.n_validated, 12, 1000), sized(args.n_unvalidated, 200, 100_000), sized(args.aa_runs, 3, 30));
     if quick {
-        println!(
+        crate::outln!(
             "quick set: llm, load (a) with {n_validated} and (b) with {n_unvalidated} generations, {aa_runs} A/A runs per \
              query. The full set the README reports: qt bench --which all (several minutes)"
         );
@@ -43,7 +43,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     if all || which.contains(&"llm") {
         let rt = runtime()?;
         let f = rt.block_on(crate::llm::bench::concurrency_bench(200, 20, Duration::from_millis(200)));
-        println!("llm client: {f}");
+        crate::outln!("llm client: {f}");
         rows.push(json!({"bench": "llm_concurrency", "figures": f}));
     }
     let load = all || which.contains(&"load");
@@ -51,7 +51,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     for (key, w) in workloads {
         if (load && !(quick && key == "c")) || which.contains(&key) {
             let r = w.run().with_context(|| format!("workload {}", w.name))?;
-            println!("{}", w.line(&r));
+            crate::outln!("{}", w.line(&r));
             rows.push(r);
         }
     }
@@ -72,20 +72,20 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     }
     print_table(&rows);
     if quick {
-        println!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
+        crate::outln!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
     }
     if let Some(p) = &args.json {
         crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
-        println!("figures written to {}", p.display());
+        crate::outln!("figures written to {}", p.display());
     }
     Ok(0)
 }
 
 fn print_table(rows: &[Value]) {
-    println!("\n{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}", "bench", "wall s", "ideal s", "ratio", "gens/s", "peak RSS MB");
+    crate::outln!("\n{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}", "bench", "wall s", "ideal s", "ratio", "gens/s", "peak RSS MB");
     for r in rows {
         let f = |k: &str| r[k].as_f64().map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
-        println!(
+        crate::outln!(
             "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}",
             r["bench"].as_str().unwrap_or("?"),
             r["wall_s"].as_f64().or(r["figures"]["elapsed_s"].as_f64()).map(|x| format!("{x:.2}")).unwrap_or("-".into()),
@@ -276,7 +276,7 @@ fn aa_queries() -> anyhow::Result<Vec<(String, String)>> {
     let (dir, files): (PathBuf, &[&str]) = if tpcds.join("query_3.sql").is_file() {
         (tpcds, &["query_3.sql", "query_42.sql", "query_52.sql", "query_55.sql"])
     } else {
-        println!("TPC-DS queries not found at {}: using the demo queries", tpcds.display());
+        crate::outln!("TPC-DS queries not found at {}: using the demo queries", tpcds.display());
         (repo.join("queries/demo"), &["demo1.sql", "demo2.sql", "demo3.sql"])
     };
     files
@@ -293,7 +293,7 @@ fn aa_bench(runs: usize) -> anyhow::Result<Value> {
     let cfg = crate::validate::ValidatorConfig::from_spec(&crate::spec::ValidationCfg::default());
     let results = crate::validate::aa_bench_verdicts(&db, &queries, runs, &cfg);
     let mut out = Vec::new();
-    println!("\nA/A speedups ({runs} validations per query, default rounds, sample DB scale 0.1):");
+    crate::outln!("\nA/A speedups ({runs} validations per query, default rounds, sample DB scale 0.1):");
     for (name, verdicts) in &results {
         let timings: Vec<&crate::validate::Timing> = verdicts
             .iter()
@@ -311,7 +311,7 @@ fn aa_bench(runs: usize) -> anyhow::Result<Value> {
             crate::validate::stats::median(&timings.iter().filter_map(|t| f(t)).collect::<Vec<_>>()).unwrap_or(f64::NAN)
         };
         let (of, cf) = (med(&|t| t.ratio_o_first), med(&|t| t.ratio_c_first));
-        println!(
+        crate::outln!(
             "  {name:<10} min {:.3}  p05 {:.3}  median {:.3}  p95 {:.3}  max {:.3}  false wins {wins}/{}  O-first {of:.3} C-first {cf:.3}",
             q(0.0), q(0.05), q(0.5), q(0.95), q(1.0), timings.len()
         );

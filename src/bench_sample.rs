@@ -22,7 +22,7 @@ pub fn sample_bench(builds: bool, validation: bool) -> anyhow::Result<Vec<Value>
     let scales: &[(f64, f64)] = if builds { &[(100.0, 0.01), (10.0, 0.1)] } else { &[] };
     for &(scale, sample) in scales {
         let r = build_row(scale, sample)?;
-        println!(
+        crate::outln!(
             "sample DB scale {scale} sample {sample}: {:.1} s wall, {:.1} s CPU, {:.0} MB, peak RSS {:.0} MB",
             r["wall_s"].as_f64().unwrap_or(0.0),
             r["cpu_s"].as_f64().unwrap_or(0.0),
@@ -119,7 +119,7 @@ fn instances_row() -> anyhow::Result<Value> {
         let t = Instant::now();
         let checked = instances::check(primary, &base, &extras, &sql, &cfg, &lane);
         let check_s = t.elapsed().as_secs_f64();
-        println!(
+        crate::outln!(
             "validation with {n} instance(s): {:.2} s per candidate (+{:.2} s once per query for the extra baselines), {}",
             check_s,
             prepare_s,

@@ -43,7 +43,7 @@ pub struct RunArgs {
     /// No progress bars or per-generation lines: errors and the RESULTS block only.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print the machine-readable summary as JSON on stdout.
+    /// Print the machine-readable summary as JSON on stdout (a JSON object even on failure).
     #[arg(long)]
     pub json: bool,
     /// Run only this query of the spec (its id, e.g. 7, 23a or q7; repeatable). Generation
@@ -59,6 +59,22 @@ pub struct RunArgs {
     /// runs without it keep theirs. Recorded in config.json.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u64>,
+    /// With --resume: continue a folder made by an earlier version of the spec (same name
+    /// and query); finished generations still in the plan are kept, the rest redone.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+    /// Exit 1 also when no generation passed (none-valid) or any ended in error (any-error).
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub fail_on: Option<FailOn>,
+}
+
+/// `--fail-on`: stricter exit-code gates for CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// No generation passed validation.
+    NoneValid,
+    /// Some generation ended with status `error`.
+    AnyError,
 }
 
 #[derive(Debug, Args)]

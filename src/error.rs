@@ -17,3 +17,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The exit code `main` gives an error: 2 for bad input (spec, flags, files), else 1.
+pub fn exit_code_of(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.is::<BadInput>() || c.is::<crate::spec::SpecError>()) { EXIT_BAD_INPUT } else { EXIT_FAILURE }
+}

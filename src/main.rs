@@ -1,11 +1,14 @@
 //! `qt` entry point: parse arguments, call one function per subcommand, map errors to
-//! exit codes (0 done, 1 failure, 2 bad input, 130 interrupted).
+//! exit codes (0 done, 1 failure, 2 bad input, 130 interrupted). stdout/stderr failures
+//! never panic (see `report::stdout`).
 
 use clap::Parser;
 use qt::cli::{Cli, Command, DbCommand};
-use qt::error::{BadInput, EXIT_BAD_INPUT, EXIT_FAILURE};
+use qt::report::stdout;
 
 fn main() {
+    stdout::guard_std_fds();
+    stdout::install_panic_hook();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(a) => qt::run::run_cmd(a),
@@ -18,15 +21,12 @@ fn main() {
         Command::Db(DbCommand::Survey(a)) => qt::validate::survey::survey_cmd(a),
         Command::Bench(a) => qt::bench::bench_cmd(a),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
+    let code = match result {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(if is_bad_input(&e) { EXIT_BAD_INPUT } else { EXIT_FAILURE });
+            qt::errln!("error: {e:#}");
+            qt::error::exit_code_of(&e)
         }
-    }
-}
-
-fn is_bad_input(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<BadInput>() || c.is::<qt::spec::SpecError>())
+    };
+    std::process::exit(stdout::finish(code));
 }

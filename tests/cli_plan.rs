@@ -20,7 +20,13 @@ fn plan_sweep_renders_every_prompt() {
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("rendered {n} prompts")));
-    assert_eq!(count_files(out.path(), ".prompt.txt"), n);
+    // Each distinct prompt is written once; index.txt lists every generation.
+    let indexed: usize = sorted_entries(out.path(), |p| p.is_dir())
+        .iter()
+        .map(|q| std::fs::read_to_string(q.join("index.txt")).unwrap().lines().count())
+        .sum();
+    assert_eq!(indexed, n);
+    assert!(count_files(out.path(), ".prompt.txt") <= n);
 }
 
 #[test]

@@ -266,7 +266,8 @@ fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
 
     let fast = rt.block_on(mock_server::start(mixed()));
     let spec_fast = spec(dir.path(), &fast.url, 20, 8);
-    let out = qt().env("QT_TEST_API_KEY", SECRET).args(["run", spec_fast.to_str().unwrap(), "--resume"]).output().unwrap();
+    // The spec now points at another server (its sha256 changed): --force accepts that.
+    let out = qt().env("QT_TEST_API_KEY", SECRET).args(["run", spec_fast.to_str().unwrap(), "--resume", "--force"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(run_dirs(dir.path()), vec![run.clone()], "resume reuses the run folder");
     let after = gen_dirs(&run);

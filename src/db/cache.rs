@@ -123,7 +123,7 @@ pub(crate) fn ensure(
     }
     let built = build_atomically(&path, spec, progress, |p| {
         if announce {
-            eprintln!(
+            crate::errln!(
                 "building sample DB {} (one time) -> {}",
                 spec.label(),
                 p.display()

@@ -155,17 +155,17 @@ pub fn generate_spec_cmd(
         match &built {
             Some(s) => {
                 let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                eprintln!(
+                crate::errln!(
                     "built {} rows in {:.1} s ({:.0} MB)",
                     s.rows.values().sum::<u64>(),
                     s.elapsed.as_secs_f64(),
                     size as f64 / 1e6
                 )
             }
-            None => eprintln!("reusing the cached sample DB"),
+            None => crate::errln!("reusing the cached sample DB"),
         }
     }
-    println!("{}", path.display());
+    crate::outln!("{}", path.display());
     Ok(path)
 }
 
@@ -176,7 +176,7 @@ fn generate_to(spec: &GenSpec, out: &Path, quiet: bool) -> Result<Option<BuildSt
     }
     let stats = cache::build_atomically(out, spec, !quiet, |p| {
         if !quiet {
-            eprintln!("building sample DB {} -> {}", spec.label(), p.display());
+            crate::errln!("building sample DB {} -> {}", spec.label(), p.display());
         }
     })?;
     // None means a concurrent `qt db generate` to the same file won the race.

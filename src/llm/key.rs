@@ -62,10 +62,11 @@ fn missing_key_message(cfg: &LlmCfg, file: &Option<PathBuf>, tried: &[String]) -
         return format!(
             "no API key for {}: the spec's [llm] sets neither api_key_env nor api_key_file. \
              Add e.g. api_key_env = \"DEEPSEEK_API_KEY\" and export that variable",
-            cfg.base_url
+            super::url_redact::redact_url(&cfg.base_url, &[])
         );
     }
-    format!("no API key for {}: {}. To fix: {}", cfg.base_url, tried.join("; "), how.join(", or "))
+    let url = super::url_redact::redact_url(&cfg.base_url, &[]);
+    format!("no API key for {url}: {}. To fix: {}", tried.join("; "), how.join(", or "))
 }
 
 /// True for servers on this machine, which commonly run without a key.

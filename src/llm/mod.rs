@@ -18,6 +18,7 @@ mod limiter;
 mod openai;
 mod replay;
 mod retry;
+pub mod url_redact;
 
 pub mod bench;
 pub mod mock_server;

@@ -18,18 +18,30 @@ use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 /// `{base_url}/chat/completions` by the rule in the module doc.
+/// A query string (`?key=...`, `?api-version=...`) stays at the end.
 pub fn chat_completions_url(base_url: &str) -> String {
-    let base = base_url.trim().trim_end_matches('/');
-    if base.ends_with("/chat/completions") {
-        base.to_string()
-    } else {
-        format!("{base}/chat/completions")
+    let t = base_url.trim();
+    let (base, query) = match t.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (t, None),
+    };
+    let base = base.trim_end_matches('/');
+    let mut url = if base.ends_with("/chat/completions") { base.to_string() } else { format!("{base}/chat/completions") };
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
     }
+    url
 }
 
 pub(crate) struct OpenAi {
     http: reqwest::Client,
+    /// The real URL: used for the request only.
     endpoint: String,
+    /// The URL without secrets (`url_redact.rs`): cache keys, errors, records.
+    public_endpoint: String,
+    /// Secrets that must never appear in text: the key and secrets found in the URL.
+    secrets: Vec<String>,
     model: String,
     key: Option<ApiKey>,
 }
@@ -70,13 +82,16 @@ struct Usage {
 impl OpenAi {
     pub(crate) fn new(cfg: &LlmCfg, key: Option<ApiKey>) -> Result<Self, LlmError> {
         let endpoint = chat_completions_url(&cfg.base_url);
+        let mut secrets: Vec<String> = key.iter().map(|k| k.expose().to_string()).collect();
+        let (public_endpoint, in_url) = super::url_redact::redact_url_parts(&endpoint, &secrets);
+        secrets.extend(in_url);
         match reqwest::Url::parse(&endpoint) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => {
                 return Err(LlmError::BadConfig(format!(
                     "llm.base_url {:?} is not an http(s) URL; use e.g. \
                      \"https://api.deepseek.com\" or \"http://127.0.0.1:8080/v1\"",
-                    cfg.base_url
+                    super::url_redact::redact_url(&cfg.base_url, &secrets)
                 )));
             }
         }
@@ -85,11 +100,12 @@ impl OpenAi {
             .connect_timeout(Duration::from_secs_f64(cfg.timeout_s.min(30.0)))
             .build()
             .map_err(|e| LlmError::BadConfig(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, endpoint, model: cfg.model.clone(), key })
+        Ok(Self { http, endpoint, public_endpoint, secrets, model: cfg.model.clone(), key })
     }
 
+    /// The endpoint without secrets (never the URL the request goes to).
     pub(crate) fn endpoint(&self) -> &str {
-        &self.endpoint
+        &self.public_endpoint
     }
     pub(crate) fn model(&self) -> &str {
         &self.model
@@ -98,8 +114,12 @@ impl OpenAi {
         "openai"
     }
 
-    fn secret(&self) -> Option<&str> {
-        self.key.as_ref().map(ApiKey::expose)
+    /// `text` with the key, the URL's secrets and the real URL removed.
+    fn scrub(&self, text: &str) -> String {
+        let t = if self.endpoint != self.public_endpoint { text.replace(&self.endpoint, &self.public_endpoint) } else { text.to_string() };
+        // The key becomes `***` (as before); secrets found in the URL become `REDACTED`.
+        let t = redact(&t, self.key.as_ref().map(ApiKey::expose));
+        super::url_redact::scrub(&t, &self.secrets)
     }
 
     /// One POST. On success returns the response (attempts filled in by the retry loop)
@@ -131,7 +151,7 @@ impl OpenAi {
         .await;
         let latency = started.elapsed();
         let (status, retry_after, text) = result.map_err(|e| self.transport_failure(&e, latency))?;
-        let text = redact(&text, self.secret());
+        let text = self.scrub(&text);
         if !(200..300).contains(&status) {
             let kind = classify_status(status, &text);
             return Err(Failure {
@@ -194,7 +214,7 @@ impl OpenAi {
         Failure {
             kind: FailureKind::Retryable,
             status: None,
-            message: redact(&format!("{what}: {detail}"), self.secret()),
+            message: self.scrub(&format!("{what}: {detail}")),
             body: String::new(),
             retry_after: None,
             latency,
@@ -203,13 +223,13 @@ impl OpenAi {
 
     /// The key must not reach the record or the cache even if a server echoes it.
     pub(crate) fn redact_response(&self, resp: &mut LlmResponse) {
-        resp.content = redact(&resp.content, self.secret());
-        resp.model = redact(&resp.model, self.secret());
+        resp.content = self.scrub(&resp.content);
+        resp.model = self.scrub(&resp.model);
     }
 
     /// Turns the last failure of the retry loop into the error the caller sees.
     pub(crate) fn to_error(&self, f: Failure, attempts: Vec<Attempt>) -> LlmError {
-        let endpoint = self.endpoint.clone();
+        let endpoint = self.public_endpoint.clone();
         match f.kind {
             FailureKind::Quota => {
                 LlmError::Quota { endpoint, status: f.status.unwrap_or(429), body: f.body, attempts }
@@ -230,7 +250,7 @@ impl OpenAi {
                 .into(),
             404 => format!(
                 "Check llm.base_url (requests go to {}) and llm.model ({:?})",
-                self.endpoint, self.model
+                self.public_endpoint, self.model
             ),
             _ => format!(
                 "Check llm.model ({:?}), llm.temperature and llm.max_tokens against the \
@@ -251,6 +271,7 @@ mod tests {
         assert_eq!(url("https://api.deepseek.com/"), "https://api.deepseek.com/chat/completions");
         assert_eq!(url("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1/chat/completions");
         assert_eq!(url("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(url("https://g.example.com/v1/?key=k1"), "https://g.example.com/v1/chat/completions?key=k1");
         assert_eq!(
             url("https://openrouter.ai/api/v1/chat/completions"),
             "https://openrouter.ai/api/v1/chat/completions"

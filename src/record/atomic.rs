@@ -15,18 +15,25 @@ fn tmp_sibling(path: &Path) -> PathBuf {
 }
 
 /// Write `bytes` to `path` so that `path` holds either the old or the new content.
+/// On failure (disk full) the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = tmp_sibling(path);
-    {
+    let r = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path)
+    r
 }
 
 /// Create folder `dir` with `files` (name, content) inside, all at once: the folder
-/// appears complete or not at all. Fails if `dir` already exists.
+/// appears complete or not at all (a failed attempt removes its temporary folder).
+/// Fails if `dir` already exists.
 pub fn write_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
     if dir.exists() {
         return Err(io::Error::new(
@@ -38,13 +45,20 @@ pub fn write_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<(
     if tmp.exists() {
         fs::remove_dir_all(&tmp)?;
     }
-    fs::create_dir_all(&tmp)?;
-    for (name, content) in files {
-        let mut f = fs::File::create(tmp.join(name))?;
-        f.write_all(content)?;
-        f.sync_all()?;
+    let r = (|| {
+        fs::create_dir_all(&tmp)?;
+        for (name, content) in files {
+            let mut f = fs::File::create(tmp.join(name))?;
+            f.write_all(content)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, dir)
+    })();
+    if r.is_err() {
+        // Disk full half-way: leave no temporary folder behind.
+        let _ = fs::remove_dir_all(&tmp);
     }
-    fs::rename(&tmp, dir)
+    r
 }
 
 /// Remove temporary leftovers of a killed run in `dir` (never trusted, never read).

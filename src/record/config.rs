@@ -36,7 +36,15 @@ pub struct ConfigInputs<'a> {
     pub options: Value,
 }
 
+/// config.json's content, with every secret of a URL (`?key=...`, userinfo) and every
+/// known key value replaced by `REDACTED` (see `llm::url_redact`).
 pub fn config_json(exp: &crate::spec::Experiment, inp: &ConfigInputs<'_>) -> Value {
+    let mut v = config_json_raw(exp, inp);
+    crate::llm::url_redact::redact_json(&mut v, &crate::llm::url_redact::known_secrets(exp));
+    v
+}
+
+fn config_json_raw(exp: &crate::spec::Experiment, inp: &ConfigInputs<'_>) -> Value {
     json!({
         "name": exp.name,
         "description": exp.description,

@@ -6,6 +6,7 @@
 pub mod atomic;
 pub mod config;
 pub mod layout;
+pub mod lock;
 pub mod summary;
 
 pub use atomic::{write_atomic, write_dir_atomic};

@@ -7,7 +7,7 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use crate::record::layout::gen_name;
 use crate::record::summary::{answers_line, fmt_x, largest_gen, tokens_line, top_speedups};
@@ -52,10 +52,9 @@ impl Console {
         if !self.mp.is_hidden() {
             let _ = self.mp.println(text);
         } else if self.json {
-            eprintln!("{text}");
+            crate::errln!("{text}");
         } else {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
+            super::stdout::write_line(text);
         }
     }
 
@@ -180,7 +179,7 @@ impl Console {
         if !self.json {
             self.emit(&t);
         } else if !self.quiet {
-            eprintln!("{t}");
+            crate::errln!("{t}");
         }
     }
 }

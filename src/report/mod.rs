@@ -3,6 +3,7 @@
 //! it never decides or stores anything.
 
 pub mod console;
+pub mod stdout;
 pub mod sweep;
 
 pub use console::Console;

@@ -49,7 +49,7 @@ impl Cancel {
             }
             #[cfg(not(unix))]
             let _ = tokio::signal::ctrl_c().await;
-            eprintln!("\ninterrupt received: stopping new work, writing a true summary (Ctrl+C again to force)");
+            crate::errln!("\ninterrupt received: stopping new work, writing a true summary (Ctrl+C again to force)");
             me.cancel();
             #[cfg(unix)]
             {

@@ -4,30 +4,52 @@
 
 pub mod cancel;
 pub mod events;
+pub mod fatal;
 pub mod generation;
 pub mod plan_cmd;
 pub mod plan_examples;
 pub mod prompts;
 pub mod query;
+pub mod resume;
 pub mod select;
 pub mod setup;
 
 use anyhow::Context as _;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::RunArgs;
-use crate::error::{EXIT_INTERRUPTED, EXIT_OK};
+use crate::error::EXIT_INTERRUPTED;
 use crate::report::{Console, sweep};
 use crate::spec::{self, Experiment};
 use crate::validate::instances::Instance;
 use crate::validate::{TimingLane, ValidatorConfig};
 
-/// `qt run SPEC`: returns the process exit code.
+/// `qt run SPEC`: returns the process exit code. With `--json`, stdout gets a JSON
+/// object even when the run fails (`{"error": ..., "exit_code": ...}`).
 pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
+    let result = run_cmd_inner(args);
+    if args.json {
+        if let Err(e) = &result {
+            let out = json!({"error": format!("{e:#}"), "exit_code": crate::error::exit_code_of(e)});
+            crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+    }
+    result
+}
+
+fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
     let mut exp = spec::load(&args.spec)?;
     let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
+    for w in spec::limits::warnings(&exp) {
+        crate::errln!("{w}");
+    }
+    match &args.resume {
+        Some(Some(dir)) => resume::check_explicit(&exp, dir, args.force)?,
+        Some(None) => resume::check_latest(&exp, args.force)?,
+        None => {}
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(8)
@@ -71,19 +93,24 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
     for qi in 0..exp.queries.len() {
         if cancel.is_cancelled() {
             console.emit("interrupted before any generation started; nothing was written");
+            if args.json {
+                crate::outln!("{}", json!({"interrupted": true, "exit_code": EXIT_INTERRUPTED}));
+            }
             return Ok(EXIT_INTERRUPTED);
         }
         preflights.push(setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?);
     }
 
-    let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
+    let mut finished: Vec<query::QueryResult> = Vec::new();
     let mut interrupted = false;
     for (qi, pre) in preflights.into_iter().enumerate() {
         if cancel.is_cancelled() {
-            interrupted = true;
+            interrupted = !finished.iter().any(|r| r.fatal.is_some());
             break;
         }
         let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel)?;
+        // Held until this query is finished: one writer per run folder.
+        let _lock = prepared.lock;
         let (tx, rx) = mpsc::channel(256);
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -121,8 +148,9 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
         };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
-        results.push((res.summary, res.run_dir));
+        finished.push(res);
     }
+    let results: Vec<(Value, std::path::PathBuf)> = finished.iter().map(|r| (r.summary.clone(), r.run_dir.clone())).collect();
 
     let sweep = sweep::sweep_json(&exp.name, &results);
     if results.len() > 1 || sel.arms.len() > 1 {
@@ -130,9 +158,17 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
     }
-    if args.json {
-        let out = if results.len() == 1 && sel.arms.len() == 1 { results[0].0.clone() } else { sweep };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+    let (code, why) = fatal::exit_code(&finished, interrupted, args.fail_on);
+    if let Some(why) = &why {
+        crate::errln!("error: {why}");
     }
-    Ok(if interrupted { EXIT_INTERRUPTED } else { EXIT_OK })
+    if args.json {
+        let mut out = if results.len() == 1 && sel.arms.len() == 1 { results[0].0.clone() } else { sweep };
+        if let Some(why) = &why {
+            out["error"] = json!(why);
+        }
+        out["exit_code"] = json!(code);
+        crate::outln!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(code)
 }

@@ -33,12 +33,12 @@ pub struct CoverageTally {
 pub fn print_query_examples(arms: &[ArmPrompts], inputs: &QueryInputs, tally: &mut CoverageTally) {
     let names = inputs.pattern_names();
     if inputs.patterns.is_empty() {
-        println!("    patterns: none detected");
+        crate::outln!("    patterns: none detected");
         tally.without_patterns.push(inputs.query.id.clone());
     } else {
-        println!("    patterns:");
+        crate::outln!("    patterns:");
         for p in &inputs.patterns {
-            println!("      - {} ({})", p.name, p.why);
+            crate::outln!("      - {} ({})", p.name, p.why);
         }
     }
     for arm in arms {
@@ -73,7 +73,7 @@ pub fn print_query_examples(arms: &[ArmPrompts], inputs: &QueryInputs, tally: &m
                 });
             }
         }
-        println!(
+        crate::outln!(
             "    arm {}: {covered}/{workers} workers see an example matching a pattern of the query, {best}/{workers} a best-matching one",
             arm.arm.name
         );
@@ -99,7 +99,7 @@ pub fn print_query_examples(arms: &[ArmPrompts], inputs: &QueryInputs, tally: &m
             } else {
                 format!("worker {:>2}", w + 1)
             };
-            println!("      {who}: {}", items.join(", "));
+            crate::outln!("      {who}: {}", items.join(", "));
         }
     }
 }
@@ -116,14 +116,14 @@ pub fn print_coverage_summary(tally: &CoverageTally) {
         .map(|(_, l)| l.len())
         .max()
         .unwrap_or(0);
-    println!(
+    crate::outln!(
         "example coverage ({} queries with a detected pattern, {} without):",
         with,
         tally.without_patterns.len()
     );
     for (arm, list) in &tally.per_arm {
         if list.is_empty() {
-            println!("  {arm}: no query with a detected pattern");
+            crate::outln!("  {arm}: no query with a detected pattern");
             continue;
         }
         let share = |c: &Coverage| c.covered as f64 / c.workers.max(1) as f64;
@@ -142,7 +142,7 @@ pub fn print_coverage_summary(tally: &CoverageTally) {
         let min_text = min
             .map(|c| format!("{}/{} (q{})", c.covered, c.workers, c.query))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "  {arm}: lowest {min_text}, mean {:.0}% of workers (a best-matching example: {:.0}%); {} of {} queries below 3/4{}",
             mean * 100.0,
             best * 100.0,

@@ -188,6 +188,10 @@ pub struct QueryResult {
     pub summary: Value,
     pub run_dir: PathBuf,
     pub interrupted: bool,
+    /// The recording failure that stopped the run (disk full...), if any.
+    pub fatal: Option<String>,
+    /// Why no generation of this query could be judged (LLM unreachable, DB unusable).
+    pub infra: Option<String>,
 }
 
 /// Writes events to the run folder: gen folders, results.jsonl, and the summary after each
@@ -238,12 +242,16 @@ impl Recorder<'_> {
 
     fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
-        self.run
-            .write_gen(o.number, self.largest, &files)
-            .with_context(|| format!("writing {}", self.run.gen_dir(o.number, self.largest).display()))?;
-        self.run.append_result(&o.record)?;
+        super::fatal::injected_failure(self.records.len())
+            .and_then(|_| self.run.write_gen(o.number, self.largest, &files))
+            .with_context(|| format!("cannot record {}", self.run.gen_dir(o.number, self.largest).display()))?;
+        // The folder exists: the summary counts it even if the lines below fail.
         self.records.insert(o.number, GenStat::from_record(&o.record));
+        self.run
+            .append_result(&o.record)
+            .with_context(|| format!("cannot append to {}", self.run.file(layout::RESULTS).display()))?;
         self.maybe_write_summary()
+            .with_context(|| format!("cannot write {}", self.run.file(layout::SUMMARY_JSON).display()))
     }
 }
 
@@ -312,14 +320,26 @@ pub async fn run_query(
         });
     }
     let mut pending = qr.jobs.len();
+    let mut fatal: Option<String> = None;
+    let mut first_llm_error: Option<String> = None;
     spawn_jobs(q.clone(), qr.jobs);
     while pending > 0 {
         let Some(ev) = rx.recv().await else { break };
         match &ev {
             Event::GenFinished(o) => {
                 pending -= 1;
+                if o.record["reason"] == "llm_error" && first_llm_error.is_none() {
+                    first_llm_error = o.record["error"].as_str().map(str::to_string);
+                }
+                if fatal.is_some() {
+                    // Finished after the run was stopped: left unrecorded for --resume.
+                    continue;
+                }
                 if let Err(e) = rec.on_finished(o) {
-                    console.emit(&format!("error: {e:#}"));
+                    // Disk full or another fatal I/O error: stop like Ctrl+C, no more LLM calls.
+                    console.emit(&format!("error: {e:#}\n  stopping the run: no more LLM calls; fix the problem, then --resume"));
+                    q.cancel.cancel();
+                    fatal = Some(format!("{e:#}"));
                 }
             }
             Event::Abandoned { .. } => pending -= 1,
@@ -330,9 +350,18 @@ pub async fn run_query(
     let interrupted = q.cancel.is_cancelled();
     let confirmed = if interrupted || q.no_validate { None } else { confirm_best(&q, &rec, console).await };
     let summary = rec.summary(interrupted, confirmed);
-    rec.write_summary(&summary)?;
+    match (&fatal, rec.write_summary(&summary)) {
+        (_, Ok(())) => {}
+        // The last summary on disk stays true: it counts what was recorded before the failure.
+        (Some(_), Err(_)) => {}
+        (None, Err(e)) => return Err(e),
+    }
+    if fatal.is_some() {
+        let _ = crate::record::atomic::remove_temp_entries(&qr.run.path);
+    }
     console.on_event(&Event::QueryFinished { summary: summary.clone(), run_dir: qr.run.path.clone() });
-    Ok(QueryResult { summary, run_dir: qr.run.path, interrupted })
+    let infra = super::fatal::infrastructure_failure(&q, &rec.records, first_llm_error);
+    Ok(QueryResult { summary, run_dir: qr.run.path, interrupted: interrupted && fatal.is_none(), fatal, infra })
 }
 
 /// Start the jobs with backpressure: at most a few more generations in progress than LLM

@@ -16,6 +16,7 @@ use crate::db;
 use crate::error::BadInput;
 use crate::llm::{Client, ClientOptions, RetryPolicy};
 use crate::record::config::{ConfigInputs, config_json};
+use crate::record::lock::FolderLock;
 use crate::record::{RunDir, layout};
 use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
@@ -146,6 +147,8 @@ pub struct PreparedQuery {
     pub inputs: QueryInputs,
     pub already: BTreeMap<u32, Value>,
     pub notes: Vec<String>,
+    /// This process's lock on `run`, held until the query is finished.
+    pub lock: FolderLock,
 }
 
 fn stamp() -> String {
@@ -171,14 +174,22 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
         None => Ok((create()?, false)),
         Some(Some(dir)) => {
             let given = RunDir { path: dir.clone() };
-            let cfg: Value = std::fs::read_to_string(given.file(layout::CONFIG))
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .ok_or_else(|| BadInput(format!("--resume {}: not a qt run folder (no readable config.json)", dir.display())))?;
+            let cfg = super::resume::read_config(dir)?;
             if cfg["query_id"].as_str() == Some(query_id) { Ok((given, true)) } else { latest_or_new() }
         }
         Some(None) => latest_or_new(),
     }
+}
+
+/// [`run_folder`], then the identity check of a resumed folder and its lock.
+fn locked_run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Result<(RunDir, bool, FolderLock, Option<String>)> {
+    let (run, resumed) = run_folder(exp, query_id, args)?;
+    let (lock, note) = super::resume::lock(&run.path)?;
+    if resumed {
+        let cfg = super::resume::read_config(&run.path)?;
+        super::resume::check_identity(exp, &cfg, &run.path, args.force)?;
+    }
+    Ok((run, resumed, lock, note))
 }
 
 /// What can be checked about a query before anything is written: plan analysis, the DAG,
@@ -219,12 +230,20 @@ pub fn open_run(
 ) -> anyhow::Result<PreparedQuery> {
     let Preflight { inputs, base_prompt, total, distinct } = pre;
     let query = &inputs.query;
-    let (run, resumed) = run_folder(exp, &query.id, args)?;
-    let mut notes = Vec::new();
+    let (run, resumed, lock, lock_note) = locked_run_folder(exp, &query.id, args)?;
+    let mut notes: Vec<String> = lock_note.into_iter().collect();
     let mut already = BTreeMap::new();
     if resumed {
         crate::record::atomic::remove_temp_entries(&run.path)?;
         already = run.completed_gens();
+        // Only generations of this spec's plan count (numbers 1..=N of the whole spec, also
+        // under --arm/--query): `completed` can never exceed the plan.
+        let plan: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+        let outside = already.split_off(&(plan as u32 + 1));
+        already.remove(&0);
+        if !outside.is_empty() {
+            notes.push(format!("{} generation folders beyond this plan's {plan} are ignored", outside.len()));
+        }
         run.rewrite_results(&already)?;
     }
     if inputs.statement_count > 1 {
@@ -256,9 +275,15 @@ pub fn open_run(
                 "selection": sel.to_json(exp)}),
         },
     );
-    let cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
+    let mut cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
+    if resumed && args.force {
+        let old = super::resume::read_config(&run.path)?;
+        if old["spec_sha256"] != cfg["spec_sha256"] {
+            cfg["forced_from_sha256"] = old["spec_sha256"].clone();
+        }
+    }
     run.write(layout::CONFIG, serde_json::to_vec_pretty(&cfg)?)?;
-    Ok(PreparedQuery { run, inputs, already, notes })
+    Ok(PreparedQuery { run, inputs, already, notes, lock })
 }
 
 /// Keep the first start time of a resumed run and list every resume.

@@ -179,8 +179,11 @@ impl ArmCheck<'_, '_, '_> {
                 "use e.g. original_timeout_s = 300",
             ),
         ];
-        match rules.into_iter().find(|r| r.0) {
-            Some((_, key, message, help)) => Err(self.err(key, message.into(), help.into())),
+        if let Some((_, key, message, help)) = rules.into_iter().find(|r| r.0) {
+            return Err(self.err(key, message.into(), help.into()));
+        }
+        match super::limits::check(s) {
+            Some((key, message, help)) => Err(self.err(key, message, help)),
             None => Ok(()),
         }
     }

@@ -165,10 +165,10 @@ fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<Db
                     Some("the built-in generator knows benchmark = \"tpcds\"".into()),
                 ));
             }
-            if !positive(g.scale) {
+            if !positive(g.scale) || g.scale > 1000.0 {
                 return Err(src.at_value(
                     &["database", "generate"],
-                    format!("scale must be a positive number, not {}", g.scale),
+                    format!("scale must be a positive number up to 1000, not {}", if g.scale.abs() >= 1e9 { format!("{:e}", g.scale) } else { g.scale.to_string() }),
                     Some("use e.g. scale = 0.1 (about 100 MB) or 1.0".into()),
                 ));
             }

@@ -15,6 +15,7 @@ pub mod diagnose;
 pub mod env;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod load;
 pub mod matrix;
 mod paths;

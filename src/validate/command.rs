@@ -76,12 +76,12 @@ pub fn validate_cli_multi(
         Err(v) => v.into(),
     };
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::Value::Object(verdict.to_json_fields()))?
         );
     } else {
-        println!("{}", verdict.render_human());
+        crate::outln!("{}", verdict.render_human());
     }
     Ok(if verdict.is_pass() {
         crate::error::EXIT_OK
@@ -138,6 +138,7 @@ pub fn aa_bench_verdicts(
 
 /// `qt validate` from its arguments: the given `--db`s, or the default generated ones.
 pub fn validate_cmd(a: &crate::cli::ValidateArgs, cfg: ValidatorConfig) -> anyhow::Result<i32> {
+    check_flags(a)?;
     if a.instances < 1 {
         return Err(crate::error::BadInput(
             "--instances must be 1 or more (1 = the primary sample DB only)".into(),
@@ -150,4 +151,29 @@ pub fn validate_cmd(a: &crate::cli::ValidateArgs, cfg: ValidatorConfig) -> anyho
         a.db.clone()
     };
     validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
+}
+
+/// Range checks of `qt validate`'s flags (exit 2 naming the flag), and every `--db` must
+/// be a DuckDB file (random bytes are bad input, not a failed validation).
+fn check_flags(a: &crate::cli::ValidateArgs) -> Result<(), crate::error::BadInput> {
+    use crate::error::BadInput;
+    let max = crate::spec::limits::max_threads();
+    if a.threads == 0 || a.threads > max {
+        return Err(BadInput(format!(
+            "--threads {}: must be between 1 and {max} (4 x the {} cores of this machine)",
+            a.threads,
+            max / 4
+        )));
+    }
+    if a.rounds > crate::spec::limits::MAX_TIMING_ROUNDS {
+        return Err(BadInput(format!(
+            "--rounds {}: at most {} paired rounds",
+            a.rounds,
+            crate::spec::limits::MAX_TIMING_ROUNDS
+        )));
+    }
+    for db in a.db.iter().filter(|d| d.is_file()) {
+        crate::db::open_read_only(db).map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
+    }
+    Ok(())
 }

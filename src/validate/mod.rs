@@ -19,6 +19,8 @@ mod command;
 mod comparer;
 pub mod dedup;
 mod diffmsg;
+pub mod machine_lock;
+pub mod spill;
 pub mod equivalence;
 pub mod instances;
 pub mod order;
@@ -77,7 +79,7 @@ pub struct ValidatorConfig {
 impl ValidatorConfig {
     pub fn from_spec(v: &crate::spec::ValidationCfg) -> Self {
         let secs = if v.original_timeout_s.is_finite() && v.original_timeout_s > 0.0 {
-            v.original_timeout_s
+            v.original_timeout_s.min(crate::spec::limits::MAX_TIMEOUT_S)
         } else {
             300.0
         };
@@ -87,7 +89,7 @@ impl ValidatorConfig {
             timing_rounds: v.timing_rounds,
             warmup: v.warmup,
             timeout_factor: if v.timeout_factor.is_finite() && v.timeout_factor > 0.0 {
-                v.timeout_factor
+                v.timeout_factor.min(crate::spec::limits::MAX_TIMEOUT_FACTOR)
             } else {
                 10.0
             },
@@ -182,7 +184,20 @@ pub fn check_candidate(
     // A candidate returning far more rows than the original is wrong anyway; stop
     // fetching instead of filling memory.
     let cap = base.rows.saturating_add(CANDIDATE_EXTRA_ROWS_CAP);
-    let cand = match sb.run_capped(candidate_sql, deadline, cap) {
+    // And far more bytes (huge strings, wide rows): bounded too, relative to the original.
+    let byte_cap = sandbox::RESULT_BYTES_CAP.max(sandbox::result_bytes(&base.result).saturating_mul(2));
+    let cand = match sb.run_capped_bytes(candidate_sql, deadline, cap, byte_cap) {
+        Ok(x) if x.truncated && x.result.rows.len() < cap => {
+            return Err(Verdict::Error {
+                reason: Reason::ExecutionError,
+                message: format!(
+                    "the candidate's result exceeds {} MB after {} rows (the original's has {} rows); fetching stopped",
+                    byte_cap / (1024 * 1024),
+                    x.result.rows.len(),
+                    base.rows
+                ),
+            });
+        }
         Ok(x) if x.truncated => {
             let rows = RowCounts {
                 original: base.rows,

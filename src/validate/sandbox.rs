@@ -6,7 +6,10 @@
 //! last). Behind it, the connection itself is read-only with `enable_external_access=false`
 //! (no file/URL readers, no COPY/ATTACH/INSTALL), extensions are never auto-installed or
 //! auto-loaded, and `lock_configuration=true` stops `SET`/`PRAGMA` from undoing any of it.
-//! Spill files go to a private temp folder, never next to the sample DB.
+//! Spill files go to a private folder under qt's cache dir (`spill.rs`), never next to
+//! the sample DB. A candidate's result is capped in rows and in bytes
+//! ([`RESULT_BYTES_CAP`]); the watchdog re-sends the interrupt on a short tick after the
+//! deadline (DuckDB drops an interrupt that lands while a query is still being planned).
 //!
 //! It does not compare or time anything; it only runs one query and returns its rows.
 
@@ -14,6 +17,7 @@ use super::resultset::{Cell, ColumnInfo, ResultSet, describe_type};
 use super::gate::GateError;
 use duckdb::{AccessMode, Config, Connection};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,9 +44,43 @@ pub enum OpenError {
     Open { path: String, message: String },
 }
 
+fn gate_error(e: GateError) -> ExecError {
+    match e {
+        GateError::Parse(m) => ExecError::Parse(m),
+        GateError::NotSelect(m) => ExecError::NotSelect(m),
+    }
+}
+
 /// Check that `sql` is exactly one query, as DuckDB's own parser sees it (gate.rs).
 pub fn check_single_query(sql: &str) -> Result<(), GateError> {
     super::gate::check(sql)
+}
+
+/// Most bytes of a capped result kept in memory (candidates; the original is uncapped).
+pub const RESULT_BYTES_CAP: usize = 256 * 1024 * 1024;
+/// How often the watchdog wakes: before the deadline to check it, after it to re-interrupt.
+pub const WATCHDOG_TICK: Duration = Duration::from_millis(50);
+
+/// Approximate bytes of a converted result (the same measure as the byte cap).
+pub fn result_bytes(r: &ResultSet) -> usize {
+    r.rows
+        .iter()
+        .flatten()
+        .map(|c| match c {
+            Cell::Text(t) => t.len() + 24,
+            Cell::Blob(b) => b.len() + 24,
+            _ => 32,
+        })
+        .sum()
+}
+
+/// Approximate bytes a value takes once converted (text and blobs by length).
+fn cell_bytes(v: &duckdb::types::ValueRef<'_>) -> usize {
+    use duckdb::types::ValueRef;
+    match v {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b.len() + 24,
+        _ => 32,
+    }
 }
 
 /// One successful execution: the rows and how long execution plus full fetch took.
@@ -71,10 +109,7 @@ impl Sandbox {
             path: path.clone(),
             message: e,
         };
-        let spill = tempfile::Builder::new()
-            .prefix("qt-spill-")
-            .tempdir()
-            .map_err(|e| err(e.to_string()))?;
+        let spill = super::spill::spill_dir().map_err(|e| err(e.to_string()))?;
         // Order matters: DuckDB applies each setting at once, and refuses to change
         // temp_directory after external access is off, or anything after the lock.
         let config = Config::default()
@@ -98,23 +133,34 @@ impl Sandbox {
         })
     }
 
-    /// Check `sql`, run it with a deadline and fetch every row.
+    /// Check `sql`, run it with a deadline and fetch every row (no row or byte cap: used
+    /// for the original and for candidates already known to match it).
     pub fn run(&self, sql: &str, deadline: Duration) -> Result<Execution, ExecError> {
-        self.run_capped(sql, deadline, usize::MAX)
+        check_single_query(sql).map_err(gate_error)?;
+        self.with_deadline(deadline, |stop| self.fetch_all(sql, usize::MAX, usize::MAX, stop))
     }
 
-    /// Like [`Sandbox::run`] but stop storing rows after `max_rows` (`truncated` is set).
+    /// Like [`Sandbox::run`] but stop storing rows after `max_rows` rows or
+    /// [`RESULT_BYTES_CAP`] bytes (`truncated` is set).
     pub fn run_capped(
         &self,
         sql: &str,
         deadline: Duration,
         max_rows: usize,
     ) -> Result<Execution, ExecError> {
-        check_single_query(sql).map_err(|e| match e {
-            GateError::Parse(m) => ExecError::Parse(m),
-            GateError::NotSelect(m) => ExecError::NotSelect(m),
-        })?;
-        self.with_deadline(deadline, || self.fetch_all(sql, max_rows))
+        self.run_capped_bytes(sql, deadline, max_rows, RESULT_BYTES_CAP)
+    }
+
+    /// [`Sandbox::run_capped`] with an explicit byte cap.
+    pub fn run_capped_bytes(
+        &self,
+        sql: &str,
+        deadline: Duration,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Execution, ExecError> {
+        check_single_query(sql).map_err(gate_error)?;
+        self.with_deadline(deadline, |stop| self.fetch_all(sql, max_rows, max_bytes, stop))
     }
 
     /// Run SQL that already passed [`check_single_query`]: the timing lane runs the same
@@ -124,7 +170,7 @@ impl Sandbox {
         sql: &str,
         deadline: Duration,
     ) -> Result<Execution, ExecError> {
-        self.with_deadline(deadline, || self.fetch_all(sql, usize::MAX))
+        self.with_deadline(deadline, |stop| self.fetch_all(sql, usize::MAX, usize::MAX, stop))
     }
 
     /// Is the connection still locked down as it was opened (the pool's check before it
@@ -146,23 +192,30 @@ impl Sandbox {
     /// Execute without the statement gate: only for tests of the connection's own locks.
     #[doc(hidden)]
     pub fn run_unchecked(&self, sql: &str, deadline: Duration) -> Result<Execution, ExecError> {
-        self.with_deadline(deadline, || self.fetch_all(sql, usize::MAX))
+        self.with_deadline(deadline, |stop| self.fetch_all(sql, usize::MAX, usize::MAX, stop))
     }
 
-    fn fetch_all(&self, sql: &str, max_rows: usize) -> duckdb::Result<(ResultSet, bool)> {
+    fn fetch_all(&self, sql: &str, max_rows: usize, max_bytes: usize, stop: &AtomicBool) -> duckdb::Result<(ResultSet, bool)> {
         let mut stmt = self.conn.prepare(sql)?;
         let mut rows_out = Vec::new();
         let mut truncated = false;
+        let mut bytes = 0usize;
         {
             let mut rows = stmt.query([])?;
             let width = rows.as_ref().map(|s| s.column_count()).unwrap_or(0);
-            while let Some(row) = rows.next()? {
-                if rows_out.len() >= max_rows {
+            'rows: while let Some(row) = rows.next()? {
+                // Past the deadline: stop converting rows (the result is a timeout anyway).
+                if rows_out.len() >= max_rows || stop.load(Ordering::Relaxed) {
                     truncated = true;
                     break;
                 }
                 let mut cells = Vec::with_capacity(width);
                 for i in 0..width {
+                    bytes = bytes.saturating_add(cell_bytes(&row.get_ref(i)?));
+                    if bytes > max_bytes {
+                        truncated = true;
+                        break 'rows;
+                    }
                     cells.push(Cell::from(row.get::<_, duckdb::types::Value>(i)?));
                 }
                 rows_out.push(cells);
@@ -194,36 +247,41 @@ impl Sandbox {
         ))
     }
 
-    /// Run `f` while a watchdog thread interrupts the connection at the deadline.
+    /// Run `f` while a watchdog thread interrupts the connection at the deadline, and
+    /// again every [`WATCHDOG_TICK`] until `f` returns. `f` gets the "deadline passed" flag.
     fn with_deadline(
         &self,
         deadline: Duration,
-        f: impl FnOnce() -> duckdb::Result<(ResultSet, bool)>,
+        f: impl FnOnce(&AtomicBool) -> duckdb::Result<(ResultSet, bool)>,
     ) -> Result<Execution, ExecError> {
         let handle = self.conn.interrupt_handle();
         let state = Arc::new((Mutex::new(Watch::default()), Condvar::new()));
+        let stop = Arc::new(AtomicBool::new(false));
         let watch = Arc::clone(&state);
+        let stop_w = Arc::clone(&stop);
         let watchdog = std::thread::spawn(move || {
             let (lock, cvar) = &*watch;
             let end = Instant::now() + deadline;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             while !w.done {
                 let now = Instant::now();
-                if now >= end {
+                let wait = if now >= end {
                     // Interrupt while holding the lock: the query cannot be marked done
                     // (and the connection reused) between the check and the interrupt.
+                    // Repeated: an interrupt that lands while DuckDB is still planning
+                    // (constant folding `repeat('x', 1e9)`) is cleared when execution starts.
                     w.fired = true;
+                    stop_w.store(true, Ordering::Relaxed);
                     handle.interrupt();
-                    break;
-                }
-                w = cvar
-                    .wait_timeout(w, end - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                    WATCHDOG_TICK
+                } else {
+                    (end - now).min(WATCHDOG_TICK)
+                };
+                w = cvar.wait_timeout(w, wait).unwrap_or_else(|e| e.into_inner()).0;
             }
         });
         let started = Instant::now();
-        let outcome = f();
+        let outcome = f(&stop);
         let elapsed = started.elapsed();
         let fired = {
             let (lock, cvar) = &*state;

@@ -166,19 +166,19 @@ pub fn survey_cmd(a: &crate::cli::DbSurveyArgs) -> anyhow::Result<i32> {
     };
     let json = a.json;
     if !json {
-        println!("survey of {} query files on {}", files.len(), db.display());
+        crate::outln!("survey of {} query files on {}", files.len(), db.display());
     }
     let rows = survey(&db, &files, Duration::from_secs_f64(a.timeout), |r| {
         if !json {
-            println!("{}", r.line());
+            crate::outln!("{}", r.line());
         }
     })
     .map_err(anyhow::Error::msg)?;
     if json {
         let v = serde_json::json!({"db": db, "statements": rows, "totals": totals_line(&rows)});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}", totals_line(&rows));
+        crate::outln!("{}", totals_line(&rows));
     }
     Ok(crate::error::EXIT_OK)
 }

@@ -53,9 +53,11 @@ impl TimingLane {
         Self::default()
     }
 
-    /// Hold the lane for the lifetime of the guard.
-    pub fn hold(&self) -> MutexGuard<'_, LaneState> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// Hold the lane for the lifetime of the guard: this process's lane first, then the
+    /// machine-wide timing lock shared with other qt processes (`machine_lock.rs`).
+    pub fn hold(&self) -> LaneGuard<'_> {
+        let local = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        LaneGuard { _machine: super::machine_lock::MachineTimingLock::acquire(), local }
     }
 
     /// Hold the lane and run `f` on the lane's own connection to `db` (opened on first
@@ -76,6 +78,25 @@ impl TimingLane {
         let out = f(&sb);
         lane.conns.put(key, sb, LANE_CONNECTIONS);
         Ok(out)
+    }
+}
+
+/// Both locks of a timed execution; the machine lock is released first.
+pub struct LaneGuard<'a> {
+    _machine: super::machine_lock::MachineTimingLock,
+    local: MutexGuard<'a, LaneState>,
+}
+
+impl std::ops::Deref for LaneGuard<'_> {
+    type Target = LaneState;
+    fn deref(&self) -> &LaneState {
+        &self.local
+    }
+}
+
+impl std::ops::DerefMut for LaneGuard<'_> {
+    fn deref_mut(&mut self) -> &mut LaneState {
+        &mut self.local
     }
 }
 
