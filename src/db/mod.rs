@@ -9,6 +9,7 @@
 mod cache;
 mod fingerprint;
 mod generate;
+pub mod lease;
 mod plan;
 mod plan_summary;
 mod plan_text;
@@ -22,6 +23,7 @@ use duckdb::{AccessMode, Config, Connection};
 pub use cache::{Generated, cache_dir, ensure_generated, ensure_generated_in, generated_path};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
+pub use lease::host_name;
 pub use plan::{PlanAnalysis, analyze_plan};
 pub use plan_summary::{JoinStat, Misestimate, OperatorStat, PlanSummary, ScanStat, summarize};
 pub use schema::{Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};

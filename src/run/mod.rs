@@ -9,6 +9,7 @@ pub mod plan_cmd;
 pub mod prompts;
 pub mod query;
 pub mod setup;
+pub mod shard;
 
 use anyhow::Context as _;
 use serde_json::Value;
@@ -35,10 +36,18 @@ pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
     result
 }
 
-async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(mut exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+    let sharded = shard::resolve(args.shard.as_ref())?;
+    if let Some(s) = &sharded {
+        exp.output_dir = shard::shard_dir(&exp.output_dir, &s.shard);
+    }
+    // The shard's jobs are chosen before the resume filter, so resuming never moves jobs.
+    let all_jobs = shard::select_jobs(&exp, sharded.as_ref());
     let mut console = Console::new(args.quiet, args.json);
-    let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
-    console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
+    console.header(&exp.name, &exp.description, all_jobs.len(), &exp.output_dir);
+    if let Some(s) = &sharded {
+        console.line(&format!("  shard {} ({}): {}", s.shard, s.source, shard::describe(&exp, &all_jobs)));
+    }
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
     let db_info = setup::DbInfo::read(&db)?;
@@ -47,23 +56,31 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     let cancel = cancel::Cancel::default();
     cancel.listen_for_signals();
     let lane = TimingLane::new();
-    let all_jobs = spec::jobs(&exp);
     let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let queries: Vec<usize> = shard::gens_by_query(&all_jobs).into_keys().collect();
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
     let mut preflights = Vec::new();
-    for qi in 0..exp.queries.len() {
+    for &qi in &queries {
         if cancel.is_cancelled() {
             console.emit("interrupted before any generation started; nothing was written");
             return Ok(EXIT_INTERRUPTED);
         }
-        preflights.push(setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?);
+        preflights.push((qi, setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?));
+    }
+    let _shard_lock = match &sharded {
+        Some(_) => Some(shard::lock_shard(&exp.output_dir, args.quiet).await?),
+        None => None,
+    };
+    if let Some(s) = &sharded {
+        let record = shard::shard_json(&exp, s, &db, &db_info, &all_jobs);
+        shard::write_shard_json(&exp.output_dir, record, args.resume.is_some())?;
     }
 
     let mut results: Vec<(Value, std::path::PathBuf)> = Vec::new();
     let mut interrupted = false;
-    for (qi, pre) in preflights.into_iter().enumerate() {
+    for (qi, pre) in preflights {
         if cancel.is_cancelled() {
             interrupted = true;
             break;
@@ -89,14 +106,15 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
-        let qr = query::QueryRun { exp: &exp, jobs, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
+        let arm_totals = shard::arm_totals(&exp, &all_jobs, qi);
+        let qr = query::QueryRun { exp: &exp, jobs, arm_totals, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
         results.push((res.summary, res.run_dir));
     }
 
     let sweep = sweep::sweep_json(&exp.name, &results);
-    if results.len() > 1 || exp.arms.len() > 1 {
+    if results.len() > 1 || exp.arms.len() > 1 || sharded.is_some() {
         crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));

@@ -1,7 +1,8 @@
 //! `qt plan SPEC`: print the matrix (queries x arms x workers) and render every prompt
 //! into a folder, offline (no LLM call). The plan summary is included when the sample DB
 //! already exists (a given file, or a generated one in the cache); otherwise it is left
-//! empty and the output says how to build the DB.
+//! empty and the output says how to build the DB. With `--shard K/N` only that shard's
+//! generations are listed and rendered.
 
 use anyhow::Context as _;
 use std::collections::BTreeSet;
@@ -26,7 +27,8 @@ fn existing_db(exp: &Experiment) -> Option<PathBuf> {
 pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
     let exp = spec::load(&args.spec)?;
     let arms = load_arms(&exp)?;
-    let jobs = spec::jobs(&exp);
+    let sharded = super::shard::resolve(args.shard.as_ref())?;
+    let jobs = super::shard::select_jobs(&exp, sharded.as_ref());
     println!("experiment {} ({})", exp.name, exp.spec_path.display());
     let ids: Vec<&str> = exp.queries.iter().map(|q| q.id.as_str()).collect();
     println!("  queries: {} [{}]", ids.len(), ids.join(", "));
@@ -35,7 +37,12 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         println!("    {:>2}. {} ({} workers)", a.index + 1, a.name, a.generation.workers);
     }
     let per_query: u32 = exp.arms.iter().map(|a| a.generation.workers).sum();
-    println!("  total:   {} queries x {} generations per query = {} generations", ids.len(), per_query, jobs.len());
+    println!("  total:   {} queries x {} generations per query = {} generations", ids.len(), per_query, exp.job_count());
+    if let Some(s) = &sharded {
+        let dir = super::shard::shard_dir(&exp.output_dir, &s.shard);
+        println!("  shard {} ({}): {} generations into {}", s.shard, s.source, jobs.len(), dir.display());
+        println!("    {}", super::shard::describe(&exp, &jobs));
+    }
 
     let out = match &args.out {
         Some(d) => d.clone(),
@@ -52,6 +59,9 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
     let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
     for (qi, q) in exp.queries.iter().enumerate() {
+        if !jobs.iter().any(|j| j.query == qi) {
+            continue;
+        }
         let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
         std::fs::create_dir_all(&qdir)?;

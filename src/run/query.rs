@@ -151,6 +151,9 @@ impl Recorder<'_> {
 pub struct QueryRun<'a> {
     pub exp: &'a Experiment,
     pub jobs: Vec<Job>,
+    /// (arm name, generations of this query in this run) per arm: all workers, or a
+    /// shard's share.
+    pub arm_totals: Vec<(String, usize)>,
     /// Setup notes (resume, plan analysis, distinct prompts) shown under the query header.
     pub notes: Vec<String>,
     pub run: RunDir,
@@ -164,12 +167,12 @@ pub async fn run_query(
     console: &mut Console,
 ) -> anyhow::Result<QueryResult> {
     let q = qr.shared.clone();
-    let total: usize = qr.exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    let total: usize = qr.arm_totals.iter().map(|a| a.1).sum();
     let mut rec = Recorder {
         run: qr.run.clone(),
         records: qr.already.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect(),
         last_summary: Instant::now(),
-        arms: qr.exp.arms.iter().map(|a| (a.name.clone(), a.generation.workers as usize)).collect(),
+        arms: qr.arm_totals.clone(),
         total,
         started: Instant::now(),
         query_id: &q.inputs.query.id,
