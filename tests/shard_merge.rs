@@ -8,6 +8,8 @@ use qt::llm::mock_server::{self, MockReply, MockScript};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const SHARD_VARS: [&str; 6] = [
@@ -211,10 +213,14 @@ warmup = 0
 fn a_shard_killed_with_sigkill_resumes_its_own_jobs_and_merges() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let answer = std::fs::read_to_string(repo().join("prompts/demo_responses/qdemo1/w01.txt")).unwrap();
-    let a2 = answer.clone();
-    let slow = rt.block_on(mock_server::start(MockScript::from_fn(move |_| MockReply::Content(a2.clone())).with_latency(Duration::from_millis(1000))));
+    // One server (so the resumed spec is byte-identical): slow until the kill, then fast.
+    let slow = Arc::new(AtomicBool::new(true));
+    let (flag, reply) = (slow.clone(), MockReply::Content(answer));
+    let server = rt.block_on(mock_server::start(MockScript::from_fn(move |_| {
+        if flag.load(Ordering::SeqCst) { MockReply::Slow(Duration::from_millis(1000), Box::new(reply.clone())) } else { reply.clone() }
+    })));
     let dir = tempfile::tempdir().unwrap();
-    let spec = mock_spec(dir.path(), &slow.url, 1);
+    let spec = mock_spec(dir.path(), &server.url, 1);
     let mut child = qt_std()
         .env("QT_TEST_API_KEY", "k")
         .args(["run", spec.to_str().unwrap(), "--shard", "1/2", "--no-cache"])
@@ -234,8 +240,8 @@ fn a_shard_killed_with_sigkill_resumes_its_own_jobs_and_merges() {
     let before = gen_dirs(&run).len();
     assert!(before < 3, "killed before the shard finished");
 
-    let fast = rt.block_on(mock_server::start(MockScript::from_fn(move |_| MockReply::Content(answer.clone()))));
-    let spec = mock_spec(dir.path(), &fast.url, 4);
+    slow.store(false, Ordering::SeqCst);
+    let asked = server.requests();
     let s = spec.to_str().unwrap();
     let run_shard = |k: &str, resume: bool| {
         let mut c = qt_clean();
@@ -250,7 +256,7 @@ fn a_shard_killed_with_sigkill_resumes_its_own_jobs_and_merges() {
     assert_eq!(run_dirs(&shard1), vec![run.clone()], "resume reuses the shard's run folder");
     let names: Vec<String> = gen_dirs(&run).iter().map(|g| g.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 3, "shard 1 of 2 holds gens 1-3 only: {names:?}");
-    assert_eq!(fast.requests(), 3 - before, "resume asked only for the shard's missing generations");
+    assert_eq!(server.requests() - asked, 3 - before, "resume asked only for the shard's missing generations");
     assert_eq!(std::fs::read_to_string(run.join("results.jsonl")).unwrap().lines().count(), 3);
     assert!(std::fs::read_dir(&run).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-")));
     let shard_json = json(&shard1.join("shard.json"));
