@@ -141,12 +141,19 @@ fn problems(plan: &inputs::MergePlan) -> Vec<String> {
         ));
     }
     for (k, q, gens) in &plan.missing_gens {
+        let n = plan.total;
+        let running = plan
+            .shards
+            .iter()
+            .any(|s| s.number == *k && s.dir.join(crate::run::shard::SHARD_LOCK).exists());
         out.push(format!(
-            "incomplete: shard {k}-of-{n} has not recorded q{q} gen {}: resume it with \
-             `qt run {spec} --shard {k}/{n} --resume` and merge again",
+            "incomplete: shard {k}-of-{n} has not recorded q{q} gen {}: {}",
             ranges(gens),
-            n = plan.total,
-            spec = plan.spec_path
+            if running {
+                "it may still be running (its shard.lock is present); merge again when it ends".to_string()
+            } else {
+                format!("resume it with `qt run {} --shard {k}/{n} --resume` and merge again", plan.spec_path)
+            },
         ));
     }
     out
