@@ -52,10 +52,12 @@ pub fn write_query(
             std::fs::copy(&src, run.file(f))?;
         }
     }
+    let total = matrix.per_query();
     let mut records: BTreeMap<u32, Value> = BTreeMap::new();
     for s in &sources {
         for (n, v) in &s.gens {
-            copy_dir(&s.run.gen_dir(*n), &run.gen_dir(*n))?;
+            let from = s.run.find_gen(*n).unwrap_or_else(|| s.run.gen_dir(*n, total));
+            copy_dir(&from, &run.gen_dir(*n, total))?;
             records.insert(*n, v.clone());
         }
     }
@@ -64,7 +66,6 @@ pub fn write_query(
     let summaries: Vec<Value> = sources.iter().filter_map(|s| read_json(&s.run.file(layout::SUMMARY_JSON))).collect();
     let stats: BTreeMap<u32, GenStat> = records.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect();
     let arms: Vec<(String, usize)> = matrix.arms.iter().map(|(n, w)| (n.clone(), *w as usize)).collect();
-    let total = matrix.per_query();
     // The merged best is the best of the shard that ran it, which re-timed it (unless
     // that shard was interrupted or ran without validation).
     let best = stats.iter().filter(|(_, g)| g.is_pass()).filter_map(|(n, g)| g.speedup.map(|s| (*n, s))).max_by(|a, b| a.1.total_cmp(&b.1));
@@ -72,6 +73,7 @@ pub fn write_query(
     let ctx = SummaryContext {
         query_id,
         total,
+        largest_gen: total,
         arms: &arms,
         // Shards run in parallel: the query took as long as its slowest shard.
         elapsed_seconds: summaries.iter().filter_map(|s| s["elapsed_seconds"].as_f64()).fold(0.0, f64::max),

@@ -8,6 +8,7 @@ pub mod generation;
 pub mod plan_cmd;
 pub mod prompts;
 pub mod query;
+pub mod select;
 pub mod setup;
 pub mod shard;
 
@@ -17,32 +18,41 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::RunArgs;
-use crate::error::{EXIT_INTERRUPTED, EXIT_OK};
+use crate::error::{BadInput, EXIT_INTERRUPTED, EXIT_OK};
 use crate::report::{Console, sweep};
 use crate::spec::{self, Experiment};
 use crate::validate::{TimingLane, ValidatorConfig};
 
 /// `qt run SPEC`: returns the process exit code.
 pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
-    let exp = spec::load(&args.spec)?;
+    let mut exp = spec::load(&args.spec)?;
+    let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(8)
         .build()
         .context("starting the async runtime")?;
-    let result = rt.block_on(run_experiment(exp, args));
+    let result = rt.block_on(run_experiment(exp, &sel, args));
     // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
     rt.shutdown_background();
     result
 }
 
-async fn run_experiment(mut exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
     let sharded = shard::resolve(args.shard.as_ref())?;
+    if sharded.is_some() && (!sel.query_filter.is_empty() || !sel.arm_filter.is_empty()) {
+        return Err(BadInput(
+            "--shard cannot be combined with --query or --arm: a shard is a fixed slice of the whole spec; \
+             re-try a part of a shard with --query/--arm without --shard"
+                .into(),
+        )
+        .into());
+    }
     if let Some(s) = &sharded {
         exp.output_dir = shard::shard_dir(&exp.output_dir, &s.shard);
     }
     // The shard's jobs are chosen before the resume filter, so resuming never moves jobs.
-    let all_jobs = shard::select_jobs(&exp, sharded.as_ref());
+    let all_jobs = if sharded.is_some() { shard::select_jobs(&exp, sharded.as_ref()) } else { sel.jobs(&exp) };
     let mut console = Console::new(args.quiet, args.json);
     console.header(&exp.name, &exp.description, all_jobs.len(), &exp.output_dir);
     if let Some(s) = &sharded {
@@ -85,7 +95,7 @@ async fn run_experiment(mut exp: Experiment, args: &RunArgs) -> anyhow::Result<i
             interrupted = true;
             break;
         }
-        let prepared = setup::open_run(&exp, pre, &db, &db_info, args)?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel)?;
         let (tx, rx) = mpsc::channel(256);
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -106,21 +116,32 @@ async fn run_experiment(mut exp: Experiment, args: &RunArgs) -> anyhow::Result<i
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
-        let arm_totals = shard::arm_totals(&exp, &all_jobs, qi);
-        let qr = query::QueryRun { exp: &exp, jobs, arm_totals, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
+        let arms = match &sharded {
+            Some(_) => shard::arm_totals(&exp, &all_jobs, qi),
+            None => sel.arm_list(&exp),
+        };
+        let qr = query::QueryRun {
+            exp: &exp,
+            jobs,
+            arms,
+            run: prepared.run,
+            already: prepared.already,
+            notes: prepared.notes,
+            shared,
+        };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
         results.push((res.summary, res.run_dir));
     }
 
     let sweep = sweep::sweep_json(&exp.name, &results);
-    if results.len() > 1 || exp.arms.len() > 1 || sharded.is_some() {
+    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
         crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
     }
     if args.json {
-        let out = if results.len() == 1 && exp.arms.len() == 1 { results[0].0.clone() } else { sweep };
+        let out = if results.len() == 1 && sel.arms.len() == 1 { results[0].0.clone() } else { sweep };
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
     Ok(if interrupted { EXIT_INTERRUPTED } else { EXIT_OK })
