@@ -13,11 +13,10 @@ fn main() {
         Command::Merge(a) => qt::merge::merge_cmd(a),
         Command::Validate(a) => {
             let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
-            qt::validate::validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
+            qt::validate::validate_cmd(a, cfg)
         }
-        Command::Db(DbCommand::Generate(a)) => {
-            qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
-        }
+        Command::Db(DbCommand::Generate(a)) => qt::db::generate_args_cmd(a).map(|_| 0),
+        Command::Db(DbCommand::Survey(a)) => qt::validate::survey::survey_cmd(a),
         Command::Bench(a) => qt::bench::bench_cmd(a),
     };
     match result {

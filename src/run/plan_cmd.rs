@@ -1,8 +1,9 @@
 //! `qt plan SPEC`: print the matrix (queries x arms x workers) and render every prompt
 //! into a folder, offline (no LLM call). The plan summary is included when the sample DB
 //! already exists (a given file, or a generated one in the cache); otherwise it is left
-//! empty and the output says how to build the DB. With `--shard K/N` only that shard's
-//! generations are listed and rendered.
+//! empty and the output says how to build the DB. Per query it also prints the rewrite
+//! patterns found and each worker's examples with their overlap (`plan_examples.rs`).
+//! With `--shard K/N` only that shard's generations are listed and rendered.
 
 use anyhow::Context as _;
 use std::collections::BTreeSet;
@@ -17,8 +18,8 @@ use crate::spec::{self, DbSource, Experiment};
 fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| p.clone()),
-        DbSource::Generate { benchmark, scale } => {
-            let p = db::generated_path(benchmark, *scale);
+        DbSource::Generate { .. } => {
+            let p = db::generated_path_for(&exp.database.gen_spec()?);
             p.exists().then_some(p)
         }
     }
@@ -58,6 +59,7 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
     // The same plan cache key as `qt run`, so `qt plan` shows the prompts a run will send.
     let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
+    let mut tally = super::plan_examples::CoverageTally::default();
     for (qi, q) in exp.queries.iter().enumerate() {
         if !jobs.iter().any(|j| j.query == qi) {
             continue;
@@ -78,7 +80,9 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         rendered += q_rendered;
         distinct.extend(q_distinct.iter().copied());
         println!("  q{}: {q_rendered} prompts, {} distinct", q.id, q_distinct.len());
+        super::plan_examples::print_query_examples(&arms, &inputs, &mut tally);
     }
+    super::plan_examples::print_coverage_summary(&tally);
     println!("rendered {rendered} prompts ({} distinct) into {}", distinct.len(), out.display());
     if distinct.len() < rendered {
         println!(
