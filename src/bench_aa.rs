@@ -102,7 +102,7 @@ fn query_figures(results: &str) -> anyhow::Result<(String, Value, usize, usize)>
 /// Run the A/A workload and return its figures (also printed).
 pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
     let Some(queries) = tpcds_dir() else {
-        println!("aa_run skipped: TPC-DS queries not found (set QT_TPCDS_QUERIES)");
+        crate::outln!("aa_run skipped: TPC-DS queries not found (set QT_TPCDS_QUERIES)");
         return Ok(json!({"bench": "aa_run", "skipped": "no TPC-DS queries"}));
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -120,10 +120,10 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
         .collect();
     runs.sort();
     let (mut per_query, mut timed, mut wins) = (Vec::new(), 0, 0);
-    println!("\nA/A through qt run ({workers} identical candidates x {} TPC-DS queries, scale {scale}):", QUERIES.len());
+    crate::outln!("\nA/A through qt run ({workers} identical candidates x {} TPC-DS queries, scale {scale}):", QUERIES.len());
     for r in runs {
         let (id, fig, t, w) = query_figures(&std::fs::read_to_string(&r)?)?;
-        println!(
+        crate::outln!(
             "  q{id:<4} original {:>6.1} ms  median {:.3}  p05-p95 {:.3}-{:.3}  false wins {w}/{t}  order effect O-first {:.3} / C-first {:.3}",
             fig["original_median_ms"].as_f64().unwrap_or(f64::NAN),
             fig["median"].as_f64().unwrap_or(f64::NAN),
@@ -137,7 +137,7 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
         wins += w;
     }
     let rate = wins as f64 / timed.max(1) as f64;
-    println!("  false wins: {wins}/{timed} ({:.1}%), wall {wall:.0} s, exit code {code}", rate * 100.0);
+    crate::outln!("  false wins: {wins}/{timed} ({:.1}%), wall {wall:.0} s, exit code {code}", rate * 100.0);
     Ok(json!({
         "bench": "aa_run", "wall_s": wall, "exit_code": code, "workers": workers, "scale": scale,
         "timed": timed, "false_wins": wins, "false_win_rate": rate,

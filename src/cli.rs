@@ -4,6 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use crate::spec::shard::ShardArg;
+
 /// Run LLM SQL-rewrite experiments and check every candidate on a sample DuckDB database.
 #[derive(Debug, Parser)]
 #[command(name = "qt", version, about, long_about = None)]
@@ -18,6 +20,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the matrix and render every prompt offline (no LLM calls).
     Plan(PlanArgs),
+    /// Merge shard folders of one experiment into one tree (summaries and sweep rebuilt).
+    Merge(MergeArgs),
     /// Check a hand-written rewrite against the original with the same machinery as `run`.
     Validate(ValidateArgs),
     /// Sample databases.
@@ -66,6 +70,10 @@ pub struct RunArgs {
     /// Exit 1 also when no generation passed (none-valid) or any ended in error (any-error).
     #[arg(long, value_enum, value_name = "WHEN")]
     pub fail_on: Option<FailOn>,
+    /// Run only shard K of N (1-based) into <root>/<name>/shards/K-of-N; `auto/N` takes K
+    /// from JOB_COMPLETION_INDEX (Kubernetes, 0-based) or SLURM_ARRAY_TASK_ID.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardArg>,
 }
 
 /// `--fail-on`: stricter exit-code gates for CI.
@@ -84,6 +92,22 @@ pub struct PlanArgs {
     /// Folder to render the prompts into (default: a temporary folder that is printed).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// List and render only what shard K of N (or auto/N) will run.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// A sweep folder (<root>/<name>, holding shards/) or shard folders (holding shard.json).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged tree (default: <root>/<name>/merged).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No per-query lines: the sweep table and problems only.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

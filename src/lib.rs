@@ -11,6 +11,7 @@ pub mod dag;
 pub mod db;
 pub mod error;
 pub mod llm;
+pub mod merge;
 pub mod prompt;
 pub mod query;
 pub mod record;

@@ -13,6 +13,7 @@ fn main() {
     let result = match &cli.command {
         Command::Run(a) => qt::run::run_cmd(a),
         Command::Plan(a) => qt::run::plan_cmd::plan_cmd(a),
+        Command::Merge(a) => qt::merge::merge_cmd(a),
         Command::Validate(a) => {
             let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
             qt::validate::validate_cmd(a, cfg)

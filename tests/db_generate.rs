@@ -109,8 +109,8 @@ fn cache_is_reused_not_rebuilt() {
 }
 
 /// A build killed midway leaves `<name>.tmp-<pid>` (maybe half a DB) and `<name>.lock`.
-/// Neither may be trusted or block: the next builders take the lock (flock dies with its
-/// holder), remove the stale temp file and scratch folder, and exactly one of two concurrent callers builds.
+/// Neither may be trusted or block: the next builders take the lock (a lock file without a
+/// live owner is taken over, see db/lease.rs), remove the stale temp file and scratch folder, and exactly one of two concurrent callers builds.
 #[test]
 fn killed_build_leftovers_are_ignored_and_concurrent_callers_build_once() {
     let root = scratch("crash");

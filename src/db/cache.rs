@@ -3,18 +3,20 @@
 //!
 //! A finished database only ever appears by `rename` of a fully written, checkpointed and
 //! closed temp file in the same folder, so "the file exists" means "the file is complete".
-//! Concurrent builders serialize on an exclusive `flock` of `<name>.lock` (deleted once the
-//! database is in place); the kernel drops the lock when its holder dies, so a lock file
-//! left by a killed process never blocks.
-//! Temp files left by a killed build are removed by the next builder (it holds the lock,
-//! so nobody else is writing them).
+//! Concurrent builders, on one host or several sharing the cache folder (`QT_CACHE_DIR` on
+//! NFS or a cluster volume), serialize on `<name>.lock`, a lease (`lease.rs`): the others
+//! poll until the database appears. A lock left by a killed builder is taken over (at once
+//! on the same host, after a minute without heartbeat from another host).
+//! Temp files (`<name>.tmp-<host>-<pid>`) left by a killed build are removed by the next
+//! builder (it holds the lock, so nobody else is writing them).
 //!
 //! This file does not generate rows (see `generate.rs`) nor open databases for queries.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use super::DbError;
+use super::lease::{self, LeaseOptions};
 use super::generate::{BuildStats, build_tpcds};
 use super::sample::GenSpec;
 
@@ -152,13 +154,25 @@ pub(crate) fn build_atomically(
     })?;
     let name = file_name(dest);
     let lock_path = dir.join(format!("{name}.lock"));
-    let lock = lock_exclusive(&lock_path)?;
-    if dest.is_file() {
+    let lock = lease::acquire(&lock_path, LeaseOptions::default(), || dest.is_file()).map_err(|source| {
+        DbError::Io {
+            path: lock_path.clone(),
+            source,
+        }
+    })?;
+    let Some(lock) = lock else {
         return Ok(None); // built by the process we waited for
+    };
+    if dest.is_file() {
+        return Ok(None);
     }
     remove_stale_temps(dir, &name);
     announce(dest);
-    let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
+    let tmp = dir.join(format!(
+        "{name}.tmp-{}-{}",
+        lease::host_name().replace(['/', '\\'], "_"),
+        std::process::id()
+    ));
     let result = build_tpcds(&tmp, spec, progress).and_then(|stats| {
         fs::rename(&tmp, dest)
             .map(|()| stats)
@@ -172,10 +186,7 @@ pub(crate) fn build_atomically(
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all(); // make the rename durable
     }
-    // Safe to unlink now: whoever locks this (or a new) lock file next finds `dest` and
-    // returns. On failure the file stays, so waiters and newcomers share one lock.
-    let _ = fs::remove_file(&lock_path);
-    drop(lock);
+    drop(lock); // removes the lock file: whoever takes it next finds `dest` and returns
     Ok(Some(stats))
 }
 
@@ -209,46 +220,4 @@ fn remove_db_files(path: &Path) {
     let mut wal = path.as_os_str().to_owned();
     wal.push(".wal");
     let _ = fs::remove_file(PathBuf::from(wal));
-}
-
-/// An exclusive advisory lock, held until dropped (closing the file releases it).
-pub(crate) struct FileLock(#[allow(dead_code)] File);
-
-/// Blocks until this process holds the exclusive lock on `path` (created if needed).
-pub(crate) fn lock_exclusive(path: &Path) -> Result<FileLock, DbError> {
-    let io_err = |source| DbError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(io_err)?;
-    flock_exclusive(&file).map_err(io_err)?;
-    Ok(FileLock(file))
-}
-
-#[cfg(unix)]
-fn flock_exclusive(file: &File) -> std::io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    loop {
-        // SAFETY: flock on a file descriptor we own for the duration of the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-}
-
-/// Elsewhere there is no cross-process lock: concurrent first runs may both build, and the
-/// last rename wins (both files are complete, so that is wasteful but still safe).
-#[cfg(not(unix))]
-fn flock_exclusive(_file: &File) -> std::io::Result<()> {
-    Ok(())
 }

@@ -9,6 +9,7 @@
 mod cache;
 mod fingerprint;
 mod generate;
+pub mod lease;
 mod plan;
 mod plan_summary;
 mod plan_text;
@@ -27,6 +28,7 @@ pub use cache::{
 pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
+pub use lease::host_name;
 pub use plan::{PlanAnalysis, analyze_plan};
 pub use plan_summary::{JoinStat, Misestimate, OperatorStat, PlanSummary, ScanStat, summarize};
 pub use schema::{Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};

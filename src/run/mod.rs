@@ -13,6 +13,7 @@ pub mod query;
 pub mod resume;
 pub mod select;
 pub mod setup;
+pub mod shard;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::cli::RunArgs;
-use crate::error::EXIT_INTERRUPTED;
+use crate::error::{BadInput, EXIT_INTERRUPTED};
 use crate::report::{Console, sweep};
 use crate::spec::{self, Experiment};
 use crate::validate::instances::Instance;
@@ -61,10 +62,26 @@ fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
     result
 }
 
-async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
+    let sharded = shard::resolve(args.shard.as_ref())?;
+    if sharded.is_some() && (!sel.query_filter.is_empty() || !sel.arm_filter.is_empty()) {
+        return Err(BadInput(
+            "--shard cannot be combined with --query or --arm: a shard is a fixed slice of the whole spec; \
+             re-try a part of a shard with --query/--arm without --shard"
+                .into(),
+        )
+        .into());
+    }
+    if let Some(s) = &sharded {
+        exp.output_dir = shard::shard_dir(&exp.output_dir, &s.shard);
+    }
+    // The shard's jobs are chosen before the resume filter, so resuming never moves jobs.
+    let all_jobs = if sharded.is_some() { shard::select_jobs(&exp, sharded.as_ref()) } else { sel.jobs(&exp) };
     let mut console = Console::new(args.quiet, args.json);
-    let per_query = sel.per_query(&exp);
-    console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
+    console.header(&exp.name, &exp.description, all_jobs.len(), &exp.output_dir);
+    if let Some(s) = &sharded {
+        console.line(&format!("  shard {} ({}): {}", s.shard, s.source, shard::describe(&exp, &all_jobs)));
+    }
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
     let mut db_info = setup::DbInfo::read(&db)?;
@@ -83,14 +100,14 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
     let cancel = cancel::Cancel::default();
     cancel.listen_for_signals();
     let lane = TimingLane::new();
-    let all_jobs = sel.jobs(&exp);
     // Correctness checks get the cores the timing lane (validation.threads) leaves free.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let queries: Vec<usize> = shard::gens_by_query(&all_jobs).into_keys().collect();
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
     let mut preflights = Vec::new();
-    for qi in 0..exp.queries.len() {
+    for &qi in &queries {
         if cancel.is_cancelled() {
             console.emit("interrupted before any generation started; nothing was written");
             if args.json {
@@ -98,12 +115,20 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
             }
             return Ok(EXIT_INTERRUPTED);
         }
-        preflights.push(setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?);
+        preflights.push((qi, setup::preflight(&exp, &all_jobs, qi, &arms, &db, &db_info, &base_cfg).await?));
+    }
+    let _shard_lock = match &sharded {
+        Some(_) => Some(shard::lock_shard(&exp.output_dir, args.quiet).await?),
+        None => None,
+    };
+    if let Some(s) = &sharded {
+        let record = shard::shard_json(&exp, s, &db, &db_info, &all_jobs);
+        shard::write_shard_json(&exp.output_dir, record, args.resume.is_some())?;
     }
 
     let mut finished: Vec<query::QueryResult> = Vec::new();
     let mut interrupted = false;
-    for (qi, pre) in preflights.into_iter().enumerate() {
+    for (qi, pre) in preflights {
         if cancel.is_cancelled() {
             interrupted = !finished.iter().any(|r| r.fatal.is_some());
             break;
@@ -137,10 +162,14 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
+        let arms = match &sharded {
+            Some(_) => shard::arm_totals(&exp, &all_jobs, qi),
+            None => sel.arm_list(&exp),
+        };
         let qr = query::QueryRun {
             exp: &exp,
             jobs,
-            arms: sel.arm_list(&exp),
+            arms,
             run: prepared.run,
             already: prepared.already,
             notes: prepared.notes,
@@ -153,7 +182,7 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
     let results: Vec<(Value, std::path::PathBuf)> = finished.iter().map(|r| (r.summary.clone(), r.run_dir.clone())).collect();
 
     let sweep = sweep::sweep_json(&exp.name, &results);
-    if results.len() > 1 || sel.arms.len() > 1 {
+    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
         crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));

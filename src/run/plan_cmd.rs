@@ -5,6 +5,7 @@
 //! (`q<ID>/index.txt` maps every generation to its prompt file); a folder qt created is
 //! removed again when rendering fails. Per query it also prints the rewrite patterns
 //! found and each worker's examples with their overlap (`plan_examples.rs`).
+//! With `--shard K/N` only that shard's generations are listed and rendered.
 
 use anyhow::Context as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,7 +37,8 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         db::open_read_only(p).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
     }
     let arms = load_arms(&exp)?;
-    let jobs = spec::jobs(&exp);
+    let sharded = super::shard::resolve(args.shard.as_ref())?;
+    let jobs = super::shard::select_jobs(&exp, sharded.as_ref());
     crate::outln!("experiment {} ({})", exp.name, exp.spec_path.display());
     let ids: Vec<&str> = exp.queries.iter().map(|q| q.id.as_str()).collect();
     crate::outln!("  queries: {} [{}]", ids.len(), ids.join(", "));
@@ -45,7 +47,12 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         crate::outln!("    {:>2}. {} ({} workers)", a.index + 1, a.name, a.generation.workers);
     }
     let per_query: u32 = exp.arms.iter().map(|a| a.generation.workers).sum();
-    crate::outln!("  total:   {} queries x {} generations per query = {} generations", ids.len(), per_query, jobs.len());
+    crate::outln!("  total:   {} queries x {} generations per query = {} generations", ids.len(), per_query, exp.job_count());
+    if let Some(s) = &sharded {
+        let dir = super::shard::shard_dir(&exp.output_dir, &s.shard);
+        crate::outln!("  shard {} ({}): {} generations into {}", s.shard, s.source, jobs.len(), dir.display());
+        crate::outln!("    {}", super::shard::describe(&exp, &jobs));
+    }
 
     // A folder qt made is removed again if rendering fails; a given one that existed is kept.
     let (out, made) = match &args.out {
@@ -76,6 +83,9 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
     let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     let mut tally = super::plan_examples::CoverageTally::default();
     for (qi, q) in exp.queries.iter().enumerate() {
+        if !jobs.iter().any(|j| j.query == qi) {
+            continue;
+        }
         let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
         std::fs::create_dir_all(&qdir).with_context(|| format!("creating {}", qdir.display()))?;

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod load;
 pub mod matrix;
 mod paths;
+pub mod shard;
 pub mod spans;
 pub mod types;
 
@@ -134,11 +135,18 @@ pub struct Job {
 
 /// Every job, ordered by query, then arm, then worker.
 pub fn jobs(exp: &Experiment) -> Vec<Job> {
+    let workers: Vec<u32> = exp.arms.iter().map(|a| a.generation.workers).collect();
+    jobs_for(exp.queries.len(), &workers)
+}
+
+/// The job list of `queries` queries with `workers[a]` workers in arm `a` (what [`jobs`]
+/// returns; `qt merge` rebuilds it from shard.json without the spec).
+pub fn jobs_for(queries: usize, workers: &[u32]) -> Vec<Job> {
     let mut out = Vec::new();
-    for query in 0..exp.queries.len() {
+    for query in 0..queries {
         let mut n = 0;
-        for (arm, a) in exp.arms.iter().enumerate() {
-            for worker in 1..=a.generation.workers {
+        for (arm, w) in workers.iter().enumerate() {
+            for worker in 1..=*w {
                 n += 1;
                 out.push(Job {
                     query,
