@@ -8,6 +8,7 @@
 //!   validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
+//! - `report`: size and render time of the HTML report of a 1,000-generation run.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -39,6 +40,9 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
             println!("{}", w.line(&r));
             rows.push(r);
         }
+    }
+    if all || which.contains(&"report") {
+        rows.push(crate::report::bench::report_bench(args.n_validated)?);
     }
     if all || which.contains(&"aa") {
         let r = aa_bench(args.aa_runs)?;

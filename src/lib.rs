@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod compare;
 pub mod dag;
 pub mod db;
 pub mod error;

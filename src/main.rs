@@ -18,6 +18,8 @@ fn main() {
             qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
         }
         Command::Bench(a) => qt::bench::bench_cmd(a),
+        Command::Report(a) => qt::report::report_cmd(a),
+        Command::Compare(a) => qt::report::compare_cmd(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 
-use crate::record::summary::{fmt_x, top_speedups};
+use crate::record::summary::{confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, top_speedups};
 use crate::run::events::{Event, GenOutcome};
 
 pub struct Console {
@@ -132,6 +132,8 @@ impl Console {
             if let (Some(lo), Some(hi)) = (ci[0].as_f64(), ci[1].as_f64()) {
                 s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
             }
+            let floor = crate::validate::timing::NOISE_FLOOR_S;
+            s.push_str(&fmt_speedup_note(r["original_time"].as_f64().is_some_and(|t| t < floor), None));
         }
         if let Some(reason) = r["reason"].as_str() {
             s.push_str(&format!(" ({reason})"));
@@ -156,11 +158,12 @@ impl Console {
             t.push_str(&format!("  {line}\n"));
         }
         if let Some(b) = s["best_worker"].as_u64() {
-            t.push_str(&format!("  best:       gen_{b:02} ({})\n", fmt_x(&s["best_speedup"])));
+            let note = fmt_speedup_note(is_below_floor(s, b), None);
+            t.push_str(&format!("  best:       gen_{b:02} ({}){note}\n", fmt_x(&s["best_speedup"])));
             t.push_str(&format!("              {}\n", run_dir.join(format!("gen_{b:02}")).display()));
         }
-        if let Some(c) = s["confirmed"].get("confirmed_speedup") {
-            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", fmt_x(c)));
+        if s["confirmed"].get("confirmed_speedup").is_some() {
+            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", confirmed_line(&s["confirmed"])));
         }
         t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
         t.push_str(&format!("  saved in:   {}", run_dir.display()));

@@ -47,6 +47,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     let cancel = cancel::Cancel::default();
     cancel.listen_for_signals();
     let lane = TimingLane::new();
+    let run_id = crate::record::runs::new_run_id(&exp.spec_sha256);
     let all_jobs = spec::jobs(&exp);
     let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
 
@@ -68,7 +69,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             interrupted = true;
             break;
         }
-        let prepared = setup::open_run(&exp, pre, &db, &db_info, args)?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, &run_id)?;
         let (tx, rx) = mpsc::channel(256);
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -83,6 +84,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             cancel: cancel.clone(),
             events: tx,
             no_validate: args.no_validate || exp.resolved.validation.skip,
+            run_id: run_id.clone(),
         });
         let jobs = all_jobs
             .iter()
@@ -95,11 +97,16 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
         results.push((res.summary, res.run_dir));
     }
 
-    let sweep = sweep::sweep_json(&exp.name, &results);
+    let mut sweep = sweep::sweep_json(&exp.name, &results);
+    sweep["run_id"] = serde_json::json!(run_id);
     if results.len() > 1 || exp.arms.len() > 1 {
-        crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
+        let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
-        console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
+        console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join("summary.json").display(), own.display()));
+        match crate::report::write_report(&exp.output_dir) {
+            Ok(p) => console.emit(&format!("  report:     {}", p.display())),
+            Err(e) => console.emit(&format!("warning: the sweep report was not written: {e:#}")),
+        }
     }
     if args.json {
         let out = if results.len() == 1 && exp.arms.len() == 1 { results[0].0.clone() } else { sweep };

@@ -38,6 +38,8 @@ pub struct QueryShared {
     /// instead of piling finished outcomes up in memory.
     pub events: mpsc::Sender<Event>,
     pub no_validate: bool,
+    /// This `qt run`'s id, recorded in every results line.
+    pub run_id: String,
 }
 
 impl QueryShared {
@@ -106,6 +108,7 @@ struct Recorder<'a> {
     total: usize,
     started: Instant,
     query_id: &'a str,
+    run_id: &'a str,
 }
 
 impl Recorder<'_> {
@@ -118,7 +121,9 @@ impl Recorder<'_> {
             interrupted,
             confirmed,
         };
-        summary_json(&self.records, &ctx)
+        let mut s = summary_json(&self.records, &ctx);
+        s["run_id"] = json!(self.run_id);
+        s
     }
 
     fn write_summary(&self, s: &Value) -> anyhow::Result<()> {
@@ -173,6 +178,7 @@ pub async fn run_query(
         total,
         started: Instant::now(),
         query_id: &q.inputs.query.id,
+        run_id: &q.run_id,
     };
     console.on_event(&Event::QueryStarted {
         query_id: q.inputs.query.id.clone(),
@@ -219,6 +225,9 @@ pub async fn run_query(
     let confirmed = if interrupted || q.no_validate { None } else { confirm_best(&q, &rec, console).await };
     let summary = rec.summary(interrupted, confirmed);
     rec.write_summary(&summary)?;
+    if let Err(e) = crate::report::write_report(&qr.run.path) {
+        console.emit(&format!("warning: the report was not written: {e:#}"));
+    }
     console.on_event(&Event::QueryFinished { summary: summary.clone(), run_dir: qr.run.path.clone() });
     Ok(QueryResult { summary, run_dir: qr.run.path, interrupted })
 }
