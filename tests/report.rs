@@ -63,8 +63,7 @@ fn every_run_and_the_sweep_get_a_self_contained_report() {
         }
         assert_self_contained(&html);
         assert!(html.contains("valid@k") && html.contains("best-speedup@k"));
-        assert!(html.contains("<del>") || html.contains("<ins>"), "the rewrite is shown as a diff");
-        assert!(html.contains("<b>SELECT</b>") || html.contains("<b>select</b>"), "keywords are highlighted");
+        assert!(html.contains("id=\"qt-data\""), "details travel as one JSON blob");
     }
     let html = std::fs::read_to_string(sweep.join("report.html")).unwrap().replace("&#x2f;", "/");
     assert_self_contained(&html);
@@ -360,6 +359,14 @@ fn the_report_works_in_a_real_browser() {
         assert_eq!(t.contains("hidden"), !t.contains("data-status=\"pass\""), "filter by status: {t}");
     }
     assert!(dom.contains(&format!("{passes} of {gens} generations shown")));
+
+    // Expanding every generation (URL `open=all`) builds the details from the blob: the
+    // rewrite as a highlighted diff, the prompt and the raw response.
+    let (dom, log) = browse(&bin, &format!("{url}#open=all"), &["--virtual-time-budget=5000", "--dump-dom"]);
+    assert!(dom.contains("<del>") || dom.contains("<ins>"), "the rewrite is shown as a diff:\n{log}");
+    assert!(dom.contains("<b>SELECT</b>") || dom.contains("<b>select</b>"), "keywords are highlighted");
+    assert_eq!(dom.matches("<summary>raw response</summary>").count(), gens, "every response, once");
+    assert!(dom.contains("data-js=\"ok\""));
 
     let shot = artifacts().join("report.png");
     let _ = std::fs::remove_file(&shot);

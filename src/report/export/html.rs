@@ -42,9 +42,6 @@ struct GenView<'a> {
     g: &'a GenReport,
     bar: Option<Bar>,
     transforms_attr: String,
-    /// The prompt with the part shared with base_prompt.txt cut: (chars before, the
-    /// worker's own part, chars after).
-    prompt_cut: Option<(usize, String, usize)>,
     instances_text: Option<String>,
     diff_original: Vec<String>,
     diff_optimized: Vec<String>,
@@ -81,6 +78,8 @@ struct RunView<'a> {
     n_max: usize,
     gens: Vec<GenView<'a>>,
     rows_not_shown: usize,
+    /// JSON: the details the page shows on expanding a generation (see `details_blob`).
+    data: String,
 }
 
 #[derive(Serialize)]
@@ -128,7 +127,55 @@ fn prompt_cut(prompt: &str, base: &str) -> (usize, String, usize) {
     (prompt[..pre].chars().count(), middle.to_string(), rest[rest.len() - suf_bytes..].chars().count())
 }
 
-fn gen_view<'a>(g: &'a GenReport, base_prompt: &str) -> GenView<'a> {
+/// Each distinct line once, texts as lists of line numbers: prompts repeat the same
+/// examples and rewrites repeat the original's lines, so 1,000 generations stay small.
+#[derive(Default)]
+struct Lines {
+    ids: std::collections::HashMap<String, usize>,
+    list: Vec<String>,
+}
+
+impl Lines {
+    fn id(&mut self, line: &str) -> usize {
+        if let Some(&i) = self.ids.get(line) {
+            return i;
+        }
+        self.list.push(line.to_string());
+        self.ids.insert(line.to_string(), self.list.len() - 1);
+        self.list.len() - 1
+    }
+
+    fn text(&mut self, text: &str) -> Vec<usize> {
+        text.split('\n').map(|l| self.id(l)).collect()
+    }
+}
+
+/// `{"t": text lines, "h": HTML lines (escaped by sqlview), "g": {gen folder: {"d": diff,
+/// "p": [chars before, the worker's part, chars after], "r": response, "e": [[prompt,
+/// response], ...] earlier attempts}}}`; rendered by the page's script on expanding.
+fn details_blob(r: &RunReport) -> String {
+    let (mut t, mut h) = (Lines::default(), Lines::default());
+    let mut gens = serde_json::Map::new();
+    for g in r.gens.iter().take(DETAIL_LIMIT).filter(|g| g.has_details) {
+        let diff = g.optimized_sql.as_deref().map(|sql| {
+            sqlview::diff_html(&r.original_sql, sql).lines().map(|l| h.id(l)).collect::<Vec<_>>()
+        });
+        let prompt = g.prompt.as_deref().map(|p| {
+            let (pre, mid, post) = prompt_cut(p, &r.base_prompt);
+            serde_json::json!([pre, t.text(&mid), post])
+        });
+        let earlier: Vec<serde_json::Value> = g
+            .earlier
+            .iter()
+            .map(|a| serde_json::json!([t.text(&a.prompt), a.response.as_deref().map(|x| t.text(x))]))
+            .collect();
+        let response = g.response.as_deref().map(|x| t.text(x));
+        gens.insert(g.folder.clone(), serde_json::json!({"d": diff, "p": prompt, "r": response, "e": earlier}));
+    }
+    serde_json::json!({"t": t.list, "h": h.list, "g": gens}).to_string()
+}
+
+fn gen_view(g: &GenReport) -> GenView<'_> {
     let bar = g.speedup.filter(|_| g.is_pass()).map(|s| {
         let [lo, hi] = g.ci95.unwrap_or([s, s]);
         let (lo, hi) = (bar_x(lo), bar_x(hi));
@@ -141,7 +188,6 @@ fn gen_view<'a>(g: &'a GenReport, base_prompt: &str) -> GenView<'a> {
         g,
         bar,
         transforms_attr: g.transforms.join(" "),
-        prompt_cut: g.prompt.as_deref().map(|p| prompt_cut(p, base_prompt)),
         instances_text: (!g.instances.is_null()).then(|| serde_json::to_string_pretty(&g.instances).unwrap_or_default()),
         diff_original: rows("original"),
         diff_optimized: rows("optimized"),
@@ -204,7 +250,8 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         curves,
         best_max,
         n_max,
-        gens: r.gens.iter().take(DETAIL_LIMIT).map(|g| gen_view(g, &r.base_prompt)).collect(),
+        gens: r.gens.iter().take(DETAIL_LIMIT).map(gen_view).collect(),
+        data: details_blob(r),
         rows_not_shown: r.gens.len().saturating_sub(DETAIL_LIMIT),
     }
 }
@@ -305,6 +352,8 @@ fn env() -> Environment<'static> {
             Err(_) => "-".into(),
         }
     });
+    // JSON inside <script type="application/json">: no `<` can end the element early.
+    env.add_filter("jsonblob", |s: String| Value::from_safe_string(s.replace('<', "\\u003c")));
     env.add_filter("f", |v: f64, digits: usize| format!("{v:.digits$}"));
     env.add_filter("short", |s: String, n: usize| s.chars().take(n).collect::<String>());
     env.add_template("report.html", TEMPLATE).expect("the embedded report template parses (tested)");
