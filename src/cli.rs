@@ -75,6 +75,19 @@ pub struct RunArgs {
     /// Print the machine-readable summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Run only this query of the spec (its id, e.g. 7, 23a or q7; repeatable). Generation
+    /// numbers stay those of the whole spec. Recorded in config.json.
+    #[arg(long = "query", value_name = "ID")]
+    pub queries: Vec<String>,
+    /// Run only this arm of the spec (its name as `qt plan` prints it; repeatable).
+    /// Recorded in config.json.
+    #[arg(long = "arm", value_name = "NAME")]
+    pub arms: Vec<String>,
+    /// Ask the LLM for a fresh set of samples: sets generation.samples_seed = N for this
+    /// run (part of the cache key). The same N again re-reads its own cached answers;
+    /// runs without it keep theirs. Recorded in config.json.
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -127,20 +140,22 @@ pub struct DbGenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmarks, comma-separated: llm (client concurrency), load (whole runs
-    /// against the mock server: a validated, b unvalidated, c with faults; or a, b, c
-    /// alone), aa (A/A timing noise), report (HTML report of n_validated generations), all.
-    #[arg(long, default_value = "all")]
+    /// Which benchmarks, comma-separated: quick (llm, a, b and aa at a small size, under a
+    /// minute), llm (client concurrency), load (whole runs against the mock server: a
+    /// validated, b unvalidated, c with faults; or a, b, c alone), aa (A/A timing noise),
+    /// report (the HTML report of n_validated generations: size, render time), all (the
+    /// full set the README reports, several minutes).
+    #[arg(long, default_value = "quick")]
     pub which: String,
-    /// Generations in the validated load workloads (a) and (c) and in the report bench.
-    #[arg(long, default_value_t = 1000)]
-    pub n_validated: usize,
-    /// Generations in the unvalidated load workload (b).
-    #[arg(long, default_value_t = 100_000)]
-    pub n_unvalidated: usize,
-    /// A/A validations per query.
-    #[arg(long, default_value_t = 30)]
-    pub aa_runs: usize,
+    /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
+    #[arg(long)]
+    pub n_validated: Option<usize>,
+    /// Generations in the unvalidated load workload (b) [quick: 200, else 100000].
+    #[arg(long)]
+    pub n_unvalidated: Option<usize>,
+    /// A/A validations per query [quick: 3, else 30].
+    #[arg(long)]
+    pub aa_runs: Option<usize>,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -32,6 +32,7 @@ impl Env {
             no_cache,
             cache_dir: Some(self.cache_dir()),
             retry: RetryPolicy::new(Duration::from_millis(10), Duration::from_secs(5)),
+            samples_seed: 0,
         };
         Client::new(&cfg, Some(&self.key_file()), None, opts).unwrap()
     }
@@ -226,6 +227,28 @@ async fn second_identical_call_is_a_cache_hit() {
     // Another sample of the same prompt is a different answer: a miss.
     let third = client.complete(req("```sql\nSELECT 1\n```", 1)).await.unwrap();
     assert!(!third.cached);
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_new_samples_seed_is_a_fresh_sample_and_keeps_the_others_cached() {
+    let env = Env::new();
+    let server = mock_server::start(MockScript::always(MockReply::EchoSql)).await;
+    let with_seed = |seed: u64| {
+        let opts = ClientOptions {
+            cache_dir: Some(env.cache_dir()),
+            retry: RetryPolicy::new(Duration::from_millis(10), Duration::from_secs(5)),
+            samples_seed: seed,
+            ..Default::default()
+        };
+        Client::new(&cfg(&server), Some(&env.key_file()), None, opts).unwrap()
+    };
+    let prompt = "```sql\nSELECT 2\n```";
+    assert!(!with_seed(0).complete(req(prompt, 1)).await.unwrap().cached);
+    assert!(!with_seed(1).complete(req(prompt, 1)).await.unwrap().cached, "seed 1: fresh");
+    assert_eq!(server.requests(), 2);
+    assert!(with_seed(1).complete(req(prompt, 1)).await.unwrap().cached, "seed 1 again: its own answer");
+    assert!(with_seed(0).complete(req(prompt, 1)).await.unwrap().cached, "seed 0 keeps its answer");
     assert_eq!(server.requests(), 2);
 }
 

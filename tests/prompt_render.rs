@@ -153,6 +153,17 @@ fn missing_variable_names_template_and_line() {
     assert!(matches!(err, PromptError::Render { .. }));
     assert!(msg.contains("part.j2:2"), "{msg}");
     assert!(msg.contains("undefined"), "{msg}");
+    assert!(msg.contains("`nope` is not a template variable"), "names the missing variable: {msg}");
+    // A missing field inside a partial in a subfolder: the partial's file:line and the name.
+    std::fs::create_dir_all(dir.path().join("partials")).unwrap();
+    std::fs::write(dir.path().join("partials/_q.j2"), "{{ dialect }}\n\nid {{ query.idd }}\n").unwrap();
+    std::fs::write(dir.path().join("main2.j2"), "{% include \"partials/_q.j2\" %}\n").unwrap();
+    let msg = env
+        .render(Path::new("main2.j2"), &json!({"dialect": "duckdb", "query": {"id": "1", "sql": "x"}}))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("partials/_q.j2:3"), "{msg}");
+    assert!(msg.contains("`query` has no field `idd` (it has: id, sql)"), "{msg}");
     let err = env
         .render(&dir.path().join("broken.j2"), &json!({}))
         .unwrap_err()

@@ -1,6 +1,7 @@
 //! The on-disk response cache: one JSON file per request, named by the sha256 of what
 //! determines the answer (provider, endpoint, model, messages, temperature, max_tokens,
-//! sample index — so repeated samples of one prompt stay distinct).
+//! sample index, samples seed — so repeated samples of one prompt stay distinct, and
+//! `--repeat N` asks for a fresh set while the cache keeps answering seed 0 runs).
 //!
 //! Writes are atomic (temp file + rename) so concurrent workers never see half a file.
 //! Only complete answers are stored (the client never calls `put` for errors, truncated
@@ -29,6 +30,14 @@ struct KeyInput<'a> {
     temperature: f64,
     max_tokens: u32,
     sample_index: u32,
+    /// `generation.samples_seed` / `qt run --repeat N`: another set of samples. Left out
+    /// of the hash when 0, so caches written before it existed still answer.
+    #[serde(skip_serializing_if = "is_zero")]
+    samples_seed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A computed cache key: the hex digest plus the fields recorded next to the answer.
@@ -63,7 +72,7 @@ pub(crate) fn default_dir() -> PathBuf {
     }
 }
 
-pub(crate) fn key(provider: &str, endpoint: &str, model: &str, req: &ChatRequest) -> CacheKey {
+pub(crate) fn key(provider: &str, endpoint: &str, model: &str, req: &ChatRequest, samples_seed: u64) -> CacheKey {
     let input = KeyInput {
         version: VERSION,
         provider,
@@ -73,6 +82,7 @@ pub(crate) fn key(provider: &str, endpoint: &str, model: &str, req: &ChatRequest
         temperature: req.temperature,
         max_tokens: req.max_tokens,
         sample_index: req.sample_index,
+        samples_seed,
     };
     let bytes = serde_json::to_vec(&input).unwrap_or_default();
     let hex = hex::encode(Sha256::digest(&bytes));
@@ -84,6 +94,7 @@ pub(crate) fn key(provider: &str, endpoint: &str, model: &str, req: &ChatRequest
         "temperature": req.temperature,
         "max_tokens": req.max_tokens,
         "sample_index": req.sample_index,
+        "samples_seed": samples_seed,
         "messages_sha256": hex::encode(Sha256::digest(&messages)),
     });
     CacheKey { hex, request }

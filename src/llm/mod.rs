@@ -122,6 +122,9 @@ pub struct ClientOptions {
     /// Default: `$QT_CACHE_DIR/llm`, else `~/.cache/qt/llm`.
     pub cache_dir: Option<PathBuf>,
     pub retry: RetryPolicy,
+    /// Which set of samples (part of the cache key; 0 = the default set). A new seed gets
+    /// fresh answers from the provider without bypassing the cache for other seeds.
+    pub samples_seed: u64,
 }
 
 /// The provider client. Cheap to clone; `Send + Sync`.
@@ -135,6 +138,7 @@ struct Inner {
     backend: Backend,
     cache: Option<cache::Cache>,
     retry: RetryPolicy,
+    samples_seed: u64,
 }
 
 enum Backend {
@@ -195,7 +199,8 @@ impl Client {
                 (Backend::Replay(replay::Replay::new(&src)?), None)
             }
         };
-        Ok(Client { inner: Arc::new(Inner { backend, cache, retry }), limiter })
+        let samples_seed = opts.samples_seed;
+        Ok(Client { inner: Arc::new(Inner { backend, cache, retry, samples_seed }), limiter })
     }
 
     /// Shares one concurrency limit between clients (one per distinct `LlmCfg`).
@@ -229,7 +234,7 @@ impl Client {
         o: &openai::OpenAi,
         req: &ChatRequest,
     ) -> Result<LlmResponse, LlmError> {
-        let key = cache::key(o.provider_name(), o.endpoint(), o.model(), req);
+        let key = cache::key(o.provider_name(), o.endpoint(), o.model(), req, self.inner.samples_seed);
         if let Some(c) = &self.inner.cache
             && let Some(hit) = c.get(&key).await
         {

@@ -121,7 +121,8 @@ fn find(roots: &[PathBuf], files: &[PathBuf], q: &str, worker: u32, attempt: u32
         }
     }
     let globbed: Vec<&PathBuf> = files.iter().filter(|f| place(f).0.as_deref() == Some(q)).collect();
-    if let Some(f) = globbed.iter().find(|f| place(f).1.as_deref() == Some(nn.as_str())) {
+    // By number, so `gen_007` (a run of more than 99 generations) matches worker 7.
+    if let Some(f) = globbed.iter().find(|f| place(f).1.and_then(|n| n.parse::<u32>().ok()) == Some(worker)) {
         return Ok(Found { path: f.to_path_buf(), note: None });
     }
     let mut pool: Vec<PathBuf> = globbed.into_iter().cloned().collect();
@@ -143,7 +144,10 @@ fn find(roots: &[PathBuf], files: &[PathBuf], q: &str, worker: u32, attempt: u32
 fn exact_candidates(root: &Path, q: &str, nn: &str, attempt: u32) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for run in run_dirs(root, q) {
-        let gen_dir = run.join(format!("gen_{nn}"));
+        // Any folder width (gen_07, gen_007 in runs of more than 99 generations).
+        let worker: u32 = nn.parse().unwrap_or(0);
+        let rd = crate::record::RunDir { path: run.clone() };
+        let gen_dir = rd.find_gen(worker).unwrap_or_else(|| run.join(format!("gen_{nn}")));
         if attempt > 0 || gen_dir.join("response.1.txt").is_file() {
             out.push(gen_dir.join(format!("response.{}.txt", attempt + 1)));
         }

@@ -53,10 +53,10 @@ impl PromptEnv {
         let template = self
             .env
             .get_template(&name)
-            .map_err(|e| self.render_error(&name, e))?;
+            .map_err(|e| self.render_error(&name, e, ctx))?;
         template
             .render(ctx)
-            .map_err(|e| self.render_error(&name, e))
+            .map_err(|e| self.render_error(&name, e, ctx))
     }
 
     /// Template name for the loader: the path relative to the root, `/`-separated.
@@ -78,18 +78,30 @@ impl PromptEnv {
         Ok(parts.join("/"))
     }
 
-    fn render_error(&self, requested: &str, e: minijinja::Error) -> PromptError {
-        let name = e.name().unwrap_or(requested);
-        let file = self.root.join(name).display().to_string();
-        let location = match e.line() {
-            Some(line) => format!("{file}:{line}"),
-            None => file,
-        };
-        let mut message = match e.detail() {
-            Some(detail) => format!("{}: {detail}", e.kind()),
-            None => e.kind().to_string(),
-        };
+    /// A render error located where the problem is: inside an included partial, its
+    /// file:line (the include line is named as "included from"), and for an undefined
+    /// value, the name of the missing variable or field.
+    fn render_error(&self, requested: &str, e: minijinja::Error, ctx: &serde_json::Value) -> PromptError {
+        let outer_loc = self.location(e.name().unwrap_or(requested), e.line());
+        // The innermost template error with a line: an include wraps the partial's error.
+        let mut inner: &minijinja::Error = &e;
         let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            if let Some(m) = s.downcast_ref::<minijinja::Error>()
+                && m.line().is_some()
+                && m.name().is_some()
+            {
+                inner = m;
+            }
+            source = s.source();
+        }
+        let name = inner.name().unwrap_or(requested);
+        let location = self.location(name, inner.line());
+        let mut message = match inner.detail() {
+            Some(detail) => format!("{}: {detail}", inner.kind()),
+            None => inner.kind().to_string(),
+        };
+        let mut source = std::error::Error::source(inner);
         while let Some(s) = source {
             message.push_str(&format!(" ({s})"));
             source = s.source();
@@ -97,14 +109,30 @@ impl PromptEnv {
         // Quote what the error points at: the expression, then the whole line.
         let mut quote = String::new();
         if let Ok(text) = std::fs::read_to_string(self.root.join(name)) {
-            if let Some(expr) = e.range().and_then(|r| text.get(r)) {
+            if let Some(expr) = inner.range().and_then(|r| text.get(r)) {
                 message.push_str(&format!(" in `{}`", expr.trim()));
             }
-            if let Some(line) = e.line().and_then(|l| text.lines().nth(l.saturating_sub(1))) {
+            if let Some(line) = inner.line().and_then(|l| text.lines().nth(l.saturating_sub(1))) {
                 quote = format!("\n    | {}", line.trim_end());
+                if inner.kind() == minijinja::ErrorKind::UndefinedError
+                    && let Some(why) = super::undefined::explain(line, &text, ctx)
+                {
+                    message.push_str(&format!(": {why}"));
+                }
             }
         }
+        if !std::ptr::eq(inner, &e) {
+            message.push_str(&format!(" (included from {outer_loc})"));
+        }
         PromptError::Render { location, message, quote }
+    }
+
+    fn location(&self, name: &str, line: Option<usize>) -> String {
+        let file = self.root.join(name).display().to_string();
+        match line {
+            Some(line) => format!("{file}:{line}"),
+            None => file,
+        }
     }
 }
 

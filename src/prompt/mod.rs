@@ -8,6 +8,7 @@ mod context;
 mod env;
 mod examples;
 mod strategy;
+mod undefined;
 
 pub use context::{HistoryEntry, PromptInputs, QueryInfo, WorkerInfo, build_context};
 pub use env::PromptEnv;

@@ -1,5 +1,10 @@
 //! Paths inside an experiment's output tree:
 //! `<root>/<name>/q<ID>_<YYYYmmdd_HHMMSS>/{config.json, gen_NN/, ...}`.
+//!
+//! Generation folders: `gen_01 ... gen_99` (two digits, the seed's layout) while a run
+//! folder holds at most 99 generations; with more, every folder of that run uses the width
+//! of the largest number (`gen_001 ... gen_120`), so they sort in `ls` and shells. Readers
+//! ([`parse_gen_name`], [`RunDir::completed_gens`], [`RunDir::find_gen`]) accept any width.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,6 +24,27 @@ pub const SUMMARY_TXT: &str = "summary.txt";
 pub const RESULTS: &str = "results.jsonl";
 pub const VALIDATION: &str = "validation.json";
 pub const OPTIMIZED: &str = "optimized.sql";
+
+/// Digits of the `gen_` numbers in a run folder of `total` generations: 2 up to 99,
+/// else the width of `total` itself.
+pub fn gen_width(total: usize) -> usize {
+    total.max(1).to_string().len().max(2)
+}
+
+/// `gen_07` (total <= 99) or `gen_007` (total 100..=999), ...
+pub fn gen_name(number: u32, total: usize) -> String {
+    format!("gen_{number:0w$}", w = gen_width(total))
+}
+
+/// The number of a `gen_NN` folder name of any width (`gen_07`, `gen_007`); None for
+/// anything else (temp folders, `gen_x`).
+pub fn parse_gen_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("gen_")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
 
 /// One query's run folder.
 #[derive(Debug, Clone)]
@@ -65,12 +91,18 @@ impl RunDir {
         self.path.join(name)
     }
 
-    pub fn gen_name(number: u32) -> String {
-        format!("gen_{number:02}")
+    /// The folder generation `number` is written to, in a run of `total` generations.
+    pub fn gen_dir(&self, number: u32, total: usize) -> PathBuf {
+        self.path.join(gen_name(number, total))
     }
 
-    pub fn gen_dir(&self, number: u32) -> PathBuf {
-        self.path.join(Self::gen_name(number))
+    /// The recorded folder of generation `number`, whatever its width (`gen_7`, `gen_07`,
+    /// `gen_007`...), if it exists.
+    pub fn find_gen(&self, number: u32) -> Option<PathBuf> {
+        (2..=10)
+            .map(|w| self.path.join(format!("gen_{number:0w$}")))
+            .chain(std::iter::once(self.path.join(format!("gen_{number}"))))
+            .find(|p| p.is_dir())
     }
 
     /// Write a file of the run folder atomically.
@@ -85,9 +117,7 @@ impl RunDir {
         let Ok(entries) = fs::read_dir(&self.path) else { return out };
         for e in entries.filter_map(|e| e.ok()) {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some(n) = name.strip_prefix("gen_").and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
+            let Some(n) = parse_gen_name(&name) else { continue };
             let Ok(text) = fs::read_to_string(e.path().join(VALIDATION)) else { continue };
             if let Ok(v) = serde_json::from_str(&text) {
                 out.insert(n, v);
@@ -105,8 +135,7 @@ impl RunDir {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let n = name.strip_prefix("gen_")?.parse::<u32>().ok()?;
-                Some((n, e.path()))
+                Some((parse_gen_name(&name)?, e.path()))
             })
             .collect();
         out.sort();
@@ -144,8 +173,9 @@ pub struct GenFiles<'a> {
 }
 
 impl RunDir {
-    /// Write a generation folder whole (temp folder + rename).
-    pub fn write_gen(&self, number: u32, files: &GenFiles<'_>) -> io::Result<PathBuf> {
+    /// Write a generation folder whole (temp folder + rename); `total` is the number of
+    /// generations of this run folder (it sets the folder-name width).
+    pub fn write_gen(&self, number: u32, total: usize, files: &GenFiles<'_>) -> io::Result<PathBuf> {
         let mut list: Vec<(String, Vec<u8>)> = Vec::new();
         let last = files.attempts.len().saturating_sub(1);
         for (i, (prompt, response)) in files.attempts.iter().enumerate() {
@@ -160,7 +190,7 @@ impl RunDir {
         }
         let json = serde_json::to_vec_pretty(files.validation).map_err(io::Error::other)?;
         list.push((VALIDATION.into(), json));
-        let dir = self.gen_dir(number);
+        let dir = self.gen_dir(number, total);
         atomic::write_dir_atomic(&dir, &list)?;
         Ok(dir)
     }
@@ -177,9 +207,11 @@ mod tests {
         let run = RunDir::create(t.path(), "1", "20261126_090000").unwrap();
         let v = json!({"worker_id": 2, "status": "pass"});
         let attempts = vec![("p1".to_string(), Some("r1".to_string())), ("p2".into(), None)];
-        run.write_gen(2, &GenFiles { attempts: &attempts, optimized_sql: Some("select 1"), validation: &v })
+        run.write_gen(2, 20, &GenFiles { attempts: &attempts, optimized_sql: Some("select 1"), validation: &v })
             .unwrap();
-        let g = run.gen_dir(2);
+        let g = run.gen_dir(2, 20);
+        assert!(g.ends_with("gen_02"));
+        assert_eq!(run.find_gen(2), Some(g.clone()));
         assert_eq!(fs::read_to_string(g.join("prompt.1.txt")).unwrap(), "p1");
         assert_eq!(fs::read_to_string(g.join("response.1.txt")).unwrap(), "r1");
         assert_eq!(fs::read_to_string(g.join("prompt.txt")).unwrap(), "p2");
@@ -189,6 +221,37 @@ mod tests {
         run.append_result(&v).unwrap();
         run.rewrite_results(&done).unwrap();
         assert_eq!(fs::read_to_string(run.file(RESULTS)).unwrap().lines().count(), 1);
+    }
+
+    #[test]
+    fn gen_names_keep_two_digits_up_to_99_then_one_width() {
+        assert_eq!(gen_name(7, 20), "gen_07");
+        assert_eq!(gen_name(99, 99), "gen_99");
+        assert_eq!(gen_name(1, 100), "gen_001");
+        assert_eq!(gen_name(120, 120), "gen_120");
+        assert_eq!(gen_name(5, 100_000), "gen_000005");
+        let mut names: Vec<String> = (1..=120).map(|n| gen_name(n, 120)).collect();
+        let ordered = names.clone();
+        names.sort();
+        assert_eq!(names, ordered, "lexical order is numeric order");
+        for (name, n) in [("gen_07", Some(7)), ("gen_007", Some(7)), ("gen_120", Some(120)), ("gen_", None), ("gen_1a", None), (".tmp-gen_01-3", None)] {
+            assert_eq!(parse_gen_name(name), n, "{name}");
+        }
+    }
+
+    #[test]
+    fn readers_accept_both_widths() {
+        let t = tempfile::tempdir().unwrap();
+        let run = RunDir::create(t.path(), "1", "20261126_090000").unwrap();
+        let v = json!({"status": "pass"});
+        let files = GenFiles { attempts: &[], optimized_sql: None, validation: &v };
+        run.write_gen(3, 20, &files).unwrap();
+        run.write_gen(101, 120, &files).unwrap();
+        assert!(run.path.join("gen_03").is_dir() && run.path.join("gen_101").is_dir());
+        assert_eq!(run.completed_gens().keys().copied().collect::<Vec<_>>(), vec![3, 101]);
+        assert_eq!(run.find_gen(3), Some(run.path.join("gen_03")));
+        assert_eq!(run.find_gen(101), Some(run.path.join("gen_101")));
+        assert_eq!(run.find_gen(4), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use crate::compare::at_k;
+use super::layout::gen_name;
 use crate::validate::stats::median;
 use crate::validate::timing::NOISE_FLOOR_S;
 
@@ -13,6 +14,9 @@ use crate::validate::timing::NOISE_FLOOR_S;
 pub struct SummaryContext<'a> {
     pub query_id: &'a str,
     pub total: usize,
+    /// The largest generation number of the spec's numbering (sets `gen_NN`'s width);
+    /// equal to `total` unless `--arm` picked part of the arms.
+    pub largest_gen: usize,
     /// (name, workers) of each arm, in order.
     pub arms: &'a [(String, usize)],
     pub elapsed_seconds: f64,
@@ -31,14 +35,31 @@ pub struct GenStat {
     pub arm: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Tokens of the answers that came from the response cache (not spent this run).
+    pub cached_prompt_tokens: u64,
+    pub cached_completion_tokens: u64,
+    /// LLM answers this generation got (one per attempt), and how many came from the cache.
+    pub answers: u64,
+    pub cached_answers: u64,
     pub cached: bool,
     pub win: bool,
     /// The original ran faster than the noise floor: the speedup is not meaningful.
     pub below_floor: bool,
 }
 
+/// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
+/// all of them when the answer came from the cache.
+fn cached_field(v: &Value, kind: &str) -> u64 {
+    match v["tokens"][format!("cached_{kind}")].as_u64() {
+        Some(n) => n,
+        None if v["cached"].as_bool() == Some(true) => v["tokens"][kind].as_u64().unwrap_or(0),
+        None => 0,
+    }
+}
+
 impl GenStat {
     pub fn from_record(v: &Value) -> GenStat {
+        let cached = v["cached"].as_bool() == Some(true);
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         GenStat {
             status: text("status").unwrap_or_default(),
@@ -47,10 +68,32 @@ impl GenStat {
             arm: text("arm_name").unwrap_or_default(),
             prompt_tokens: v["tokens"]["prompt"].as_u64().unwrap_or(0),
             completion_tokens: v["tokens"]["completion"].as_u64().unwrap_or(0),
-            cached: v["cached"].as_bool() == Some(true),
+            cached_prompt_tokens: cached_field(v, "prompt"),
+            cached_completion_tokens: cached_field(v, "completion"),
+            answers: v["llm_answers"].as_u64().unwrap_or_else(|| if v["model"].is_string() { v["attempts"].as_u64().unwrap_or(1) } else { 0 }),
+            cached_answers: v["cached_answers"].as_u64().unwrap_or(u64::from(cached)),
+            cached,
             win: v["timing"]["win"].as_bool() == Some(true),
             below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
         }
+    }
+
+    /// Spent = not answered from the cache.
+    fn spent(&self) -> (u64, u64) {
+        (
+            self.prompt_tokens.saturating_sub(self.cached_prompt_tokens),
+            self.completion_tokens.saturating_sub(self.cached_completion_tokens),
+        )
+    }
+
+    /// `validation_failed` or `error`: the candidate is wrong or could not be checked
+    /// because of itself. `inconclusive` (incl. `not_validated`) is not a failure.
+    pub fn is_failed(&self) -> bool {
+        matches!(self.status.as_str(), "validation_failed" | "error")
+    }
+
+    pub fn is_inconclusive(&self) -> bool {
+        self.status == "inconclusive"
     }
 
     pub fn is_pass(&self) -> bool {
@@ -72,9 +115,20 @@ fn count_by<'a>(keys: impl Iterator<Item = &'a str>) -> Map<String, Value> {
     m.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect()
 }
 
+/// Token totals (`prompt`, `completion`, as the seed had them) split into `spent` (sent to
+/// the provider by this run) and `cached` (answers re-read from the response cache).
 fn tokens<'a>(stats: impl Iterator<Item = &'a GenStat>) -> Value {
-    let (p, c) = stats.fold((0, 0), |(p, c), g| (p + g.prompt_tokens, c + g.completion_tokens));
-    json!({"prompt": p, "completion": c})
+    let (mut p, mut c, mut sp, mut sc) = (0, 0, 0, 0);
+    for g in stats {
+        let (gp, gc) = g.spent();
+        p += g.prompt_tokens;
+        c += g.completion_tokens;
+        sp += gp;
+        sc += gc;
+    }
+    json!({"prompt": p, "completion": c,
+           "spent": {"prompt": sp, "completion": sc},
+           "cached": {"prompt": p - sp, "completion": c - sc}})
 }
 
 fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirmed: &Value) -> Value {
@@ -94,6 +148,8 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirme
         "total": total,
         "completed": mine.len(),
         "valid_count": valid,
+        "failed_count": mine.iter().filter(|g| g.is_failed()).count(),
+        "inconclusive_count": mine.iter().filter(|g| g.is_inconclusive()).count(),
         "valid_rate": if mine.is_empty() { Value::Null } else { json!(round(valid as f64 / mine.len() as f64, 3)) },
         "best_speedup": speedups.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
         "best_worker": best.map(|b| b.0),
@@ -122,7 +178,8 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
     let finite: Vec<f64> = valid.iter().map(|(_, s)| *s).filter(|s| s.is_finite()).collect();
     let avg = if finite.is_empty() { None } else { Some(finite.iter().sum::<f64>() / finite.len() as f64) };
     let wins = records.values().filter(|g| g.is_pass() && g.win).count();
-    let cached = records.values().filter(|g| g.cached).count();
+    let answers: u64 = records.values().map(|g| g.answers).sum();
+    let cached_answers: u64 = records.values().map(|g| g.cached_answers).sum();
     let confirmed = confirmed_with_verdict(ctx.confirmed.clone());
     let below_floor: Vec<u32> = records.iter().filter(|(_, g)| g.is_pass() && g.below_floor).map(|(n, _)| *n).collect();
     let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
@@ -130,9 +187,11 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "query_number": query_number,
         "query_id": ctx.query_id,
         "total_workers": ctx.total,
+        "largest_gen": ctx.largest_gen,
         "completed": records.len(),
         "valid_count": valid.len(),
-        "failed_count": records.len() - valid.len(),
+        "failed_count": records.values().filter(|g| g.is_failed()).count(),
+        "inconclusive_count": records.values().filter(|g| g.is_inconclusive()).count(),
         "valid_workers": valid.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
         "speedups": speedups,
         "best_speedup": best.map(|b| round(b.1, 4)),
@@ -150,7 +209,8 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w, &confirmed)).collect::<Vec<_>>(),
         "tokens": tokens(records.values()),
         "cost_usd": Value::Null,
-        "cached_responses": cached,
+        "llm_answers": answers,
+        "cached_responses": cached_answers,
     })
 }
 
@@ -190,13 +250,14 @@ pub fn fmt_speedup_note(below_floor: bool, confirmed: Option<(f64, bool)>) -> St
 pub fn summary_text(s: &Value) -> String {
     let mut out = String::new();
     let g = |k: &str| s.get(k).cloned().unwrap_or(Value::Null);
+    let total = largest_gen(s);
     out.push_str(&format!("Query {}\n", s["query_id"].as_str().unwrap_or("?")));
     if s["interrupted"].as_bool() == Some(true) {
         out.push_str("INTERRUPTED: the figures below cover the completed generations only.\n");
     }
     out.push_str(&format!("Elapsed: {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
     out.push_str(&format!("Completed: {}/{}\n", g("completed"), g("total_workers")));
-    out.push_str(&format!("Valid: {}   Failed: {}   Wins (ci95 > 1): {}\n", g("valid_count"), g("failed_count"), g("wins")));
+    out.push_str(&format!("{}   Wins (ci95 > 1): {}\n", counts_line(s), g("wins")));
     let list = |m: &Value| {
         m.as_object()
             .map(|o| o.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
@@ -209,8 +270,9 @@ pub fn summary_text(s: &Value) -> String {
     out.push_str(&top_speedups(s));
     if let Some(b) = s["best_worker"].as_u64() {
         out.push_str(&format!(
-            "Best: gen_{b:02} at {:.2}x{}\n",
-            s["best_speedup"].as_f64().unwrap_or(0.0),
+            "Best: {} at {}{}\n",
+            gen_name(b as u32, total),
+            fmt_x(&s["best_speedup"]),
             fmt_speedup_note(is_below_floor(s, b), None)
         ));
     }
@@ -224,21 +286,61 @@ pub fn summary_text(s: &Value) -> String {
     }
     for arm in s["arms"].as_array().into_iter().flatten() {
         out.push_str(&format!(
-            "Arm {}: {}/{} valid, best {}, median {}\n",
+            "Arm {}: {}/{} valid ({} planned), best {}, median {}\n",
             arm["name"].as_str().unwrap_or("?"),
             arm["valid_count"],
             arm["completed"],
+            arm["total"],
             fmt_x(&arm["best_speedup"]),
             fmt_x(&arm["median_speedup"])
         ));
     }
-    out.push_str(&format!(
-        "Tokens: {} prompt, {} completion\n",
-        s["tokens"]["prompt"], s["tokens"]["completion"]
-    ));
+    out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
     out
 }
 
+/// The largest generation number a summary's folder names are sized for.
+pub fn largest_gen(s: &Value) -> usize {
+    s["largest_gen"].as_u64().or(s["total_workers"].as_u64()).unwrap_or(0) as usize
+}
+
+/// `Valid: 8   Failed: 12   Inconclusive: 0` (failed = validation_failed + error).
+pub fn counts_line(s: &Value) -> String {
+    format!(
+        "Valid: {}   Failed: {}   Inconclusive: {}",
+        s["valid_count"],
+        s["failed_count"],
+        s["inconclusive_count"].as_u64().unwrap_or(0)
+    )
+}
+
+/// `LLM answers: 20 (18 from the cache ...)`: a re-run answered from the cache says so.
+pub fn answers_line(s: &Value) -> String {
+    let n = s["llm_answers"].as_u64().unwrap_or(0);
+    let c = s["cached_responses"].as_u64().unwrap_or(0);
+    let mut line = format!("LLM answers: {n} ({c} from the response cache");
+    if c > 0 {
+        line.push_str("; `--repeat N` asks for fresh samples, `--no-cache` ignores the cache");
+    }
+    line.push(')');
+    line
+}
+
+/// `Tokens: 1234 prompt + 56 completion spent; 789 + 12 from the cache (not spent)`.
+pub fn tokens_line(t: &Value) -> String {
+    let n = |a: &str, b: &str| t[a][b].as_u64().unwrap_or(0);
+    let (sp, sc) = match t["spent"].is_object() {
+        true => (n("spent", "prompt"), n("spent", "completion")),
+        false => (t["prompt"].as_u64().unwrap_or(0), t["completion"].as_u64().unwrap_or(0)),
+    };
+    format!(
+        "Tokens: {sp} prompt + {sc} completion spent; {} + {} from the cache (not spent)",
+        n("cached", "prompt"),
+        n("cached", "completion")
+    )
+}
+
+/// A speedup as `1.27x` (2 decimals everywhere), `-` when absent.
 pub fn fmt_x(v: &Value) -> String {
     v.as_f64().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into())
 }
@@ -265,6 +367,7 @@ pub fn confirmed_line(c: &Value) -> String {
 
 /// "Top speedups:" block, at most 10, best first.
 pub fn top_speedups(s: &Value) -> String {
+    let total = largest_gen(s);
     let mut v: Vec<(String, f64)> = s["speedups"]
         .as_object()
         .map(|o| o.iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect())
@@ -276,7 +379,7 @@ pub fn top_speedups(s: &Value) -> String {
     let mut out = String::from("Top speedups:\n");
     for (g, x) in v.iter().take(10) {
         let n = g.parse::<u32>().unwrap_or(0);
-        out.push_str(&format!("  gen_{n:02}: {x:.2}x{}\n", fmt_speedup_note(is_below_floor(s, n as u64), None)));
+        out.push_str(&format!("  {}: {x:.2}x{}\n", gen_name(n, total), fmt_speedup_note(is_below_floor(s, n as u64), None)));
     }
     out
 }
@@ -297,7 +400,7 @@ mod tests {
         r.insert(2, GenStat::from_record(&rec("validation_failed", None, "a")));
         r.insert(3, GenStat::from_record(&rec("pass", Some(1.2), "b")));
         let arms = vec![("a".to_string(), 2), ("b".to_string(), 2)];
-        let ctx = SummaryContext { query_id: "1", total: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
+        let ctx = SummaryContext { query_id: "1", total: 4, largest_gen: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
         let s = summary_json(&r, &ctx);
         assert_eq!(s["query_number"], 1);
         assert_eq!(s["completed"], 3);
@@ -314,5 +417,48 @@ mod tests {
         let t = summary_text(&s);
         assert!(t.contains("gen_01: 2.00x"), "{t}");
         assert!(t.contains("Completed: 3/4"), "{t}");
+    }
+
+    #[test]
+    fn failed_is_wrong_or_error_and_inconclusive_is_its_own_count() {
+        let mut r = BTreeMap::new();
+        for (n, status) in [(1, "pass"), (2, "validation_failed"), (3, "error"), (4, "inconclusive"), (5, "inconclusive")] {
+            r.insert(n, GenStat::from_record(&rec(status, (status == "pass").then_some(1.2671695417970017), "a")));
+        }
+        let arms = vec![("a".to_string(), 5)];
+        let ctx = SummaryContext { query_id: "1", total: 5, largest_gen: 5, arms: &arms, elapsed_seconds: 1.0, interrupted: false,
+            confirmed: Some(json!({"confirmed_speedup": 1.2345678})) };
+        let s = summary_json(&r, &ctx);
+        assert_eq!((s["valid_count"].as_u64(), s["failed_count"].as_u64(), s["inconclusive_count"].as_u64()), (Some(1), Some(2), Some(2)));
+        assert_eq!((s["arms"][0]["failed_count"].as_u64(), s["arms"][0]["inconclusive_count"].as_u64()), (Some(2), Some(2)));
+        let t = summary_text(&s);
+        assert!(t.contains("Valid: 1   Failed: 2   Inconclusive: 2"), "{t}");
+        assert!(t.contains("Best: gen_01 at 1.27x") && t.contains("Confirmed (fresh re-timing of the best): 1.23x"), "{t}");
+        assert!(!t.contains("1.267") && !t.contains("1.234"), "2 decimals everywhere: {t}");
+    }
+
+    #[test]
+    fn tokens_split_into_spent_and_cached() {
+        let mut fresh = rec("pass", Some(2.0), "a");
+        fresh["llm_answers"] = json!(1);
+        fresh["cached_answers"] = json!(0);
+        let mut hit = rec("pass", Some(2.0), "a");
+        hit["tokens"] = json!({"prompt": 10, "completion": 2, "cached_prompt": 10, "cached_completion": 2});
+        hit["llm_answers"] = json!(1);
+        hit["cached_answers"] = json!(1);
+        hit["cached"] = json!(true);
+        // A record written before the split: cached=true means all its tokens were cached.
+        let mut old = rec("pass", Some(2.0), "a");
+        old["cached"] = json!(true);
+        old["model"] = json!("m");
+        let r: BTreeMap<u32, GenStat> = [(1, &fresh), (2, &hit), (3, &old)].into_iter().map(|(n, v)| (n, GenStat::from_record(v))).collect();
+        let arms = vec![("a".to_string(), 3)];
+        let ctx = SummaryContext { query_id: "1", total: 3, largest_gen: 3, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
+        let s = summary_json(&r, &ctx);
+        assert_eq!(s["tokens"], json!({"prompt": 30, "completion": 6, "spent": {"prompt": 10, "completion": 2}, "cached": {"prompt": 20, "completion": 4}}));
+        assert_eq!((s["llm_answers"].as_u64(), s["cached_responses"].as_u64()), (Some(3), Some(2)));
+        let t = summary_text(&s);
+        assert!(t.contains("LLM answers: 3 (2 from the response cache"), "{t}");
+        assert!(t.contains("Tokens: 10 prompt + 2 completion spent; 20 + 4 from the cache"), "{t}");
     }
 }

@@ -9,7 +9,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 
-use crate::record::summary::{confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, top_speedups};
+use crate::record::layout::gen_name;
+use crate::record::summary::{
+    answers_line, confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, largest_gen, tokens_line, top_speedups,
+};
 use crate::run::events::{Event, GenOutcome};
 
 pub struct Console {
@@ -19,6 +22,8 @@ pub struct Console {
     mp: MultiProgress,
     gens: Option<ProgressBar>,
     vals: Option<ProgressBar>,
+    /// Generations of the current query (sets the `Gen NN` width, as the folders').
+    total: usize,
 }
 
 impl Console {
@@ -32,6 +37,7 @@ impl Console {
             mp: MultiProgress::with_draw_target(target),
             gens: None,
             vals: None,
+            total: 0,
         }
     }
 
@@ -78,11 +84,12 @@ impl Console {
 
     pub fn on_event(&mut self, ev: &Event) {
         match ev {
-            Event::QueryStarted { query_id, run_dir, total, already_done } => {
+            Event::QueryStarted { query_id, run_dir, total, largest_gen, already_done } => {
                 self.line(&format!("Query {query_id}: {}", run_dir.display()));
                 if *already_done > 0 {
                     self.line(&format!("  resuming: {already_done}/{total} generations already recorded"));
                 }
+                self.total = *largest_gen;
                 let g = self.bar(*total as u64, "generations");
                 g.set_position(*already_done as u64);
                 self.gens = Some(g);
@@ -125,7 +132,8 @@ impl Console {
             "validation_failed" | "error" => self.paint(status, "31"),
             _ => self.paint(status, "33"),
         };
-        let mut s = format!("Gen {:02}: {painted}", o.number);
+        let n = gen_name(o.number, self.total);
+        let mut s = format!("Gen {}: {painted}", n.trim_start_matches("gen_"));
         if let Some(x) = r["speedup"].as_f64() {
             s.push_str(&format!(", {x:.2}x"));
             let ci = &r["timing"]["ci95"];
@@ -153,19 +161,26 @@ impl Console {
         }
         t.push_str(&format!("  elapsed:    {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
         t.push_str(&format!("  completed:  {}/{}\n", s["completed"], s["total_workers"]));
-        t.push_str(&format!("  valid:      {}   failed: {}\n", s["valid_count"], s["failed_count"]));
+        t.push_str(&format!(
+            "  valid:      {}   failed: {}   inconclusive: {}\n",
+            s["valid_count"],
+            s["failed_count"],
+            s["inconclusive_count"].as_u64().unwrap_or(0)
+        ));
         for line in top_speedups(s).lines() {
             t.push_str(&format!("  {line}\n"));
         }
         if let Some(b) = s["best_worker"].as_u64() {
+            let name = gen_name(b as u32, largest_gen(s));
             let note = fmt_speedup_note(is_below_floor(s, b), None);
-            t.push_str(&format!("  best:       gen_{b:02} ({}){note}\n", fmt_x(&s["best_speedup"])));
-            t.push_str(&format!("              {}\n", run_dir.join(format!("gen_{b:02}")).display()));
+            t.push_str(&format!("  best:       {name} ({}){note}\n", fmt_x(&s["best_speedup"])));
+            t.push_str(&format!("              {}\n", run_dir.join(&name).display()));
         }
         if s["confirmed"].get("confirmed_speedup").is_some() {
             t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", confirmed_line(&s["confirmed"])));
         }
         t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
+        t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
         t.push_str(&format!("  saved in:   {}", run_dir.display()));
         if !self.json {
             self.emit(&t);

@@ -38,28 +38,36 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
     })
 }
 
-/// A fixed-width table of the sweep rows.
+/// A fixed-width table of the sweep rows. `ran` is completed/planned generations (an
+/// interrupted sweep shows `6/10`), `valid` is passes out of those that ran.
 pub fn sweep_table(sweep: &Value) -> String {
     let rows = sweep["rows"].as_array().cloned().unwrap_or_default();
     let arm_w = rows.iter().filter_map(|r| r["arm"].as_str()).map(str::len).max().unwrap_or(3).clamp(3, 60);
     let mut t = format!(
-        "{:<6} {:<arm_w$} {:>9} {:>7} {:>8} {:>8} {:>10}\n",
-        "query", "arm", "valid", "rate", "best", "median", "tokens"
+        "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
+        "query", "arm", "ran", "valid", "rate", "best", "median", "tokens spent"
     );
     for r in &rows {
-        let tokens = r["tokens"]["prompt"].as_u64().unwrap_or(0) + r["tokens"]["completion"].as_u64().unwrap_or(0);
+        let tk = |k: &str| {
+            let t = if r["tokens"]["spent"].is_object() { &r["tokens"]["spent"] } else { &r["tokens"] };
+            t[k].as_u64().unwrap_or(0)
+        };
         t.push_str(&format!(
-            "{:<6} {:<arm_w$} {:>9} {:>7} {:>8} {:>8} {:>10}\n",
+            "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
             r["query_id"].as_str().unwrap_or("?"),
             r["arm"].as_str().unwrap_or("?"),
+            format!("{}/{}", r["completed"], r["total"]),
             format!("{}/{}", r["valid_count"], r["completed"]),
             r["valid_rate"].as_f64().map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "-".into()),
             best_cell(r),
             fmt_x(&r["median_speedup"]),
-            tokens
+            tk("prompt") + tk("completion")
         ));
     }
     t.push_str("best: the confirmed re-timing where there is one; ~ below the noise floor; ! the screening figure did not hold\n");
+    if sweep["interrupted"].as_bool() == Some(true) {
+        t.push_str("interrupted: `ran` counts the generations that finished; `qt run --resume` continues\n");
+    }
     t
 }
 
@@ -93,5 +101,16 @@ mod tests {
         assert_eq!(t.lines().count(), 4, "{t}");
         assert!(t.contains("2/4") && t.contains("50%") && t.contains("2.00x"), "{t}");
         assert!(t.lines().nth(2).unwrap().contains(" - "), "{t}");
+        assert!(t.lines().nth(1).unwrap().contains(" 4/4 "), "{t}");
+    }
+
+    #[test]
+    fn interrupted_sweep_shows_ran_of_planned() {
+        let s = json!({"query_id": "3", "interrupted": true, "arms": [
+            {"name": "a", "completed": 6, "total": 10, "valid_count": 6, "valid_rate": 1.0, "best_speedup": 1.2671695417970017, "median_speedup": 1.1, "tokens": {"prompt": 10, "completion": 5}}]});
+        let t = sweep_table(&sweep_json("x", &[(s, "/tmp/q3".into())]));
+        let row = t.lines().nth(1).unwrap();
+        assert!(row.contains(" 6/10 ") && row.contains(" 6/6 ") && row.contains("1.27x"), "{t}");
+        assert!(t.contains("interrupted"), "{t}");
     }
 }

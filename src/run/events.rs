@@ -19,7 +19,8 @@ pub struct GenOutcome {
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    QueryStarted { query_id: String, run_dir: PathBuf, total: usize, already_done: usize },
+    /// `largest_gen`: the largest generation number (sets the `gen_NN` width).
+    QueryStarted { query_id: String, run_dir: PathBuf, total: usize, largest_gen: usize, already_done: usize },
     /// A line of setup progress (plan analysis, baseline timing...).
     Note(String),
     LlmStarted { number: u32 },

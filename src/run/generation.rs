@@ -170,6 +170,9 @@ fn build_record(
     let arm = &q.arms[job.arm].arm;
     let tokens_p: u64 = responses.iter().map(|r| r.prompt_tokens).sum();
     let tokens_c: u64 = responses.iter().map(|r| r.completion_tokens).sum();
+    let from_cache: Vec<&LlmResponse> = responses.iter().filter(|r| r.cached).collect();
+    let cached_p: u64 = from_cache.iter().map(|r| r.prompt_tokens).sum();
+    let cached_c: u64 = from_cache.iter().map(|r| r.completion_tokens).sum();
     let latency: f64 = responses.iter().map(|r| r.latency_s).sum();
     let mut rec = json!({
         "worker_id": job.r#gen,
@@ -183,7 +186,11 @@ fn build_record(
         "arm": arm.params,
         "arm_name": arm.name,
         "examples": example_ids,
-        "tokens": {"prompt": tokens_p, "completion": tokens_c},
+        // prompt/completion: every answer's tokens; cached_*: those of answers re-read
+        // from the response cache (not spent by this run).
+        "tokens": {"prompt": tokens_p, "completion": tokens_c, "cached_prompt": cached_p, "cached_completion": cached_c},
+        "llm_answers": responses.len(),
+        "cached_answers": from_cache.len(),
         "latency_s": (latency * 1000.0).round() / 1000.0,
         "cached": responses.last().map(|r| r.cached).unwrap_or(false),
         "model": responses.last().map(|r| r.model.clone()),

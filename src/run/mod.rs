@@ -8,6 +8,7 @@ pub mod generation;
 pub mod plan_cmd;
 pub mod prompts;
 pub mod query;
+pub mod select;
 pub mod setup;
 
 use anyhow::Context as _;
@@ -23,21 +24,22 @@ use crate::validate::{TimingLane, ValidatorConfig};
 
 /// `qt run SPEC`: returns the process exit code.
 pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
-    let exp = spec::load(&args.spec)?;
+    let mut exp = spec::load(&args.spec)?;
+    let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(8)
         .build()
         .context("starting the async runtime")?;
-    let result = rt.block_on(run_experiment(exp, args));
+    let result = rt.block_on(run_experiment(exp, &sel, args));
     // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
     rt.shutdown_background();
     result
 }
 
-async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
     let mut console = Console::new(args.quiet, args.json);
-    let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    let per_query = sel.per_query(&exp);
     console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
@@ -48,7 +50,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
     cancel.listen_for_signals();
     let lane = TimingLane::new();
     let run_id = crate::record::runs::new_run_id(&exp.spec_sha256);
-    let all_jobs = spec::jobs(&exp);
+    let all_jobs = sel.jobs(&exp);
     let slots = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
@@ -69,7 +71,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             interrupted = true;
             break;
         }
-        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, &run_id)?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel, &run_id)?;
         let (tx, rx) = mpsc::channel(256);
         let shared = Arc::new(query::QueryShared {
             inputs: prepared.inputs,
@@ -91,7 +93,15 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
             .filter(|j| j.query == qi && !prepared.already.contains_key(&j.r#gen))
             .copied()
             .collect();
-        let qr = query::QueryRun { exp: &exp, jobs, run: prepared.run, already: prepared.already, notes: prepared.notes, shared };
+        let qr = query::QueryRun {
+            exp: &exp,
+            jobs,
+            arms: sel.arm_list(&exp),
+            run: prepared.run,
+            already: prepared.already,
+            notes: prepared.notes,
+            shared,
+        };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
         results.push((res.summary, res.run_dir));
@@ -99,7 +109,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
 
     let mut sweep = sweep::sweep_json(&exp.name, &results);
     sweep["run_id"] = serde_json::json!(run_id);
-    if results.len() > 1 || exp.arms.len() > 1 {
+    if results.len() > 1 || sel.arms.len() > 1 {
         let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
         console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join("summary.json").display(), own.display()));
@@ -109,7 +119,7 @@ async fn run_experiment(exp: Experiment, args: &RunArgs) -> anyhow::Result<i32> 
         }
     }
     if args.json {
-        let out = if results.len() == 1 && exp.arms.len() == 1 { results[0].0.clone() } else { sweep };
+        let out = if results.len() == 1 && sel.arms.len() == 1 { results[0].0.clone() } else { sweep };
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
     Ok(if interrupted { EXIT_INTERRUPTED } else { EXIT_OK })

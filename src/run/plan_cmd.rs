@@ -58,7 +58,8 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         std::fs::write(qdir.join("base_prompt.txt"), arms[0].render(&inputs, None, &[], &[])?)?;
         let (mut q_rendered, mut q_distinct) = (0usize, BTreeSet::new());
         for_each_first_prompt(&jobs, qi, &arms, &inputs, |job, prompt| {
-            let file = qdir.join(format!("gen_{:02}.prompt.txt", job.r#gen));
+            let name = crate::record::layout::gen_name(job.r#gen, per_query as usize);
+            let file = qdir.join(format!("{name}.prompt.txt"));
             std::fs::write(&file, &prompt).with_context(|| format!("writing {}", file.display()))?;
             q_distinct.insert(prompt_digest(&prompt));
             q_rendered += 1;

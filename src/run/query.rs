@@ -106,6 +106,8 @@ struct Recorder<'a> {
     last_summary: Instant,
     arms: Vec<(String, usize)>,
     total: usize,
+    /// The largest generation number of the whole spec (sets `gen_NN`'s width).
+    largest: usize,
     started: Instant,
     query_id: &'a str,
     run_id: &'a str,
@@ -116,6 +118,7 @@ impl Recorder<'_> {
         let ctx = SummaryContext {
             query_id: self.query_id,
             total: self.total,
+            largest_gen: self.largest,
             arms: &self.arms,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
             interrupted,
@@ -144,8 +147,8 @@ impl Recorder<'_> {
     fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
         self.run
-            .write_gen(o.number, &files)
-            .with_context(|| format!("writing {}", self.run.gen_dir(o.number).display()))?;
+            .write_gen(o.number, self.largest, &files)
+            .with_context(|| format!("writing {}", self.run.gen_dir(o.number, self.largest).display()))?;
         self.run.append_result(&o.record)?;
         self.records.insert(o.number, GenStat::from_record(&o.record));
         self.maybe_write_summary()
@@ -156,6 +159,8 @@ impl Recorder<'_> {
 pub struct QueryRun<'a> {
     pub exp: &'a Experiment,
     pub jobs: Vec<Job>,
+    /// (name, workers) of the arms this run covers (all, or those picked with `--arm`).
+    pub arms: Vec<(String, usize)>,
     /// Setup notes (resume, plan analysis, distinct prompts) shown under the query header.
     pub notes: Vec<String>,
     pub run: RunDir,
@@ -169,13 +174,17 @@ pub async fn run_query(
     console: &mut Console,
 ) -> anyhow::Result<QueryResult> {
     let q = qr.shared.clone();
-    let total: usize = qr.exp.arms.iter().map(|a| a.generation.workers as usize).sum();
+    let total: usize = qr.arms.iter().map(|a| a.1).sum();
+    // Folder names take the width of the largest number of the whole spec's numbering
+    // (a `--arm` re-try keeps the numbers of the full run).
+    let largest: usize = qr.exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     let mut rec = Recorder {
         run: qr.run.clone(),
         records: qr.already.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect(),
         last_summary: Instant::now(),
-        arms: qr.exp.arms.iter().map(|a| (a.name.clone(), a.generation.workers as usize)).collect(),
+        arms: qr.arms.clone(),
         total,
+        largest,
         started: Instant::now(),
         query_id: &q.inputs.query.id,
         run_id: &q.run_id,
@@ -184,6 +193,7 @@ pub async fn run_query(
         query_id: q.inputs.query.id.clone(),
         run_dir: qr.run.path.clone(),
         total,
+        largest_gen: largest,
         already_done: qr.already.len(),
     });
     for n in &qr.notes {
@@ -269,9 +279,11 @@ async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Consol
         .filter(|(_, g)| g.is_pass())
         .filter_map(|(n, g)| g.speedup.map(|s| (*n, s)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let sql = std::fs::read_to_string(rec.run.gen_dir(number).join(layout::OPTIMIZED)).ok()?;
+    let dir = rec.run.find_gen(number)?;
+    let sql = std::fs::read_to_string(dir.join(layout::OPTIMIZED)).ok()?;
     let base = q.baseline().await.ok()?;
-    console.line(&format!("  confirming gen_{number:02} ({screening:.2}x) in fresh timing rounds..."));
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
     let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;

@@ -54,12 +54,18 @@ impl DbInfo {
 }
 
 /// One client per arm; all share one in-flight limit (the base spec's max_concurrency).
+/// Each uses its arm's `generation.samples_seed` (set by `--repeat N`) in cache keys.
 pub fn clients(exp: &Experiment, no_cache: bool) -> anyhow::Result<Vec<Client>> {
     let limiter = Arc::new(Semaphore::new(exp.resolved.llm.max_concurrency.max(1)));
     exp.arms
         .iter()
         .map(|arm| {
-            let opts = ClientOptions { no_cache, cache_dir: None, retry: RetryPolicy::default() };
+            let opts = ClientOptions {
+                no_cache,
+                cache_dir: None,
+                retry: RetryPolicy::default(),
+                samples_seed: arm.generation.samples_seed,
+            };
             let c = Client::new(&arm.llm, arm.api_key_file.as_deref(), arm.responses.as_deref(), opts).map_err(|e| {
                 if e.is_bad_input() { anyhow::Error::new(BadInput(e.to_string())) } else { anyhow::Error::new(e) }
             })?;
@@ -143,6 +149,7 @@ pub fn open_run(
     db: &Path,
     db_info: &DbInfo,
     args: &RunArgs,
+    sel: &super::select::Selection,
     run_id: &str,
 ) -> anyhow::Result<PreparedQuery> {
     let Preflight { inputs, base_prompt, total, distinct } = pre;
@@ -176,11 +183,12 @@ pub fn open_run(
             db_fingerprint: db_info.fingerprint.clone(),
             duckdb_version: &db_info.duckdb_version,
             started_at: &chrono::Local::now().to_rfc3339(),
-            arms: json!(exp.arms.iter().map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers})).collect::<Vec<_>>()),
+            arms: json!(sel.arms.iter().map(|i| &exp.arms[*i]).map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers, "samples_seed": a.generation.samples_seed})).collect::<Vec<_>>()),
             total_generations: total,
             distinct_prompts: Some(distinct),
             options: json!({"no_cache": args.no_cache, "no_validate": args.no_validate, "resumed": resumed,
-                "statements_in_file": inputs.statement_count, "optimized_statement": 1}),
+                "statements_in_file": inputs.statement_count, "optimized_statement": 1,
+                "selection": sel.to_json(exp)}),
         },
     );
     let mut cfg = cfg;

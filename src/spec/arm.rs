@@ -2,30 +2,31 @@
 //! per_worker, timeouts...) and path resolution for the template, examples folder,
 //! replay responses and API key file.
 //!
-//! A path key written in the spec (in its section or as an arm override) resolves
-//! against the spec's folder; a default (`templates/v5_dag.j2`, `prompts/examples`) is
-//! searched in the spec's folder and then its ancestors. The template must exist; the
-//! examples folder must exist unless the strategy is `none`. Files are not read here.
+//! Path keys, written (in their section or as an arm override) or default, resolve by
+//! the one rule of `paths.rs`: from the spec's folder up to the project root, `./` and
+//! `../` exactly from the spec's folder. The template must exist; the examples folder
+//! must exist unless the strategy is `none`. Files are not read here.
 
 use super::Arm;
 use super::error::SpecError;
-use super::load::{join_clean, positive};
+use super::load::positive;
+use super::paths::{self, Kind};
 use super::matrix::ArmDraft;
 use super::spans::{self, Source};
 use super::types::{ProviderKind, Strategy};
 use std::path::{Path, PathBuf};
 
-/// A path key of an arm: written (in the base section or as an override) resolves
-/// against the spec folder; a default is searched upwards from it.
-fn resolve_path(spec_dir: &Path, value: &str, written: bool) -> PathBuf {
-    if written {
-        return join_clean(spec_dir, value);
+/// `llm.responses`: a folder, a file or a glob, found by the same rule.
+fn resolve_any(spec_dir: &Path, value: &str) -> PathBuf {
+    if value.contains(['*', '?', '[']) {
+        let g = paths::resolve_glob(spec_dir, value);
+        return if Path::new(&g).is_absolute() { PathBuf::from(g) } else { paths::join_clean(spec_dir, &g) };
     }
-    spec_dir
-        .ancestors()
-        .map(|d| join_clean(d, value))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| join_clean(spec_dir, value))
+    let dir = paths::resolve(spec_dir, value, Kind::Dir);
+    if dir.exists {
+        return dir.path;
+    }
+    paths::resolve(spec_dir, value, Kind::File).path
 }
 
 pub(super) fn resolve_arm(
@@ -38,32 +39,29 @@ pub(super) fn resolve_arm(
     let check = ArmCheck { d: &d, src };
     check.semantics()?;
 
-    let template_written = check.written("generation.template");
-    let template_path = resolve_path(spec_dir, &s.generation.template, template_written);
-    if !template_path.is_file() {
-        let help = if template_written {
-            "fix generation.template (relative to the spec file's folder)".to_string()
+    let template = paths::resolve(spec_dir, &s.generation.template, Kind::File);
+    if !template.exists {
+        let help = if check.written("generation.template") {
+            "fix generation.template (looked up from the spec's folder up to the project root; `./` and `../` paths start at the spec's folder)".to_string()
         } else {
-            format!(
-                "set generation.template, or create {} (searched upwards from the spec's folder)",
-                s.generation.template
-            )
+            format!("set generation.template, or create {}", s.generation.template)
         };
         return Err(check.err(
             "generation.template",
-            format!("template file {} not found", template_path.display()),
+            format!("template file {} not found{}", template.path.display(), template.tried_text()),
             help,
         ));
     }
-    let examples_written = check.written("examples.dir");
-    let examples_dir = resolve_path(spec_dir, &s.examples.dir, examples_written);
-    if s.examples.strategy != Strategy::None && !examples_dir.is_dir() {
+    let template_path = template.path;
+    let examples = paths::resolve(spec_dir, &s.examples.dir, Kind::Dir);
+    if s.examples.strategy != Strategy::None && !examples.exists {
         return Err(check.err(
             "examples.dir",
-            format!("examples folder {} not found", examples_dir.display()),
+            format!("examples folder {} not found{}", examples.path.display(), examples.tried_text()),
             "set examples.dir to the folder of example JSON files, or use examples.strategy = \"none\"".into(),
         ));
     }
+    let examples_dir = examples.path;
     let params = d
         .params
         .iter()
@@ -84,8 +82,8 @@ pub(super) fn resolve_arm(
         validation: s.validation.clone(),
         template_path,
         examples_dir,
-        responses: s.llm.responses.as_ref().map(|r| join_clean(spec_dir, r)),
-        api_key_file: s.llm.api_key_file.as_ref().map(|f| join_clean(spec_dir, f)),
+        responses: s.llm.responses.as_ref().map(|r| resolve_any(spec_dir, r)),
+        api_key_file: s.llm.api_key_file.as_ref().map(|f| paths::resolve(spec_dir, f, Kind::File).path),
     })
 }
 

@@ -27,6 +27,7 @@ pub const OVERRIDABLE: &[&str] = &[
     "generation.template",
     "generation.response_format",
     "generation.retries_on_failure",
+    "generation.samples_seed",
     "examples.dir",
     "examples.strategy",
     "examples.per_worker",

@@ -2,16 +2,16 @@
 //! `${VAR}`, deserialize into [`SpecFile`], check, resolve paths, read queries, expand
 //! arms.
 //!
-//! Path rules: a path written in the spec resolves against the spec file's folder. A
-//! default path (key not written) is searched upwards: `generation.template` and
-//! `examples.dir` in the nearest ancestor folder of the spec that contains them, and
-//! `output.root` under the nearest ancestor holding `Cargo.toml` or `.git` (else the
-//! spec folder). So `experiments/x.toml` finds the repository's `templates/`.
+//! Path rules (`paths.rs`): written or default, a relative path is looked up from the
+//! spec's folder upwards to the project root (`./` and `../` paths are exactly relative
+//! to the spec's folder), so `experiments/x.toml` finds the repository's `templates/`
+//! whether or not it writes `template = "templates/v5_dag.j2"`.
 //! Serde's messages are reworded in `diagnose.rs`; this file decides *what* is wrong.
 
 use super::diagnose::serde_error;
 use super::error::SpecError;
 use super::matrix;
+use super::paths::{self, Kind};
 use super::spans::{self, Source};
 use super::types::SpecFile;
 use super::{DbSource, Experiment};
@@ -76,7 +76,7 @@ pub fn load_with_env(
     check_name(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
-    let output_dir = resolve_output_root(&spec, &src, &spec_dir).join(&spec.name);
+    let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
     let arms = matrix::expand(&spec, &src)?
         .into_iter()
         .enumerate()
@@ -144,15 +144,15 @@ fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<Db
             Some("add under [database]: generate = { benchmark = \"tpcds\", scale = 0.1 }  (or path = \"my.duckdb\")".into()),
         )),
         (Some(p), None) => {
-            let path = join_clean(spec_dir, p);
-            if !path.is_file() {
+            let found = paths::resolve(spec_dir, p, Kind::File);
+            if !found.exists {
                 return Err(src.at_value(
                     &["database", "path"],
-                    format!("database file {} does not exist", path.display()),
-                    Some("fix the path (relative paths start at the spec's folder) or use generate = { benchmark = \"tpcds\", scale = 0.1 }".into()),
+                    format!("database file {} does not exist{}", found.path.display(), found.tried_text()),
+                    Some("fix the path (looked up from the spec's folder up to the project root; `./` and `../` paths start at the spec's folder) or use generate = { benchmark = \"tpcds\", scale = 0.1 }".into()),
                 ));
             }
-            Ok(DbSource::Path(path))
+            Ok(DbSource::Path(found.path))
         }
         (None, Some(g)) => {
             if g.benchmark != "tpcds" {
@@ -187,15 +187,18 @@ fn resolve_queries(
             Some("add ids = [1] (with dir = \"folder of .sql files\") or files = [\"queries/*.sql\"] under [queries]".into()),
         ));
     }
-    let dir = q.dir.as_ref().map(|d| join_clean(spec_dir, d));
-    query::select(dir.as_deref(), &q.ids, spec_dir, &q.files).map_err(|e| {
+    let dir = q.dir.as_ref().map(|d| paths::resolve(spec_dir, d, Kind::Dir));
+    let tried = dir.as_ref().map(|d| d.tried_text()).unwrap_or_default();
+    let dir = dir.map(|d| d.path);
+    let files: Vec<String> = q.files.iter().map(|f| paths::resolve_glob(spec_dir, f)).collect();
+    query::select(dir.as_deref(), &q.ids, spec_dir, &files).map_err(|e| {
         let help = Some(match &e {
             QueryError::NotFound { .. } => {
                 "fix the id, or point queries.dir at the right folder".to_string()
             }
-            QueryError::DirMissing { .. } => {
-                "relative paths start at the spec file's folder".to_string()
-            }
+            QueryError::DirMissing { .. } => format!(
+                "relative paths are looked up from the spec's folder up to the project root{tried}; `./` and `../` paths start at the spec's folder"
+            ),
             _ => "fix the [queries] section".to_string(),
         });
         let at = match &e {
@@ -234,35 +237,10 @@ fn id_span(root: &DeTable<'_>, id: &str) -> Option<std::ops::Range<usize>> {
         .map(|item| item.span())
 }
 
-fn resolve_output_root(spec: &SpecFile, src: &Source, spec_dir: &Path) -> PathBuf {
-    if spans::is_written(src.root, &["output", "root"]) {
-        return join_clean(spec_dir, &spec.output.root);
-    }
-    let project = spec_dir
-        .ancestors()
-        .find(|d| d.join("Cargo.toml").exists() || d.join(".git").exists())
-        .unwrap_or(spec_dir);
-    join_clean(project, &spec.output.root)
-}
-
-/// `base/rel` without `.`/`..` noise: canonical when it exists, else cleaned lexically
-/// (`base` is already canonical, so only `rel`'s own components are folded).
-pub(super) fn join_clean(base: &Path, rel: &str) -> PathBuf {
-    let joined = base.join(rel);
-    if let Ok(canon) = std::fs::canonicalize(&joined) {
-        return canon;
-    }
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.parent().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+/// Written or default alike: an existing folder found from the spec's folder upwards,
+/// else under the project root (`./`, `../` and absolute roots as written).
+fn resolve_output_root(spec: &SpecFile, spec_dir: &Path) -> PathBuf {
+    paths::resolve(spec_dir, &spec.output.root, Kind::Output).path
 }
 
 /// Finite and > 0 (TOML allows `nan` and `inf`).

@@ -17,6 +17,7 @@ pub mod error;
 pub mod keys;
 pub mod load;
 pub mod matrix;
+mod paths;
 pub mod spans;
 pub mod types;
 

@@ -189,6 +189,11 @@ pub struct GenerationCfg {
     pub response_format: ResponseFormat,
     #[serde(default = "default_retries")]
     pub retries_on_failure: u32,
+    /// Which set of LLM samples (part of the response-cache key). 0 is the default set; a
+    /// new value asks for fresh answers while other values keep their cached ones.
+    /// `qt run --repeat N` sets it to N for the run.
+    #[serde(default)]
+    pub samples_seed: u64,
 }
 impl Default for GenerationCfg {
     fn default() -> Self {
@@ -197,6 +202,7 @@ impl Default for GenerationCfg {
             template: default_template(),
             response_format: ResponseFormat::DagJson,
             retries_on_failure: default_retries(),
+            samples_seed: 0,
         }
     }
 }
