@@ -9,6 +9,7 @@
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
 //! - `report`: size and render time of the HTML report of a 1,000-generation run.
+//! - `sample`: sampled DB builds and multi-instance validation (`bench_sample.rs`).
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -60,6 +61,12 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     if all || which.contains(&"aa") {
         let r = aa_bench(aa_runs)?;
         rows.push(r);
+    }
+    let sample = all || which.contains(&"sample");
+    if sample || which.contains(&"sample_db") || which.contains(&"instances") {
+        let builds = sample || which.contains(&"sample_db");
+        let validation = sample || which.contains(&"instances");
+        rows.extend(crate::bench_sample::sample_bench(builds, validation)?);
     }
     print_table(&rows);
     if quick {
@@ -136,6 +143,7 @@ dir = "{repo}/prompts/examples"
 [validation]
 timing_rounds = 3
 warmup = 0
+instances = 1
 skip = {skip}
 "#,
             name = self.name,

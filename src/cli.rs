@@ -101,9 +101,14 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The DuckDB file to check on (opened read-only).
+    /// A DuckDB file to check on (opened read-only); repeat it for more data instances:
+    /// the first is the primary (timed), the candidate must agree on all of them.
+    /// Default: the generated TPC-DS SF100 sampled 1% and its extra instances.
     #[arg(long)]
-    pub db: PathBuf,
+    pub db: Vec<PathBuf>,
+    /// Without --db: how many generated instances to check on (primary included).
+    #[arg(long, default_value_t = 3)]
+    pub instances: u32,
     /// The original query.
     pub original: PathBuf,
     /// The candidate rewrite.
@@ -122,7 +127,28 @@ pub struct ValidateArgs {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Generate a TPC-DS sample DB (the same code path as `database.generate`).
+    /// Our users' sample is `--scale 100 --sample 0.01`: every dimension table at
+    /// scale 100 and 1% of the fact rows (about a minute and 1 GB, once).
     Generate(DbGenerateArgs),
+    /// Run each query on a sample DB: rows, time, and which ones are empty there
+    /// (an empty original cannot judge any rewrite).
+    Survey(DbSurveyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbSurveyArgs {
+    /// The DuckDB file (default: the generated TPC-DS SF100 sampled 1%).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Query files or folders of .sql files.
+    #[arg(required = true)]
+    pub queries: Vec<PathBuf>,
+    /// Deadline per statement, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Print the survey as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +157,13 @@ pub struct DbGenerateArgs {
     pub benchmark: String,
     #[arg(long, default_value_t = 0.1)]
     pub scale: f64,
+    /// Fraction of the fact tables' rows to generate, in (0, 1]; dimension tables stay
+    /// whole (e.g. --scale 100 --sample 0.01 = "SF100 sampled 1%").
+    #[arg(long)]
+    pub sample: Option<f64>,
+    /// Which slice of the facts (1, 2, ...): instances share the dimension rows.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub instance: i64,
     /// Output file (default: the shared cache, reused by `database.generate`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -143,8 +176,9 @@ pub struct BenchArgs {
     /// Which benchmarks, comma-separated: quick (llm, a, b and aa at a small size, under a
     /// minute), llm (client concurrency), load (whole runs against the mock server: a
     /// validated, b unvalidated, c with faults; or a, b, c alone), aa (A/A timing noise),
-    /// report (the HTML report of n_validated generations: size, render time), all (the
-    /// full set the README reports, several minutes).
+    /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
+    /// instances alone), report (the HTML report of n_validated generations: size, render
+    /// time), all (the full set the README reports, several minutes).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].

@@ -4,6 +4,7 @@
 //! Modules follow the data flow: spec -> plan -> generate -> validate -> record -> report.
 
 pub mod bench;
+pub mod bench_sample;
 pub mod cli;
 pub mod compare;
 pub mod dag;

@@ -12,11 +12,10 @@ fn main() {
         Command::Plan(a) => qt::run::plan_cmd::plan_cmd(a),
         Command::Validate(a) => {
             let cfg = qt::validate::ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
-            qt::validate::validate_cli(&a.db, &a.original, &a.candidate, a.json, cfg)
+            qt::validate::validate_cmd(a, cfg)
         }
-        Command::Db(DbCommand::Generate(a)) => {
-            qt::db::generate_cmd(&a.benchmark, a.scale, a.out.as_deref(), a.quiet).map(|_| 0)
-        }
+        Command::Db(DbCommand::Generate(a)) => qt::db::generate_args_cmd(a).map(|_| 0),
+        Command::Db(DbCommand::Survey(a)) => qt::validate::survey::survey_cmd(a),
         Command::Bench(a) => qt::bench::bench_cmd(a),
         Command::Report(a) => qt::report::report_cmd(a),
         Command::Compare(a) => qt::report::compare_cmd(a),

@@ -1,7 +1,7 @@
 //! Gold examples on disk: loading rules and, for every shipped example, that its answer
 //! assembles against its own input — the examples teach the exact answer format.
 
-use qt::dag::{assemble, parse_dag, query_features};
+use qt::dag::{PATTERNS, assemble, detect_patterns, parse_dag, pattern_names, query_features};
 use qt::prompt::{PromptError, load_examples, load_examples_for};
 use qt::spec::{ResponseFormat, Strategy};
 use std::path::Path;
@@ -13,7 +13,7 @@ fn shipped() -> Vec<qt::prompt::Example> {
 #[test]
 fn shipped_examples_load_sorted_and_assemble() {
     let examples = shipped();
-    assert!(examples.len() >= 12, "{} examples", examples.len());
+    assert!(examples.len() >= 20, "{} examples", examples.len());
     let ids: Vec<&str> = examples.iter().map(|e| e.id.as_str()).collect();
     let mut sorted = ids.clone();
     sorted.sort();
@@ -93,4 +93,40 @@ fn empty_folder_is_an_error_unless_strategy_is_none() {
         load_examples(&dir.path().join("missing")),
         Err(PromptError::Read { .. })
     ));
+}
+
+#[test]
+fn every_example_input_shows_the_patterns_it_fixes_and_every_pattern_has_an_example() {
+    let examples = shipped();
+    for e in &examples {
+        assert!(!e.patterns.is_empty(), "{} declares no pattern", e.id);
+        let shown = pattern_names(&detect_patterns(&parse_dag(&e.input).unwrap(), None));
+        for p in &e.patterns {
+            assert!(
+                shown.contains(p),
+                "{}: declares {p} but its input shows {shown:?}",
+                e.id
+            );
+        }
+    }
+    for def in PATTERNS {
+        let n = examples
+            .iter()
+            .filter(|e| e.patterns.iter().any(|p| p == def.name))
+            .count();
+        assert!(n >= 1, "no example fixes pattern {}", def.name);
+    }
+}
+
+#[test]
+fn unknown_pattern_names_are_rejected_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = serde_json::to_value(&shipped()[0]).unwrap();
+    e["patterns"] = serde_json::json!(["correlated_scalar_subqery"]);
+    std::fs::write(dir.path().join("x.json"), e.to_string()).unwrap();
+    let msg = load_examples(dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("x.json") && msg.contains("did you mean `correlated_scalar_subquery`"),
+        "{msg}"
+    );
 }

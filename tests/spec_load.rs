@@ -108,7 +108,9 @@ fn good_spec_gets_defaults_and_repo_paths() {
         exp.database,
         DbSource::Generate {
             benchmark: "tpcds".into(),
-            scale: 0.1
+            scale: 0.1,
+            sample: None,
+            instance: 1
         }
     );
     let ids: Vec<&str> = exp.queries.iter().map(|q| q.id.as_str()).collect();
@@ -479,7 +481,8 @@ fn repository_experiments_load() {
         root.join("templates/v5_dag.j2").is_file() && root.join("prompts/examples").is_dir();
     for (file, arms, jobs) in [
         ("experiments/q1_20.toml", 1, 20),
-        ("experiments/sweep.toml", 2, 32),
+        ("experiments/sweep.toml", 3, 48),
+        ("experiments/examples_coverage.toml", 3, 99 * 3 * 20),
     ] {
         match spec::load_with_env(&root.join(file), &tpcds_env) {
             Ok(exp) => {

@@ -17,12 +17,14 @@ pub(crate) mod assemble;
 mod contract;
 mod flags;
 mod parse;
+pub mod patterns;
 mod walk;
 
 pub use answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
 pub use assemble::{assemble, assemble_rewrite};
 pub use flags::{query_features, target_nodes};
 pub use parse::{parse_dags, parse_dags_with_schema};
+pub use patterns::{PATTERNS, PatternHit, detect_patterns, pattern_names};
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

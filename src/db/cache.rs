@@ -15,7 +15,8 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use super::DbError;
-use super::generate::{BuildStats, build_tpcds, check_benchmark, check_scale};
+use super::generate::{BuildStats, build_tpcds};
+use super::sample::GenSpec;
 
 /// The cache root: `$QT_CACHE_DIR`, else `$XDG_CACHE_HOME/qt`, else `~/.cache/qt`
 /// (falling back to `./.qt-cache` when no home folder is known).
@@ -40,14 +41,23 @@ pub fn cache_dir() -> PathBuf {
 /// The cache path of a generated database, keyed by benchmark, scale and qt version:
 /// `<cache>/db/tpcds_sf0.01_qt0.1.0.duckdb`.
 pub fn generated_path(benchmark: &str, scale: f64) -> PathBuf {
-    generated_path_in(&cache_dir(), benchmark, scale)
+    generated_path_for(&GenSpec {
+        benchmark: benchmark.into(),
+        ..GenSpec::full(scale)
+    })
 }
 
-fn generated_path_in(cache_root: &Path, benchmark: &str, scale: f64) -> PathBuf {
+/// The cache path of any generated database; sampled ones also carry sample and instance:
+/// `<cache>/db/tpcds_sf100_s0.01_i1_qt0.1.0.duckdb`.
+pub fn generated_path_for(spec: &GenSpec) -> PathBuf {
+    generated_path_in(&cache_dir(), spec)
+}
+
+fn generated_path_in(cache_root: &Path, spec: &GenSpec) -> PathBuf {
     cache_root.join("db").join(format!(
-        "{}_sf{}_qt{}.duckdb",
-        benchmark.to_ascii_lowercase(),
-        scale,
+        "{}_{}_qt{}.duckdb",
+        spec.benchmark.to_ascii_lowercase(),
+        spec.key(),
         env!("CARGO_PKG_VERSION")
     ))
 }
@@ -64,7 +74,16 @@ pub struct Generated {
 /// "building sample DB ... (one time)" to stderr). Safe against concurrent qt processes
 /// (the second waits for the first, then reuses its file) and against crashes.
 pub fn ensure_generated(benchmark: &str, scale: f64, progress: bool) -> Result<PathBuf, DbError> {
-    ensure_generated_in(&cache_dir(), benchmark, scale, progress).map(|g| g.path)
+    let spec = GenSpec {
+        benchmark: benchmark.into(),
+        ..GenSpec::full(scale)
+    };
+    ensure(&cache_dir(), &spec, progress, true).map(|g| g.path)
+}
+
+/// [`ensure_generated`] for any [`GenSpec`] (sampled or not).
+pub fn ensure_generated_spec(spec: &GenSpec, progress: bool) -> Result<PathBuf, DbError> {
+    ensure(&cache_dir(), spec, progress, true).map(|g| g.path)
 }
 
 /// [`ensure_generated`] with an explicit cache root instead of [`cache_dir`].
@@ -74,27 +93,39 @@ pub fn ensure_generated_in(
     scale: f64,
     progress: bool,
 ) -> Result<Generated, DbError> {
-    ensure(cache_root, benchmark, scale, progress, true)
+    let spec = GenSpec {
+        benchmark: benchmark.into(),
+        ..GenSpec::full(scale)
+    };
+    ensure(cache_root, &spec, progress, true)
+}
+
+/// [`ensure_generated_spec`] with an explicit cache root.
+pub fn ensure_spec_in(
+    cache_root: &Path,
+    spec: &GenSpec,
+    progress: bool,
+) -> Result<Generated, DbError> {
+    ensure(cache_root, spec, progress, true)
 }
 
 /// `announce` = false drops the stderr line (for `--quiet`).
 pub(crate) fn ensure(
     cache_root: &Path,
-    benchmark: &str,
-    scale: f64,
+    spec: &GenSpec,
     progress: bool,
     announce: bool,
 ) -> Result<Generated, DbError> {
-    check_benchmark(benchmark)?;
-    check_scale(scale)?;
-    let path = generated_path_in(cache_root, benchmark, scale);
+    spec.check()?;
+    let path = generated_path_in(cache_root, spec);
     if path.is_file() {
         return Ok(Generated { path, built: None });
     }
-    let built = build_atomically(&path, scale, progress, |p| {
+    let built = build_atomically(&path, spec, progress, |p| {
         if announce {
             eprintln!(
-                "building sample DB {benchmark} scale {scale} (one time) -> {}",
+                "building sample DB {} (one time) -> {}",
+                spec.label(),
                 p.display()
             );
         }
@@ -107,7 +138,7 @@ pub(crate) fn ensure(
 /// `announce` runs once, just before building starts.
 pub(crate) fn build_atomically(
     dest: &Path,
-    scale: f64,
+    spec: &GenSpec,
     progress: bool,
     announce: impl FnOnce(&Path),
 ) -> Result<Option<BuildStats>, DbError> {
@@ -128,7 +159,7 @@ pub(crate) fn build_atomically(
     remove_stale_temps(dir, &name);
     announce(dest);
     let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
-    let result = build_tpcds(&tmp, scale, progress).and_then(|stats| {
+    let result = build_tpcds(&tmp, spec, progress).and_then(|stats| {
         fs::rename(&tmp, dest)
             .map(|()| stats)
             .map_err(|source| DbError::Io {

@@ -4,6 +4,9 @@
 //! A generator thread writes the next chunk while DuckDB loads the previous one. The
 //! scratch folder is `<path>.scratch-XXXX`, removed when the build ends.
 //!
+//! With a sample (`sample.rs`), dimension tables are generated in full and fact tables
+//! only over the sampled source-row ranges (returns over their sales' ranges).
+//!
 //! This file does not decide *where* a database goes or whether it is trusted: the caller
 //! passes a path it owns (a temp file, see `cache.rs`), and renames it when we return Ok.
 
@@ -20,6 +23,7 @@ use tpcdsgen::csv::*;
 use tpcdsgen::row::*;
 
 use super::DbError;
+use super::sample::{GenSpec, SALES_SEGMENTS, sample_ranges};
 use super::schema::{TPCDS_DDL, TPCDS_TABLES};
 
 /// Lines per CSV chunk: bounds scratch disk use (two chunks exist at a time).
@@ -59,8 +63,9 @@ pub fn check_scale(scale: f64) -> Result<(), DbError> {
 /// `path` must not exist yet. The file is checkpointed and closed on success; on error
 /// the caller removes it. `progress` shows one bar over the tables on stderr (indicatif
 /// hides it when stderr is not a terminal).
-pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats, DbError> {
-    check_scale(scale)?;
+pub fn build_tpcds(path: &Path, spec: &GenSpec, progress: bool) -> Result<BuildStats, DbError> {
+    spec.check()?;
+    let scale = spec.scale;
     let started = Instant::now();
     let session = SessionBuilder::new()
         .with_scale_factor(scale)
@@ -96,9 +101,11 @@ pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats
     let bar = progress_bar(progress);
     let (tx, rx) = sync_channel::<Chunk>(1);
     let dir = scratch.path().to_path_buf();
+    let sampling = spec.effective_sample().map(|s| (s, spec.instance));
+    let counts_session = session.clone();
     let producer = std::thread::spawn(move || {
         for name in TPCDS_TABLES {
-            write_table(&session, name, &dir, &tx)?;
+            write_table(&session, name, sampling, &dir, &tx)?;
         }
         Ok::<(), DbError>(())
     });
@@ -115,10 +122,24 @@ pub fn build_tpcds(path: &Path, scale: f64, progress: bool) -> Result<BuildStats
         .find(|t| rows.get(**t).copied().unwrap_or(0) == 0)
     {
         return Err(DbError::Generate(format!(
-            "scale {scale} leaves table {empty} empty; use a larger scale such as 0.01"
+            "{} leaves table {empty} empty; use a larger scale (such as 0.01) or sample",
+            spec.label()
         )));
     }
 
+    if let Some((fraction, instance)) = sampling {
+        let count = |t: Table| counts_session.get_scaling().get_row_count(t);
+        let sql = super::sample::concentrate_sql(
+            count(Table::Customer),
+            count(Table::Item),
+            fraction,
+            instance,
+        );
+        conn.execute_batch(&sql).map_err(|source| DbError::Query {
+            what: "concentrating the sampled facts on a block of customers and items".into(),
+            source,
+        })?;
+    }
     conn.execute_batch("CHECKPOINT")
         .map_err(|source| DbError::Query {
             what: "checkpointing the new database".into(),
@@ -273,20 +294,45 @@ impl<'a> ChunkWriter<'a> {
 }
 
 /// Generates one table. Returns generators replay the sales table, so they take the sales
-/// table's row count (tpcdsgen's documented usage).
+/// table's row count (tpcdsgen's documented usage). `sampling` = (fraction, instance)
+/// restricts fact tables to the sampled source rows.
 fn write_table(
     session: &Session,
     name: &'static str,
+    sampling: Option<(f64, u32)>,
     dir: &Path,
     tx: &SyncSender<Chunk>,
 ) -> Result<(), DbError> {
     let mut w = ChunkWriter::new(name, dir, tx);
     let count = |t: Table| session.get_scaling().get_row_count(t);
     let s = || session.clone();
+    // Sales: a fixed number of segments. Inventory: one segment per (warehouse, week), so
+    // the same sampled items appear in every week and warehouse.
+    let segment_len = |t: Table| match t {
+        Table::Inventory => session.get_scaling().get_id_count(Table::Item).max(1),
+        _ => count(t).div_ceil(SALES_SEGMENTS).max(1),
+    };
     macro_rules! emit {
         ($gen:ident, $csv:ident, $table:expr) => {{
             for row in $gen::new(s(), count($table)) {
                 w.line($csv::new(&row))?;
+            }
+        }};
+    }
+    macro_rules! emit_fact {
+        ($gen:ident, $csv:ident, $table:expr) => {{
+            let total = count($table);
+            match sampling {
+                None => emit!($gen, $csv, $table),
+                Some((fraction, instance)) => {
+                    for r in sample_ranges(total, segment_len($table), fraction, instance) {
+                        let mut g = $gen::new(s(), total);
+                        g.set_source_row_range(*r.start(), *r.end());
+                        for row in g {
+                            w.line($csv::new(&row))?;
+                        }
+                    }
+                }
             }
         }};
     }
@@ -322,23 +368,23 @@ fn write_table(
         "warehouse" => emit!(WarehouseRowGenerator, WarehouseCsv, Table::Warehouse),
         "web_page" => emit!(WebPageRowGenerator, WebPageCsv, Table::WebPage),
         "web_site" => emit!(WebSiteRowGenerator, WebSiteCsv, Table::WebSite),
-        "inventory" => emit!(InventoryRowGenerator, InventoryCsv, Table::Inventory),
-        "store_returns" => emit!(StoreReturnsRowGenerator, StoreReturnsCsv, Table::StoreSales),
-        "store_sales" => emit!(StoreSalesRowGenerator, StoreSalesCsv, Table::StoreSales),
+        "inventory" => emit_fact!(InventoryRowGenerator, InventoryCsv, Table::Inventory),
+        "store_returns" => emit_fact!(StoreReturnsRowGenerator, StoreReturnsCsv, Table::StoreSales),
+        "store_sales" => emit_fact!(StoreSalesRowGenerator, StoreSalesCsv, Table::StoreSales),
         "catalog_returns" => {
-            emit!(
+            emit_fact!(
                 CatalogReturnsRowGenerator,
                 CatalogReturnsCsv,
                 Table::CatalogSales
             )
         }
-        "catalog_sales" => emit!(
+        "catalog_sales" => emit_fact!(
             CatalogSalesRowGenerator,
             CatalogSalesCsv,
             Table::CatalogSales
         ),
-        "web_returns" => emit!(WebReturnsRowGenerator, WebReturnsCsv, Table::WebSales),
-        "web_sales" => emit!(WebSalesRowGenerator, WebSalesCsv, Table::WebSales),
+        "web_returns" => emit_fact!(WebReturnsRowGenerator, WebReturnsCsv, Table::WebSales),
+        "web_sales" => emit_fact!(WebSalesRowGenerator, WebSalesCsv, Table::WebSales),
         other => return Err(DbError::Generate(format!("no generator for table {other}"))),
     }
     w.finish()

@@ -12,6 +12,7 @@ mod generate;
 mod plan;
 mod plan_summary;
 mod plan_text;
+mod sample;
 mod schema;
 mod split;
 
@@ -19,7 +20,11 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{AccessMode, Config, Connection};
 
-pub use cache::{Generated, cache_dir, ensure_generated, ensure_generated_in, generated_path};
+pub use cache::{
+    Generated, cache_dir, ensure_generated, ensure_generated_in, ensure_generated_spec,
+    ensure_spec_in, generated_path, generated_path_for,
+};
+pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
 pub use plan::{PlanAnalysis, analyze_plan};
@@ -56,6 +61,10 @@ pub enum DbError {
     UnknownBenchmark(String),
     #[error("invalid scale {0}: use a number of at least 0.001, such as 0.01, 1 or 10")]
     BadScale(f64),
+    #[error("invalid sample {0}: use a fraction in (0, 1], such as 0.01 for 1% of the fact rows")]
+    BadSample(f64),
+    #[error("invalid instance {0}: instances are numbered from 1")]
+    BadInstance(i64),
     #[error("{} already exists; delete it or choose another --out", .0.display())]
     OutputExists(PathBuf),
     #[error("generating the sample database failed: {0}")]
@@ -73,6 +82,8 @@ impl DbError {
                 | DbError::NotDuckDb { .. }
                 | DbError::UnknownBenchmark(_)
                 | DbError::BadScale(_)
+                | DbError::BadSample(_)
+                | DbError::BadInstance(_)
                 | DbError::OutputExists(_)
         )
     }
@@ -113,9 +124,22 @@ pub fn generate_cmd(
     out: Option<&Path>,
     quiet: bool,
 ) -> anyhow::Result<PathBuf> {
+    let spec = GenSpec {
+        benchmark: benchmark.into(),
+        ..GenSpec::full(scale)
+    };
+    generate_spec_cmd(&spec, out, quiet)
+}
+
+/// [`generate_cmd`] for a sampled (or any) [`GenSpec`].
+pub fn generate_spec_cmd(
+    spec: &GenSpec,
+    out: Option<&Path>,
+    quiet: bool,
+) -> anyhow::Result<PathBuf> {
     let result = match out {
-        None => cache::ensure(&cache_dir(), benchmark, scale, !quiet, !quiet),
-        Some(out) => generate_to(benchmark, scale, out, quiet).map(|built| Generated {
+        None => cache::ensure(&cache_dir(), spec, !quiet, !quiet),
+        Some(out) => generate_to(spec, out, quiet).map(|built| Generated {
             path: out.to_path_buf(),
             built,
         }),
@@ -129,11 +153,15 @@ pub fn generate_cmd(
     })?;
     if !quiet {
         match &built {
-            Some(s) => eprintln!(
-                "built {} rows in {:.1} s",
-                s.rows.values().sum::<u64>(),
-                s.elapsed.as_secs_f64()
-            ),
+            Some(s) => {
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                eprintln!(
+                    "built {} rows in {:.1} s ({:.0} MB)",
+                    s.rows.values().sum::<u64>(),
+                    s.elapsed.as_secs_f64(),
+                    size as f64 / 1e6
+                )
+            }
             None => eprintln!("reusing the cached sample DB"),
         }
     }
@@ -141,27 +169,39 @@ pub fn generate_cmd(
     Ok(path)
 }
 
-fn generate_to(
-    benchmark: &str,
-    scale: f64,
-    out: &Path,
-    quiet: bool,
-) -> Result<Option<BuildStats>, DbError> {
-    generate::check_benchmark(benchmark)?;
-    generate::check_scale(scale)?;
+fn generate_to(spec: &GenSpec, out: &Path, quiet: bool) -> Result<Option<BuildStats>, DbError> {
+    spec.check()?;
     if out.exists() {
         return Err(DbError::OutputExists(out.to_path_buf()));
     }
-    let stats = cache::build_atomically(out, scale, !quiet, |p| {
+    let stats = cache::build_atomically(out, spec, !quiet, |p| {
         if !quiet {
-            eprintln!(
-                "building sample DB {benchmark} scale {scale} -> {}",
-                p.display()
-            );
+            eprintln!("building sample DB {} -> {}", spec.label(), p.display());
         }
     })?;
     // None means a concurrent `qt db generate` to the same file won the race.
     stats
         .map(Some)
         .ok_or_else(|| DbError::OutputExists(out.to_path_buf()))
+}
+
+/// `qt db generate` from its arguments (flags checked here: bad ones exit 2 naming them).
+pub fn generate_args_cmd(a: &crate::cli::DbGenerateArgs) -> anyhow::Result<PathBuf> {
+    let bad = |m: String| anyhow::Error::new(crate::error::BadInput(m));
+    if let Some(s) = a.sample {
+        check_sample(s).map_err(|e| bad(format!("--sample: {e}")))?;
+    }
+    if a.instance < 1 || a.instance > i64::from(u32::MAX) {
+        return Err(bad(format!(
+            "--instance {}: instances are numbered from 1 (1 is the default slice)",
+            a.instance
+        )));
+    }
+    let spec = GenSpec {
+        benchmark: a.benchmark.clone(),
+        scale: a.scale,
+        sample: a.sample,
+        instance: a.instance as u32,
+    };
+    generate_spec_cmd(&spec, a.out.as_deref(), a.quiet)
 }

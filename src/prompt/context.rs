@@ -3,12 +3,14 @@
 //! nor the runner.
 //!
 //! Names: `query`, `dag`, `target_nodes`, `plan_summary`, `plan`, `schema`, `examples`,
-//! `worker`, `arm`, `history`, `dialect`, plus `features` (the query's feature tags).
+//! `worker`, `arm`, `history`, `dialect`, plus `features` (the query's feature tags) and
+//! `patterns` (rewrite patterns found from the DAG: `[{name, nodes, why}]`; the runner
+//! replaces them with the plan-refined list it matched examples with).
 //! Templates run with strict undefined, so every key is always present (empty values
 //! rather than missing ones).
 
 use super::examples::Example;
-use crate::dag::{Dag, query_features};
+use crate::dag::{Dag, detect_patterns, query_features};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -116,6 +118,7 @@ pub fn build_context(inputs: &PromptInputs) -> Value {
         "history": inputs.history,
         "dialect": "duckdb",
         "features": query_features(inputs.dag),
+        "patterns": detect_patterns(inputs.dag, None),
     })
 }
 

@@ -18,6 +18,10 @@ pub struct Example {
     pub description: String,
     /// Feature tags, same vocabulary as `dag::query_features`.
     pub tags: Vec<String>,
+    /// Patterns this example's rewrite fixes (`dag::patterns::PATTERNS` names); the
+    /// `matched` and `coverage` strategies pick examples by overlap with the query's.
+    #[serde(default)]
+    pub patterns: Vec<String>,
     /// The SQL slice before the rewrite.
     pub input: String,
     /// The rewrite in the answer format: {"rewrite_sets": [{"nodes": {...}}]}.
@@ -85,6 +89,24 @@ fn load_one(path: &Path) -> Result<Example, PromptError> {
     };
     crate::dag::extract_rewrite_set(&example.output.to_string())
         .map_err(|e| invalid(format!("`output` is not a usable answer: {e}")))?;
+    if let Some(bad) = example
+        .patterns
+        .iter()
+        .find(|p| !crate::dag::patterns::is_known_pattern(p))
+    {
+        let names: Vec<&str> = crate::dag::PATTERNS.iter().map(|p| p.name).collect();
+        let near = names
+            .iter()
+            .copied()
+            .max_by(|a, b| strsim::jaro_winkler(a, bad).total_cmp(&strsim::jaro_winkler(b, bad)));
+        let hint = near
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        return Err(invalid(format!(
+            "unknown pattern `{bad}`{hint}; known patterns: {}",
+            names.join(", ")
+        )));
+    }
     if example.id.trim().is_empty() {
         return Err(invalid("`id` is empty".into()));
     }

@@ -13,7 +13,7 @@ mod undefined;
 pub use context::{HistoryEntry, PromptInputs, QueryInfo, WorkerInfo, build_context};
 pub use env::PromptEnv;
 pub use examples::{Example, load_examples, load_examples_for};
-pub use strategy::{distinct_count, select_examples};
+pub use strategy::{coverage_count, distinct_count, overlap, score, select_examples};
 
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@ use super::query::QueryShared;
 use crate::llm::{ChatRequest, LlmResponse, Message};
 use crate::prompt::HistoryEntry;
 use crate::spec::Job;
-use crate::validate::Verdict;
+use crate::validate::instances::Checked;
 
 /// How an attempt ended, before deciding whether to re-ask.
 enum AttemptEnd {
@@ -18,7 +18,7 @@ enum AttemptEnd {
     /// The answer could not become one query: (reason, message), reason from the assembler
     /// (`parse_error`, or `not_select` when a node is a statement other than a query).
     ParseError(&'static str, String),
-    Validated(Verdict),
+    Validated(Checked),
     NotValidated,
 }
 

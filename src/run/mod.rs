@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod events;
 pub mod generation;
 pub mod plan_cmd;
+pub mod plan_examples;
 pub mod prompts;
 pub mod query;
 pub mod select;
@@ -20,6 +21,7 @@ use crate::cli::RunArgs;
 use crate::error::{EXIT_INTERRUPTED, EXIT_OK};
 use crate::report::{Console, sweep};
 use crate::spec::{self, Experiment};
+use crate::validate::instances::Instance;
 use crate::validate::{TimingLane, ValidatorConfig};
 
 /// `qt run SPEC`: returns the process exit code.
@@ -43,7 +45,17 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
     console.header(&exp.name, &exp.description, per_query * exp.queries.len(), &exp.output_dir);
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
-    let db_info = setup::DbInfo::read(&db)?;
+    let mut db_info = setup::DbInfo::read(&db)?;
+    if let Some(g) = exp.database.gen_spec() {
+        // Slices of one sample share schema and nearly all counts: name them.
+        db_info.fingerprint["generated"] = serde_json::to_value(&g)?;
+        db_info.key = format!("{}:{}", db_info.key, g.key());
+    }
+    let validating = !(args.no_validate || exp.resolved.validation.skip);
+    let instances =
+        Arc::new(if validating { setup::resolve_instances(&exp, args.quiet).await? } else { Vec::new() });
+    let primary = Instance::new(db.clone(), setup::primary_label(&exp, &db));
+    setup::check_extra_tables(&exp, &db, &instances)?;
     let arms = Arc::new(prompts::load_arms(&exp)?);
     let clients = setup::clients(&exp, args.no_cache)?;
     let cancel = cancel::Cancel::default();
@@ -82,6 +94,9 @@ async fn run_experiment(exp: Experiment, sel: &select::Selection, args: &RunArgs
             base_cfg: base_cfg.clone(),
             lane: lane.clone(),
             baseline: tokio::sync::OnceCell::new(),
+            primary: primary.clone(),
+            instances: instances.clone(),
+            extras: tokio::sync::OnceCell::new(),
             validate_slots: Semaphore::new(slots),
             cancel: cancel.clone(),
             events: tx,

@@ -1,7 +1,8 @@
 //! `qt plan SPEC`: print the matrix (queries x arms x workers) and render every prompt
 //! into a folder, offline (no LLM call). The plan summary is included when the sample DB
 //! already exists (a given file, or a generated one in the cache); otherwise it is left
-//! empty and the output says how to build the DB.
+//! empty and the output says how to build the DB. Per query it also prints the rewrite
+//! patterns found and each worker's examples with their overlap (`plan_examples.rs`).
 
 use anyhow::Context as _;
 use std::collections::BTreeSet;
@@ -16,8 +17,8 @@ use crate::spec::{self, DbSource, Experiment};
 fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| p.clone()),
-        DbSource::Generate { benchmark, scale } => {
-            let p = db::generated_path(benchmark, *scale);
+        DbSource::Generate { .. } => {
+            let p = db::generated_path_for(&exp.database.gen_spec()?);
             p.exists().then_some(p)
         }
     }
@@ -51,6 +52,7 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
     // The same plan cache key as `qt run`, so `qt plan` shows the prompts a run will send.
     let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
+    let mut tally = super::plan_examples::CoverageTally::default();
     for (qi, q) in exp.queries.iter().enumerate() {
         let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
@@ -68,7 +70,9 @@ pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
         rendered += q_rendered;
         distinct.extend(q_distinct.iter().copied());
         println!("  q{}: {q_rendered} prompts, {} distinct", q.id, q_distinct.len());
+        super::plan_examples::print_query_examples(&arms, &inputs, &mut tally);
     }
+    super::plan_examples::print_coverage_summary(&tally);
     println!("rendered {rendered} prompts ({} distinct) into {}", distinct.len(), out.display());
     if distinct.len() < rendered {
         println!(

@@ -28,6 +28,8 @@ pub struct QueryInputs {
     pub schema: Value,
     pub target_nodes: Vec<String>,
     pub features: BTreeSet<String>,
+    /// Rewrite patterns found in the DAG (refined by the plan when there is one).
+    pub patterns: Vec<dag::PatternHit>,
 }
 
 impl QueryInputs {
@@ -73,9 +75,13 @@ impl QueryInputs {
         };
         let shares: BTreeMap<String, f64> =
             plan.as_ref().map(|p| p.summary.table_time_share.clone()).unwrap_or_default();
-        let (target_nodes, features) = match &dag {
-            Ok(d) => (dag::target_nodes(d, &shares, 3), dag::query_features(d)),
-            Err(_) => (Vec::new(), BTreeSet::new()),
+        let (target_nodes, features, patterns) = match &dag {
+            Ok(d) => (
+                dag::target_nodes(d, &shares, 3),
+                dag::query_features(d),
+                dag::detect_patterns(d, plan.as_ref().map(|p| &p.summary)),
+            ),
+            Err(_) => (Vec::new(), BTreeSet::new(), Vec::new()),
         };
         QueryInputs {
             query: query.clone(),
@@ -87,7 +93,13 @@ impl QueryInputs {
             schema,
             target_nodes,
             features,
+            patterns,
         }
+    }
+
+    /// The query's pattern names (what example matching compares).
+    pub fn pattern_names(&self) -> BTreeSet<String> {
+        dag::pattern_names(&self.patterns)
     }
 
     pub fn plan_summary_text(&self) -> String {
@@ -153,7 +165,7 @@ impl ArmPrompts {
             e.seed,
             worker,
             self.arm.generation.workers,
-            &inputs.features,
+            &inputs.pattern_names(),
         )
     }
 
@@ -179,7 +191,7 @@ impl ArmPrompts {
         let worker = WorkerInfo { id: worker.unwrap_or(0), arm: self.arm.name.clone() };
         let arm = serde_json::to_value(&self.arm.params)?;
         let summary = inputs.plan_summary_text();
-        let ctx = prompt::build_context(&PromptInputs {
+        let mut ctx = prompt::build_context(&PromptInputs {
             query: &query,
             dag,
             target_nodes: &inputs.target_nodes,
@@ -191,6 +203,8 @@ impl ArmPrompts {
             arm: &arm,
             history,
         });
+        // The plan-refined patterns, the same ones the examples were matched with.
+        ctx["patterns"] = serde_json::to_value(&inputs.patterns)?;
         self.env
             .render(&self.arm.template_path, &ctx)
             .map_err(|e| anyhow::Error::new(BadInput(e.to_string())))

@@ -20,6 +20,7 @@ use crate::record::summary::{GenStat, SummaryContext, summary_json, summary_text
 use crate::record::RunDir;
 use crate::report::Console;
 use crate::spec::{Experiment, Job};
+use crate::validate::instances::{self, Checked, Extras, Instance};
 use crate::validate::{self, Baseline, TimingLane, ValidatorConfig, Verdict};
 
 /// State shared by the generations of one query.
@@ -32,6 +33,11 @@ pub struct QueryShared {
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,
     pub baseline: OnceCell<Result<Arc<Baseline>, Arc<Verdict>>>,
+    /// The primary DB as an instance (label, fingerprint) and the extra instances.
+    pub primary: Instance,
+    pub instances: Arc<Vec<Instance>>,
+    /// The original's baselines on the extra instances, computed once.
+    pub extras: OnceCell<Arc<Extras>>,
     pub validate_slots: Semaphore,
     pub cancel: Cancel,
     /// Bounded: when the recorder falls behind (it fsyncs every file), generations wait
@@ -60,27 +66,55 @@ impl QueryShared {
             .clone()
     }
 
-    /// Validate a candidate; `None` when cancelled while waiting.
-    pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<Verdict> {
+    /// The original on every extra instance (and the tables it reads), computed once.
+    pub async fn extras(&self) -> Arc<Extras> {
+        self.extras
+            .get_or_init(|| async {
+                let (primary, inst, sql, cfg) =
+                    (self.primary.clone(), self.instances.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone());
+                let r = tokio::task::spawn_blocking(move || Extras::prepare(&primary, &inst, &sql, &cfg)).await;
+                Arc::new(r.unwrap_or_default())
+            })
+            .await
+            .clone()
+    }
+
+    /// Validate a candidate on every instance; `None` when cancelled while waiting.
+    pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<Checked> {
         let base = match self.baseline().await {
             Ok(b) => b,
-            Err(v) => return Some((*v).clone()),
+            Err(v) => return Some((*v).clone().into()),
         };
+        let extras = self.extras().await;
         let _slot = tokio::select! {
             s = self.validate_slots.acquire() => s.ok()?,
             _ = self.cancel.cancelled() => return None,
         };
         let _ = self.events.send(Event::ValidationStarted { number }).await;
         let (db, cfg, lane) = (self.db.clone(), self.vcfg[arm].clone(), self.lane.clone());
-        let task = tokio::task::spawn_blocking(move || validate::validate_candidate(&db, &base, &sql, &cfg, &lane));
+        let task = tokio::task::spawn_blocking(move || instances::check(&db, &base, &extras, &sql, &cfg, &lane));
         // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
         let v = tokio::select! {
-            r = task => r.unwrap_or_else(|e| internal(format!("validation task failed: {e}"))),
+            r = task => r.unwrap_or_else(|e| internal(format!("validation task failed: {e}")).into()),
             _ = self.cancel.cancelled() => return None,
         };
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
     }
+}
+
+/// "original: 12 rows in 0.045 s on tpcds scale 100 sample 0.01 instance 1; 9 rows on
+/// ... instance 2; empty on tpcds scale 0.01" (the survey's numbers, per instance).
+fn instance_survey(b: &Baseline, primary: &Instance, extras: &Extras) -> String {
+    let mut parts = vec![format!("{} rows in {:.3} s on {}", b.rows, b.original_median_s, primary.label)];
+    for e in &extras.instances {
+        parts.push(match &e.base {
+            Ok(x) if x.result.is_vacuous() => format!("empty on {}", e.instance.label),
+            Ok(x) => format!("{} rows on {}", x.rows, e.instance.label),
+            Err(why) => format!("not a reference on {} ({why})", e.instance.label),
+        });
+    }
+    format!("original: {}", parts.join("; "))
 }
 
 /// A validation thread that panicked or was cancelled: an `error`, never a pass.
@@ -204,7 +238,12 @@ pub async fn run_query(
     if !q.no_validate {
         let qb = q.clone();
         tokio::spawn(async move {
-            if let Err(v) = qb.baseline().await {
+            let base = qb.baseline().await;
+            if let Ok(b) = &base {
+                let extras = qb.extras().await;
+                let _ = qb.events.send(Event::Note(instance_survey(b, &qb.primary, &extras))).await;
+            }
+            if let Err(v) = base {
                 let why = format!("{}: {}", v.reason().unwrap_or("error"), v.message().unwrap_or_default());
                 let note = format!(
                     "warning: the original cannot serve as a reference on this DB ({why}); every candidate \

@@ -19,6 +19,7 @@ use crate::record::config::{ConfigInputs, config_json};
 use crate::record::{RunDir, layout};
 use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
+use crate::validate::instances::Instance;
 
 /// The sample DB path: the user's file, or the cached generated one (built once).
 pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf> {
@@ -27,13 +28,78 @@ pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf
             db::open_read_only(p).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
             Ok(p.clone())
         }
-        DbSource::Generate { benchmark, scale } => {
-            let (b, s) = (benchmark.clone(), *scale);
-            tokio::task::spawn_blocking(move || db::ensure_generated(&b, s, !quiet))
+        DbSource::Generate { .. } => {
+            let g = exp.database.gen_spec().context("generated DB")?;
+            tokio::task::spawn_blocking(move || db::ensure_generated_spec(&g, !quiet))
                 .await
                 .context("sample DB generation task")?
                 .map_err(anyhow::Error::from)
         }
+    }
+}
+
+/// The extra data instances every candidate must also agree on: for a generated DB its
+/// default instances (another slice, a tiny scale; built once, cached), then every
+/// `validation.extra_paths` file. `validation.instances` counts all of them, the primary
+/// included (default: 3 + extra paths for a generated DB, 1 + extra paths otherwise);
+/// extra paths are always checked, so it limits the generated ones. A file that is not a
+/// DuckDB database is bad input.
+pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<Vec<Instance>> {
+    let generated = exp.database.gen_spec();
+    let paths = exp.extra_paths.len() as u32;
+    let n = exp.instances.unwrap_or(if generated.is_some() { 3 + paths } else { 1 + paths });
+    let mut out = Vec::new();
+    for p in &exp.extra_paths {
+        db::open_read_only(p)
+            .map_err(|e| BadInput(format!("{}: validation.extra_paths: {e}", exp.spec_path.display())))?;
+    }
+    if let Some(g) = generated {
+        for spec in g.default_instances(n.saturating_sub(paths).max(1)) {
+            let s = spec.clone();
+            let path = tokio::task::spawn_blocking(move || db::ensure_generated_spec(&s, !quiet))
+                .await
+                .context("sample DB generation task")??;
+            out.push(Instance::new(path, spec.label()));
+        }
+    }
+    for p in &exp.extra_paths {
+        let label = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push(Instance::new(p.clone(), label));
+    }
+    Ok(out)
+}
+
+/// Every extra instance must hold the tables each query reads on the primary (a user's
+/// extra DB with another schema would only produce errors): else bad input naming both.
+pub fn check_extra_tables(exp: &Experiment, primary: &Path, instances: &[Instance]) -> anyhow::Result<()> {
+    if instances.is_empty() {
+        return Ok(());
+    }
+    for q in &exp.queries {
+        let sql = db::split_statements(&q.sql).into_iter().next().unwrap_or_default();
+        let Some(read) = crate::validate::reads::tables_read(primary, &sql) else { continue };
+        let names: Vec<String> = read.iter().map(|(n, _)| n.clone()).collect();
+        for i in instances {
+            let have = db::schema_for_path(&i.path, &names).map_err(|e| BadInput(format!("{}: {e}", i.path.display())))?;
+            if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
+                return Err(BadInput(format!(
+                    "extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths in {}",
+                    i.path.display(),
+                    q.path.display(),
+                    exp.spec_path.display()
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The primary's label in instance reports.
+pub fn primary_label(exp: &Experiment, db: &Path) -> String {
+    match exp.database.gen_spec() {
+        Some(g) => g.label(),
+        None => db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
     }
 }
 

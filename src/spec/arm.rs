@@ -115,7 +115,7 @@ impl ArmCheck<'_, '_, '_> {
         let s = &self.d.sections;
         let uses_per_worker = matches!(
             s.examples.strategy,
-            Strategy::Batches | Strategy::Random | Strategy::Matched
+            Strategy::Batches | Strategy::Random | Strategy::Matched | Strategy::Coverage
         );
         let rules: [(bool, &str, &str, &str); 10] = [
             (

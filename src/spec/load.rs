@@ -75,6 +75,7 @@ pub fn load_with_env(
 
     check_name(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
+    let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir, &database)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
     let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
     let arms = matrix::expand(&spec, &src)?
@@ -91,6 +92,8 @@ pub fn load_with_env(
         description: spec.description.clone(),
         output_dir,
         database,
+        extra_paths,
+        instances,
         queries,
         arms,
         resolved: spec,
@@ -169,9 +172,73 @@ fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<Db
                     Some("use e.g. scale = 0.1 (about 100 MB) or 1.0".into()),
                 ));
             }
-            Ok(DbSource::Generate { benchmark: g.benchmark.clone(), scale: g.scale })
+            if let Some(x) = g.sample.filter(|x| !(x.is_finite() && *x > 0.0 && *x <= 1.0)) {
+                return Err(src.at_value(
+                    &["database", "generate"],
+                    format!("sample must be a fraction in (0, 1], not {x}"),
+                    Some("use e.g. sample = 0.01 (1% of the fact rows; dimension tables stay whole)".into()),
+                ));
+            }
+            let instance = g.instance.unwrap_or(1);
+            if instance < 1 || instance > i64::from(u32::MAX) {
+                return Err(src.at_value(
+                    &["database", "generate"],
+                    format!("instance must be 1 or more, not {instance}"),
+                    Some("instances are numbered from 1 (the default); 2, 3, ... pick other slices of the facts".into()),
+                ));
+            }
+            Ok(DbSource::Generate {
+                benchmark: g.benchmark.clone(),
+                scale: g.scale,
+                sample: g.sample,
+                instance: instance as u32,
+            })
         }
     }
+}
+
+/// `[validation] extra_paths` (resolved, must exist) and `instances` (at least 1; with
+/// `database.path`, at most 1 + the number of extra paths).
+fn resolve_instances(
+    spec: &SpecFile,
+    src: &Source,
+    spec_dir: &Path,
+    db: &DbSource,
+) -> Result<(Vec<PathBuf>, Option<u32>), SpecError> {
+    let v = &spec.validation;
+    let mut out = Vec::new();
+    for p in &v.extra_paths {
+        let found = paths::resolve(spec_dir, p, Kind::File);
+        if !found.exists {
+            return Err(src.at_value(
+                &["validation", "extra_paths"],
+                format!("extra instance {} does not exist{}", found.path.display(), found.tried_text()),
+                Some("list existing DuckDB files (looked up like database.path)".into()),
+            ));
+        }
+        out.push(found.path);
+    }
+    let n = match v.instances {
+        None => None,
+        Some(n) if n < 1 || n > 100 => {
+            return Err(src.at_value(
+                &["validation", "instances"],
+                format!("instances must be between 1 and 100, not {n}"),
+                Some("instances = 1 checks the primary DB only; 3 (the default for generated DBs) adds another slice and a tiny scale".into()),
+            ));
+        }
+        Some(n) => Some(n as u32),
+    };
+    if let (DbSource::Path(_), Some(n)) = (db, n)
+        && n as usize > 1 + out.len()
+    {
+        return Err(src.at_value(
+            &["validation", "instances"],
+            format!("instances = {n} but database.path gives 1 DB and extra_paths {} more", out.len()),
+            Some("add your other DuckDB files to validation.extra_paths, or lower instances".into()),
+        ));
+    }
+    Ok((out, n))
 }
 
 fn resolve_queries(

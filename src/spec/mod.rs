@@ -44,6 +44,10 @@ pub struct Experiment {
     /// `<resolved output.root>/<name>`.
     pub output_dir: PathBuf,
     pub database: DbSource,
+    /// `[validation] extra_paths`, resolved and known to exist.
+    pub extra_paths: Vec<PathBuf>,
+    /// `[validation] instances`, when written.
+    pub instances: Option<u32>,
     /// In selection order, deduplicated.
     pub queries: Vec<QueryFile>,
     /// At least one; see `matrix.rs` for the order.
@@ -58,8 +62,34 @@ pub struct Experiment {
 pub enum DbSource {
     /// An existing DuckDB file (resolved, known to exist at load time).
     Path(PathBuf),
-    /// The built-in generator (`benchmark` is "tpcds"; `scale` > 0).
-    Generate { benchmark: String, scale: f64 },
+    /// The built-in generator (`benchmark` is "tpcds"; `scale` > 0; `sample` in (0, 1]
+    /// samples the fact tables; `instance` >= 1 picks the slice).
+    Generate {
+        benchmark: String,
+        scale: f64,
+        sample: Option<f64>,
+        instance: u32,
+    },
+}
+
+impl DbSource {
+    /// What to generate, for a generated source.
+    pub fn gen_spec(&self) -> Option<crate::db::GenSpec> {
+        match self {
+            DbSource::Path(_) => None,
+            DbSource::Generate {
+                benchmark,
+                scale,
+                sample,
+                instance,
+            } => Some(crate::db::GenSpec {
+                benchmark: benchmark.clone(),
+                scale: *scale,
+                sample: *sample,
+                instance: *instance,
+            }),
+        }
+    }
 }
 
 /// One configuration being compared: base config plus this arm's overrides.

@@ -68,6 +68,13 @@ pub struct GenerateCfg {
     pub benchmark: String,
     #[serde(default = "default_scale")]
     pub scale: f64,
+    /// Fraction of the fact tables' rows, in (0, 1] (dimensions stay whole): scale = 100,
+    /// sample = 0.01 is "TPC-DS SF100 sampled 1%".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<f64>,
+    /// Which slice of the facts (1, 2, ...); only with `sample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<i64>,
 }
 fn default_benchmark() -> String {
     "tpcds".into()
@@ -223,6 +230,8 @@ pub enum Strategy {
     Batches,
     Random,
     Matched,
+    /// Every worker gets the best-matching example plus a rotation of the others.
+    Coverage,
     None,
     All,
 }
@@ -278,6 +287,14 @@ pub struct ValidationCfg {
     /// Skip validation entirely (benchmarks of the LLM path only).
     #[serde(default)]
     pub skip: bool,
+    /// Data instances a candidate must agree on (the primary included). Default: 3 for a
+    /// generated DB (another slice of the facts and a tiny scale), 1 + extra_paths for
+    /// `database.path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<i64>,
+    /// The user's own extra DuckDB files, checked after the primary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_paths: Vec<String>,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -289,6 +306,8 @@ impl Default for ValidationCfg {
             threads: default_threads(),
             memory_limit: default_memory_limit(),
             skip: false,
+            instances: None,
+            extra_paths: Vec::new(),
         }
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Only argument checking and printing live here; the decisions are in `mod.rs`.
 
+use super::instances::{self, Extras, Instance};
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `qt validate --db FILE ORIGINAL.sql CANDIDATE.sql [--json]`: print the verdict and
 /// return the exit code (0 pass, 1 otherwise). Missing files are `BadInput`.
@@ -15,6 +16,32 @@ pub fn validate_cli(
     json: bool,
     cfg: ValidatorConfig,
 ) -> anyhow::Result<i32> {
+    validate_cli_multi(&[db.to_path_buf()], original, candidate, json, cfg)
+}
+
+/// The sample DBs `qt validate` uses without `--db`: the default generated sample
+/// (TPC-DS SF100 sampled 1%) and its default extra instances, built once and cached.
+pub fn default_dbs(instances: u32) -> anyhow::Result<Vec<PathBuf>> {
+    let primary = crate::db::GenSpec::sampled(100.0, 0.01, 1);
+    let mut out = vec![crate::db::ensure_generated_spec(&primary, true)?];
+    for g in primary.default_instances(instances.max(1)) {
+        out.push(crate::db::ensure_generated_spec(&g, true)?);
+    }
+    Ok(out)
+}
+
+/// `qt validate --db A [--db B ...]`: the first DB is the primary (timed), the others are
+/// extra instances the candidate must also agree with.
+pub fn validate_cli_multi(
+    dbs: &[PathBuf],
+    original: &Path,
+    candidate: &Path,
+    json: bool,
+    cfg: ValidatorConfig,
+) -> anyhow::Result<i32> {
+    let Some(db) = dbs.first() else {
+        return Err(crate::error::BadInput("no sample DB: pass --db FILE".into()).into());
+    };
     let read = |p: &Path, what: &str| {
         std::fs::read_to_string(p).map_err(|e| {
             crate::error::BadInput(format!(
@@ -32,10 +59,21 @@ pub fn validate_cli(
     }
     let original_sql = read(original, "original query")?;
     let candidate_sql = read(candidate, "candidate query")?;
+    for extra in &dbs[1..] {
+        crate::db::open_read_only(extra).map_err(|e| {
+            crate::error::BadInput(format!("--db {}: {e}", extra.display()))
+        })?;
+    }
+    let label = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let primary = Instance::new(db.clone(), label(db));
+    let others: Vec<Instance> = dbs[1..].iter().map(|p| Instance::new(p.clone(), label(p))).collect();
     let lane = TimingLane::new();
     let verdict = match prepare_baseline(db, &original_sql, &cfg, &lane) {
-        Ok(base) => validate_candidate(db, &base, &candidate_sql, &cfg, &lane),
-        Err(v) => v,
+        Ok(base) => {
+            let extras = Extras::prepare(&primary, &others, &original_sql, &cfg);
+            instances::check(db, &base, &extras, &candidate_sql, &cfg, &lane)
+        }
+        Err(v) => v.into(),
     };
     if json {
         println!(
@@ -96,4 +134,20 @@ pub fn aa_bench_verdicts(
             (name.clone(), verdicts)
         })
         .collect()
+}
+
+/// `qt validate` from its arguments: the given `--db`s, or the default generated ones.
+pub fn validate_cmd(a: &crate::cli::ValidateArgs, cfg: ValidatorConfig) -> anyhow::Result<i32> {
+    if a.instances < 1 {
+        return Err(crate::error::BadInput(
+            "--instances must be 1 or more (1 = the primary sample DB only)".into(),
+        )
+        .into());
+    }
+    let dbs = if a.db.is_empty() {
+        default_dbs(a.instances)?
+    } else {
+        a.db.clone()
+    };
+    validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
 }

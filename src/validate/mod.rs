@@ -14,16 +14,21 @@ mod baseline;
 mod command;
 mod comparer;
 pub mod equivalence;
+pub mod instances;
 pub mod order;
+pub mod reads;
 pub mod resultset;
 pub mod sandbox;
 pub mod stats;
+pub mod survey;
 pub mod timing;
 pub mod verdict;
 
 pub use baseline::{Baseline, prepare_baseline};
 use baseline::{open, original_failed};
-pub use command::{aa_bench, aa_bench_verdicts, validate_cli};
+pub use command::{
+    aa_bench, aa_bench_verdicts, default_dbs, validate_cli, validate_cli_multi, validate_cmd,
+};
 use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
 use sandbox::{ExecError, Sandbox};

@@ -28,6 +28,8 @@ pub enum Reason {
     AmbiguousTies,
     /// The original sorts by a non-output expression and the candidate's order differs.
     UnverifiableOrder,
+    /// The candidate reads no table: constants reproducing the sample's answer.
+    ConstantResult,
 }
 
 impl Reason {
@@ -47,6 +49,7 @@ impl Reason {
             Reason::NondeterministicOriginal => "nondeterministic_original",
             Reason::AmbiguousTies => "ambiguous_ties",
             Reason::UnverifiableOrder => "unverifiable_order",
+            Reason::ConstantResult => "constant_result",
         }
     }
 }

@@ -38,9 +38,14 @@ pub fn tpcds_queries() -> Option<PathBuf> {
         std::env::var_os("QT_TPCDS_QUERIES").map(PathBuf::from),
         Some(repo().join("../shared/tpcds/queries")),
     ];
-    let found = candidates.into_iter().flatten().find(|p| p.join("query_1.sql").exists());
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("query_1.sql").exists());
     if found.is_none() {
-        eprintln!("skipped: TPC-DS queries not found (set QT_TPCDS_QUERIES or put them at ../shared/tpcds/queries)");
+        eprintln!(
+            "skipped: TPC-DS queries not found (set QT_TPCDS_QUERIES or put them at ../shared/tpcds/queries)"
+        );
     }
     found
 }
@@ -77,5 +82,8 @@ pub fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> 
 
 /// The `gen_NN` folders of a run folder, sorted.
 pub fn gen_dirs(run: &Path) -> Vec<PathBuf> {
-    sorted_entries(run, |p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gen_")))
+    sorted_entries(run, |p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("gen_"))
+    })
 }
