@@ -8,6 +8,7 @@
 //!   rewrites of the query (all distinct, so dedup skips none), validated; (b) 100,000 generations with validation skipped (throughput, peak RSS);
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
+//! - `report`: size and render time of the HTML report of a 1,000-generation run.
 //! - `sample`: sampled DB builds and multi-instance validation (`bench_sample.rs`).
 //! - `aa_run`: the A/A run through `qt run` (see `bench_aa.rs`): false-win rate, medians.
 
@@ -54,6 +55,9 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
             crate::outln!("{}", w.line(&r));
             rows.push(r);
         }
+    }
+    if all || which.contains(&"report") {
+        rows.push(crate::report::bench::report_bench(n_validated)?);
     }
     if all || which.contains(&"aa") {
         let r = aa_bench(aa_runs)?;

@@ -29,6 +29,35 @@ pub enum Command {
     Db(DbCommand),
     /// Measure qt itself: LLM concurrency, throughput, A/A timing noise.
     Bench(BenchArgs),
+    /// Render a run or sweep folder as one self-contained HTML page (or Markdown, JSON).
+    Report(ReportArgs),
+    /// Compare two runs or two sweeps (before/after a change), with bootstrap intervals.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (q<ID>_<stamp>) or an experiment's output folder (a sweep).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output file (default: report.html, .md or .json inside DIR); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: crate::report::export::Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a run folder or a sweep folder.
+    pub a: PathBuf,
+    /// The candidate: a run folder or a sweep folder of the same queries.
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::compare_view::CompareFormat,
+    /// Relative change treated as no change (default: the A/A timing noise, 5%).
+    #[arg(long, default_value_t = crate::compare::DEFAULT_NOISE)]
+    pub noise: f64,
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +218,8 @@ pub struct BenchArgs {
     /// validated, b unvalidated, c with faults; or a, b, c alone), aa (A/A timing noise),
     /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
     /// instances alone), aa_run (A/A through `qt run`: false wins, several minutes at
-    /// scale 1), all (the full set the README reports, several minutes).
+    /// scale 1), report (the HTML report of n_validated generations: size, render time),
+    /// all (the full set the README reports, several minutes).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_sample;
 pub mod bench_aa;
 pub mod cli;
+pub mod compare;
 pub mod dag;
 pub mod db;
 pub mod error;

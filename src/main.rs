@@ -21,6 +21,8 @@ fn main() {
         Command::Db(DbCommand::Generate(a)) => qt::db::generate_args_cmd(a).map(|_| 0),
         Command::Db(DbCommand::Survey(a)) => qt::validate::survey::survey_cmd(a),
         Command::Bench(a) => qt::bench::bench_cmd(a),
+        Command::Report(a) => qt::report::report_cmd(a),
+        Command::Compare(a) => qt::report::compare_cmd(a),
     };
     let code = match result {
         Ok(code) => code,

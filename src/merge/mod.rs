@@ -107,10 +107,21 @@ fn build(plan: &inputs::MergePlan, tmp: &Path, out: &Path, quiet: bool) -> anyho
     Ok(sweep)
 }
 
-/// The merged tree's report: the one place it is written. Today the sweep table as
-/// `summary.txt`; the HTML report (`report.html`) is rendered here once it exists.
+/// The merged tree's report: the one place it is written. The sweep table as
+/// `summary.txt`, and the HTML report of every query folder and of the sweep.
 fn write_report(tree: &Path, sweep: &Value) -> anyhow::Result<()> {
     write_atomic(&tree.join("summary.txt"), sweep::sweep_table(sweep).as_bytes())?;
+    for entry in std::fs::read_dir(tree)? {
+        let p = entry?.path();
+        if p.join("config.json").is_file() {
+            if let Err(e) = crate::report::write_report(&p) {
+                crate::errln!("warning: no report.html for {}: {e:#}", p.display());
+            }
+        }
+    }
+    if let Err(e) = crate::report::write_report(tree) {
+        crate::errln!("warning: no sweep report.html for the merged tree: {e:#}");
+    }
     Ok(())
 }
 

@@ -126,6 +126,22 @@ impl RunDir {
         out
     }
 
+    /// The generation folders (`gen_<number>`, any width), sorted by number. Only
+    /// complete folders exist under that name (they appear by rename).
+    pub fn gen_folder_paths(&self) -> Vec<(u32, PathBuf)> {
+        let mut out: Vec<(u32, PathBuf)> = fs::read_dir(&self.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                Some((parse_gen_name(&name)?, e.path()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Append one line to results.jsonl (after the generation's folder exists).
     pub fn append_result(&self, record: &serde_json::Value) -> io::Result<()> {
         let mut f = fs::OpenOptions::new().create(true).append(true).open(self.file(RESULTS))?;

@@ -7,6 +7,8 @@ pub mod atomic;
 pub mod config;
 pub mod layout;
 pub mod lock;
+pub mod report_model;
+pub mod runs;
 pub mod summary;
 
 pub use atomic::{write_atomic, write_dir_atomic};

@@ -5,8 +5,10 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
+use crate::compare::at_k;
 use super::layout::gen_name;
 use crate::validate::stats::median;
+use crate::validate::timing::NOISE_FLOOR_S;
 
 /// What the summary needs besides the generation records.
 pub struct SummaryContext<'a> {
@@ -43,6 +45,8 @@ pub struct GenStat {
     pub win: bool,
     /// A pass on a result of 1-5 rows (a `thin_result` note): weak evidence.
     pub thin: bool,
+    /// The original ran faster than the noise floor: the speedup is not meaningful.
+    pub below_floor: bool,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -75,6 +79,7 @@ impl GenStat {
             thin: v["notes"].as_array().into_iter().flatten().any(|n| {
                 n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
             }),
+            below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
         }
     }
 
@@ -131,10 +136,18 @@ fn tokens<'a>(stats: impl Iterator<Item = &'a GenStat>) -> Value {
            "cached": {"prompt": p - sp, "completion": c - sc}})
 }
 
-fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize) -> Value {
-    let mine: Vec<&GenStat> = records.values().filter(|g| g.arm == arm).collect();
-    let speedups: Vec<f64> = mine.iter().filter(|g| g.is_pass()).filter_map(|g| g.speedup).collect();
-    let valid = mine.iter().filter(|g| g.is_pass()).count();
+fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirmed: &Value) -> Value {
+    let mine: Vec<(u32, &GenStat)> = records.iter().filter(|(_, g)| g.arm == arm).map(|(n, g)| (*n, g)).collect();
+    let speedups: Vec<f64> = mine.iter().filter(|g| g.1.is_pass()).filter_map(|g| g.1.speedup).collect();
+    let valid = mine.iter().filter(|g| g.1.is_pass()).count();
+    let best = mine
+        .iter()
+        .filter(|g| g.1.is_pass())
+        .filter_map(|(n, g)| g.speedup.filter(|s| s.is_finite()).map(|s| (*n, s, g.below_floor)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let confirmed_here = best.is_some_and(|b| confirmed["gen"].as_u64() == Some(b.0 as u64));
+    let at_k = at_k::curves(&mine.iter().map(|g| (g.1.is_pass(), g.1.speedup)).collect::<Vec<_>>());
+    let mine: Vec<&GenStat> = mine.into_iter().map(|g| g.1).collect();
     json!({
         "name": arm,
         "total": total,
@@ -144,7 +157,13 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize) -> Value
         "inconclusive_count": mine.iter().filter(|g| g.is_inconclusive()).count(),
         "valid_rate": if mine.is_empty() { Value::Null } else { json!(round(valid as f64 / mine.len() as f64, 3)) },
         "best_speedup": speedups.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+        "best_worker": best.map(|b| b.0),
+        "best_below_floor": best.map(|b| b.2),
+        "confirmed_speedup": if confirmed_here { confirmed["confirmed_speedup"].clone() } else { Value::Null },
+        "confirmation_held": if confirmed_here { confirmed["held"].clone() } else { Value::Null },
         "median_speedup": median(&speedups),
+        "wins": mine.iter().filter(|g| g.is_pass() && g.win).count(),
+        "at_k": at_k,
         "tokens": tokens(mine.iter().copied()),
         "by_status": count_by(mine.iter().map(|g| g.status.as_str())),
     })
@@ -166,6 +185,8 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
     let wins = records.values().filter(|g| g.is_pass() && g.win).count();
     let answers: u64 = records.values().map(|g| g.answers).sum();
     let cached_answers: u64 = records.values().map(|g| g.cached_answers).sum();
+    let confirmed = confirmed_with_verdict(ctx.confirmed.clone());
+    let below_floor: Vec<u32> = records.iter().filter(|(_, g)| g.is_pass() && g.below_floor).map(|(n, _)| *n).collect();
     let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
     json!({
         "query_number": query_number,
@@ -183,19 +204,52 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "avg_speedup": avg.map(|a| round(a, 4)),
         "median_speedup": median(&finite).map(|m| round(m, 4)),
         "wins": wins,
-        "confirmed": ctx.confirmed.clone().unwrap_or(Value::Null),
+        "confirmed": confirmed,
+        "below_floor_workers": below_floor,
         "elapsed_seconds": round(ctx.elapsed_seconds, 3),
         "timestamp": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
         "interrupted": ctx.interrupted,
         "by_status": count_by(records.values().map(|g| g.status.as_str())),
         "by_reason": count_by(records.values().filter_map(|g| g.reason.as_deref())),
-        "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w)).collect::<Vec<_>>(),
+        "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w, &confirmed)).collect::<Vec<_>>(),
         "tokens": tokens(records.values()),
         "cost_usd": Value::Null,
         "llm_answers": answers,
         "cached_responses": cached_answers,
         "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
     })
+}
+
+/// Add `held` to the re-timing of the best: did the fresh rounds confirm a speedup (their
+/// interval above 1.0, or the point when there is no interval)?
+fn confirmed_with_verdict(c: Option<Value>) -> Value {
+    let Some(mut c) = c else { return Value::Null };
+    let lo = c["ci95"][0].as_f64();
+    let point = c["confirmed_speedup"].as_f64();
+    let held = match (lo, point) {
+        (Some(lo), _) => Some(lo > 1.0),
+        (None, Some(p)) => Some(p > 1.0),
+        _ => None,
+    };
+    c["held"] = json!(held);
+    c
+}
+
+/// How a speedup is shown to a human: `2.15x`, with `(below noise floor)` or
+/// `(not confirmed: 1.02x on re-timing)` when that is the truth.
+pub fn fmt_speedup_note(below_floor: bool, confirmed: Option<(f64, bool)>) -> String {
+    let mut s = String::new();
+    if below_floor {
+        s.push_str(" (below noise floor)");
+    }
+    if let Some((c, held)) = confirmed {
+        if held {
+            s.push_str(&format!(" (confirmed {c:.2}x)"));
+        } else {
+            s.push_str(&format!(" (not confirmed: {c:.2}x on re-timing)"));
+        }
+    }
+    s
 }
 
 /// summary.txt: the same facts for a human, top 10 speedups.
@@ -226,11 +280,17 @@ pub fn summary_text(s: &Value) -> String {
     }
     out.push_str(&top_speedups(s));
     if let Some(b) = s["best_worker"].as_u64() {
-        out.push_str(&format!("Best: {} at {}\n", gen_name(b as u32, total), fmt_x(&s["best_speedup"])));
+        out.push_str(&format!(
+            "Best: {} at {}{}\n",
+            gen_name(b as u32, total),
+            fmt_x(&s["best_speedup"]),
+            fmt_speedup_note(is_below_floor(s, b), None)
+        ));
     }
     if let Some(c) = s["confirmed"].as_object() {
-        let x = c.get("confirmed_speedup").map(fmt_x).filter(|x| x != "-").unwrap_or_else(|| "n/a".into());
-        out.push_str(&format!("Confirmed (fresh re-timing of the best): {x}\n"));
+        if !c.is_empty() {
+            out.push_str(&format!("Confirmed (fresh re-timing of the best): {}\n", confirmed_line(&s["confirmed"])));
+        }
     }
     if let Some(a) = s["avg_speedup"].as_f64() {
         out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
@@ -296,6 +356,26 @@ pub fn fmt_x(v: &Value) -> String {
     v.as_f64().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into())
 }
 
+/// Was generation `n`'s original below the noise floor (summary's `below_floor_workers`)?
+pub fn is_below_floor(s: &Value, n: u64) -> bool {
+    s["below_floor_workers"].as_array().is_some_and(|a| a.iter().any(|v| v.as_u64() == Some(n)))
+}
+
+/// `1.02x, the screening 2.10x did not hold` / `2.05x, held` / `n/a`.
+pub fn confirmed_line(c: &Value) -> String {
+    let Some(x) = c["confirmed_speedup"].as_f64() else { return "n/a".into() };
+    let ci = match (c["ci95"][0].as_f64(), c["ci95"][1].as_f64()) {
+        (Some(lo), Some(hi)) => format!(" [{lo:.2}-{hi:.2}]"),
+        _ => String::new(),
+    };
+    let screening = c["screening_speedup"].as_f64().unwrap_or(f64::NAN);
+    match c["held"].as_bool() {
+        Some(true) => format!("{x:.2}x{ci}, held"),
+        Some(false) => format!("{x:.2}x{ci}, the screening {screening:.2}x did not hold"),
+        None => format!("{x:.2}x{ci}"),
+    }
+}
+
 /// "Top speedups:" block, at most 10, best first.
 pub fn top_speedups(s: &Value) -> String {
     let total = largest_gen(s);
@@ -309,7 +389,8 @@ pub fn top_speedups(s: &Value) -> String {
     }
     let mut out = String::from("Top speedups:\n");
     for (g, x) in v.iter().take(10) {
-        out.push_str(&format!("  {}: {x:.2}x\n", gen_name(g.parse::<u32>().unwrap_or(0), total)));
+        let n = g.parse::<u32>().unwrap_or(0);
+        out.push_str(&format!("  {}: {x:.2}x{}\n", gen_name(n, total), fmt_speedup_note(is_below_floor(s, n as u64), None)));
     }
     out
 }

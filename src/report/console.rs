@@ -10,7 +10,9 @@ use serde_json::Value;
 use std::io::IsTerminal;
 
 use crate::record::layout::gen_name;
-use crate::record::summary::{answers_line, fmt_x, largest_gen, tokens_line, top_speedups};
+use crate::record::summary::{
+    answers_line, confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, largest_gen, tokens_line, top_speedups,
+};
 use crate::run::events::{Event, GenOutcome};
 
 pub struct Console {
@@ -137,6 +139,8 @@ impl Console {
             if let (Some(lo), Some(hi)) = (ci[0].as_f64(), ci[1].as_f64()) {
                 s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
             }
+            let floor = crate::validate::timing::NOISE_FLOOR_S;
+            s.push_str(&fmt_speedup_note(r["original_time"].as_f64().is_some_and(|t| t < floor), None));
         }
         if let Some(reason) = r["reason"].as_str() {
             s.push_str(&format!(" ({reason})"));
@@ -167,11 +171,12 @@ impl Console {
         }
         if let Some(b) = s["best_worker"].as_u64() {
             let name = gen_name(b as u32, largest_gen(s));
-            t.push_str(&format!("  best:       {name} ({})\n", fmt_x(&s["best_speedup"])));
+            let note = fmt_speedup_note(is_below_floor(s, b), None);
+            t.push_str(&format!("  best:       {name} ({}){note}\n", fmt_x(&s["best_speedup"])));
             t.push_str(&format!("              {}\n", run_dir.join(&name).display()));
         }
-        if let Some(c) = s["confirmed"].get("confirmed_speedup") {
-            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", fmt_x(c)));
+        if s["confirmed"].get("confirmed_speedup").is_some() {
+            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", confirmed_line(&s["confirmed"])));
         }
         t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
         t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));

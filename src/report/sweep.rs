@@ -19,6 +19,11 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
                 "valid_rate": arm["valid_rate"],
                 "best_speedup": arm["best_speedup"],
                 "median_speedup": arm["median_speedup"],
+                "confirmed_speedup": arm["confirmed_speedup"],
+                "confirmation_held": arm["confirmation_held"],
+                "best_below_floor": arm["best_below_floor"],
+                "wins": arm["wins"],
+                "run_id": s["run_id"],
                 "tokens": arm["tokens"],
                 "run_dir": dir,
             }));
@@ -54,15 +59,32 @@ pub fn sweep_table(sweep: &Value) -> String {
             format!("{}/{}", r["completed"], r["total"]),
             format!("{}/{}", r["valid_count"], r["completed"]),
             r["valid_rate"].as_f64().map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "-".into()),
-            fmt_x(&r["best_speedup"]),
+            best_cell(r),
             fmt_x(&r["median_speedup"]),
             tk("prompt") + tk("completion")
         ));
     }
+    t.push_str("best: the confirmed re-timing where there is one; ~ below the noise floor; ! the screening figure did not hold\n");
     if sweep["interrupted"].as_bool() == Some(true) {
         t.push_str("interrupted: `ran` counts the generations that finished; `qt run --resume` continues\n");
     }
     t
+}
+
+/// The sweep's "best": the confirmed figure when the best was re-timed, marked `!` when
+/// the screening figure did not hold and `~` when the original is below the noise floor.
+pub fn best_cell(r: &Value) -> String {
+    let mut cell = match r["confirmed_speedup"].as_f64() {
+        Some(c) => format!("{c:.2}x"),
+        None => fmt_x(&r["best_speedup"]),
+    };
+    if r["confirmation_held"].as_bool() == Some(false) {
+        cell.push('!');
+    }
+    if r["best_below_floor"].as_bool() == Some(true) {
+        cell.push('~');
+    }
+    cell
 }
 
 #[cfg(test)]
@@ -76,7 +98,7 @@ mod tests {
             {"name": "matched", "completed": 4, "total": 4, "valid_count": 0, "valid_rate": 0.0, "best_speedup": null, "median_speedup": null, "tokens": {"prompt": 1, "completion": 1}}]});
         let sw = sweep_json("x", &[(s, "/tmp/q1".into())]);
         let t = sweep_table(&sw);
-        assert_eq!(t.lines().count(), 3, "{t}");
+        assert_eq!(t.lines().count(), 4, "{t}");
         assert!(t.contains("2/4") && t.contains("50%") && t.contains("2.00x"), "{t}");
         assert!(t.lines().nth(2).unwrap().contains(" - "), "{t}");
         assert!(t.lines().nth(1).unwrap().contains(" 4/4 "), "{t}");

@@ -181,6 +181,8 @@ fn build_record(
         "gen": job.r#gen,
         "arm_worker": job.worker,
         "query_id": q.inputs.query.id,
+        "run_id": q.run_id,
+        "transforms": transforms(responses.last().map(|r| r.content.as_str())),
         "retried": n_attempts > 1,
         "first_error": first_error,
         "arm": arm.params,
@@ -213,6 +215,24 @@ fn build_record(
         }
     }
     rec
+}
+
+/// The rewrite's declared transform(s) (`"transform": "decorrelate, early_filter"` in a
+/// dag_json answer), split on commas and `+`; empty when none was declared.
+fn transforms(content: Option<&str>) -> Vec<String> {
+    let Some(set) = content.and_then(|c| crate::dag::extract_rewrite_set(c).ok()) else { return Vec::new() };
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |t: &str| {
+        let t = t.trim().to_lowercase();
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    };
+    match set.raw.get("transform") {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).for_each(&mut push),
+        _ => set.transform.as_deref().unwrap_or_default().split([',', '+']).for_each(&mut push),
+    }
+    out
 }
 
 /// Response text -> candidate SQL, or the parse_error reason. Never the original SQL.

@@ -100,6 +100,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     let cancel = cancel::Cancel::default();
     cancel.listen_for_signals();
     let lane = TimingLane::new();
+    let run_id = crate::record::runs::new_run_id(&exp.spec_sha256);
     // Correctness checks get the cores the timing lane (validation.threads) leaves free.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let queries: Vec<usize> = shard::gens_by_query(&all_jobs).into_keys().collect();
@@ -133,7 +134,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             interrupted = !finished.iter().any(|r| r.fatal.is_some());
             break;
         }
-        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel)?;
+        let prepared = setup::open_run(&exp, pre, &db, &db_info, args, sel, &run_id)?;
         // Held until this query is finished: one writer per run folder.
         let _lock = prepared.lock;
         let (tx, rx) = mpsc::channel(256);
@@ -156,6 +157,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             cancel: cancel.clone(),
             events: tx,
             no_validate: args.no_validate || exp.resolved.validation.skip,
+            run_id: run_id.clone(),
         });
         let jobs = all_jobs
             .iter()
@@ -181,11 +183,16 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     }
     let results: Vec<(Value, std::path::PathBuf)> = finished.iter().map(|r| (r.summary.clone(), r.run_dir.clone())).collect();
 
-    let sweep = sweep::sweep_json(&exp.name, &results);
+    let mut sweep = sweep::sweep_json(&exp.name, &results);
+    sweep["run_id"] = serde_json::json!(run_id);
     if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
-        crate::record::write_atomic(&exp.output_dir.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
+        let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
-        console.emit(&format!("  saved in:   {}", exp.output_dir.join("summary.json").display()));
+        console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join("summary.json").display(), own.display()));
+        match crate::report::write_report(&exp.output_dir) {
+            Ok(p) => console.emit(&format!("  report:     {}", p.display())),
+            Err(e) => console.emit(&format!("warning: the sweep report was not written: {e:#}")),
+        }
     }
     let (code, why) = fatal::exit_code(&finished, interrupted, args.fail_on);
     if let Some(why) = &why {

@@ -51,6 +51,8 @@ pub struct QueryShared {
     /// instead of piling finished outcomes up in memory.
     pub events: mpsc::Sender<Event>,
     pub no_validate: bool,
+    /// This `qt run`'s id, recorded in every results line.
+    pub run_id: String,
 }
 
 impl QueryShared {
@@ -209,6 +211,7 @@ struct Recorder<'a> {
     largest: usize,
     started: Instant,
     query_id: &'a str,
+    run_id: &'a str,
 }
 
 impl Recorder<'_> {
@@ -222,7 +225,9 @@ impl Recorder<'_> {
             interrupted,
             confirmed,
         };
-        summary_json(&self.records, &ctx)
+        let mut s = summary_json(&self.records, &ctx);
+        s["run_id"] = json!(self.run_id);
+        s
     }
 
     fn write_summary(&self, s: &Value) -> anyhow::Result<()> {
@@ -287,6 +292,7 @@ pub async fn run_query(
         largest,
         started: Instant::now(),
         query_id: &q.inputs.query.id,
+        run_id: &q.run_id,
     };
     console.on_event(&Event::QueryStarted {
         query_id: q.inputs.query.id.clone(),
@@ -358,6 +364,8 @@ pub async fn run_query(
     }
     if fatal.is_some() {
         let _ = crate::record::atomic::remove_temp_entries(&qr.run.path);
+    } else if let Err(e) = crate::report::write_report(&qr.run.path) {
+        console.emit(&format!("warning: the report was not written: {e:#}"));
     }
     console.on_event(&Event::QueryFinished { summary: summary.clone(), run_dir: qr.run.path.clone() });
     let infra = super::fatal::infrastructure_failure(&q, &rec.records, first_llm_error);

@@ -227,6 +227,7 @@ pub fn open_run(
     db_info: &DbInfo,
     args: &RunArgs,
     sel: &super::select::Selection,
+    run_id: &str,
 ) -> anyhow::Result<PreparedQuery> {
     let Preflight { inputs, base_prompt, total, distinct } = pre;
     let query = &inputs.query;
@@ -275,6 +276,8 @@ pub fn open_run(
                 "selection": sel.to_json(exp)}),
         },
     );
+    let mut cfg = cfg;
+    cfg["run_id"] = json!(run_id);
     let mut cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
     if resumed && args.force {
         let old = super::resume::read_config(&run.path)?;
@@ -298,6 +301,14 @@ fn merge_resumed(run: &RunDir, mut cfg: Value) -> Value {
         cfg["started_at"] = old["started_at"].clone();
     }
     cfg["resumed_at"] = json!(resumes);
+    // The folder keeps its first run id; each resume's id is listed (results lines carry
+    // the id of the run that produced them).
+    let mut ids = old["resume_run_ids"].as_array().cloned().unwrap_or_default();
+    ids.push(cfg["run_id"].clone());
+    if !old["run_id"].is_null() {
+        cfg["run_id"] = old["run_id"].clone();
+    }
+    cfg["resume_run_ids"] = json!(ids);
     cfg
 }
 

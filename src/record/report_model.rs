@@ -1,0 +1,502 @@
+//! The one reader behind `qt report` and `qt compare`: a run folder or a sweep folder on
+//! disk -> a [`ReportModel`] with every derived number (per-arm rates, medians, wins,
+//! valid@k / best-speedup@k curves, the per-transform table) computed once here and handed
+//! to every export format (report/export/) and to the comparison (compare/).
+//!
+//! Fields written by newer or older qt versions are read defensively: anything missing is
+//! `None`/empty and simply not shown. This module renders nothing.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::layout::{self, RunDir};
+use crate::compare::at_k::{self, AtK};
+use crate::validate::stats::median;
+use crate::validate::timing::NOISE_FLOOR_S;
+
+/// Above this many generations in one run folder, prompts, responses and SQL are read only
+/// for the best `DETAIL_LIMIT` (by status and speedup) and only those are listed in the
+/// HTML; every generation still counts in every figure.
+pub const DETAIL_LIMIT: usize = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}: not a qt run folder (config.json) or sweep folder (summary.json with rows); pass the folder `qt run` printed after \"saved in\"")]
+    NotARun(PathBuf),
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{path}: not valid JSON ({error}); was it written by qt?")]
+    Json { path: PathBuf, error: serde_json::Error },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Run,
+    Sweep,
+}
+
+/// Facts shown at the top of a report (from config.json and summary.json).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Header {
+    pub name: String,
+    pub description: String,
+    pub spec_path: String,
+    pub spec_sha256: String,
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    pub qt_version: String,
+    pub duckdb_version: String,
+    /// (path, sha256 or fingerprint text) per database / instance.
+    pub databases: Vec<(String, String)>,
+    pub models: Vec<String>,
+    pub run_ids: Vec<String>,
+    pub started_at: String,
+    pub wall_s: f64,
+    pub tokens_prompt: u64,
+    pub tokens_completion: u64,
+}
+
+/// One earlier attempt of a generation (the failure it was re-asked about).
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub prompt: String,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GenReport {
+    pub number: u32,
+    pub folder: String,
+    pub arm: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+    pub speedup: Option<f64>,
+    pub ci95: Option<[f64; 2]>,
+    pub win: bool,
+    pub below_floor: bool,
+    pub timing_note: Option<String>,
+    /// Re-timing of this generation when it was the query's best: (speedup, held).
+    pub confirmed: Option<(f64, Option<bool>)>,
+    pub examples: Vec<String>,
+    pub transforms: Vec<String>,
+    pub tokens_prompt: u64,
+    pub tokens_completion: u64,
+    pub retried: bool,
+    pub first_error: Option<String>,
+    pub rows_original: Option<u64>,
+    pub rows_optimized: Option<u64>,
+    /// Per-instance results when validated on several DBs (absent on older runs).
+    pub instances: Value,
+    /// First differing rows (`{"original": [...], "optimized": [...]}`) on a mismatch.
+    pub diff: Value,
+    pub notes: Vec<String>,
+    pub model: Option<String>,
+    /// False when only the row was kept (beyond `DETAIL_LIMIT`).
+    pub has_details: bool,
+    pub optimized_sql: Option<String>,
+    pub prompt: Option<String>,
+    pub response: Option<String>,
+    pub earlier: Vec<Attempt>,
+}
+
+impl GenReport {
+    pub fn is_pass(&self) -> bool {
+        self.status == "pass"
+    }
+}
+
+/// Per arm of one query (or, in [`ReportModel::arms`], pooled over queries).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmStats {
+    pub name: String,
+    pub completed: usize,
+    pub valid: usize,
+    pub valid_rate: Option<f64>,
+    pub median_speedup: Option<f64>,
+    pub best_speedup: Option<f64>,
+    pub wins: usize,
+    pub at_k: Vec<AtK>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransformRow {
+    pub name: String,
+    pub count: usize,
+    pub valid: usize,
+    pub valid_rate: f64,
+    pub median_speedup: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub dir: PathBuf,
+    pub query_id: String,
+    pub run_id: Option<String>,
+    pub original_sql: String,
+    pub base_prompt: String,
+    pub interrupted: bool,
+    pub elapsed_s: f64,
+    pub total: Option<u64>,
+    pub confirmed: Value,
+    pub arms: Vec<ArmStats>,
+    /// Sorted: passes by speedup (best first), then the rest by number.
+    pub gens: Vec<GenReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportModel {
+    pub kind: Kind,
+    pub dir: PathBuf,
+    pub header: Header,
+    pub runs: Vec<RunReport>,
+    pub arm_names: Vec<String>,
+    pub transforms: Vec<TransformRow>,
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>, ReadError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|error| ReadError::Json { path: path.into(), error }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ReadError::Io { path: path.into(), error }),
+    }
+}
+
+fn read_text(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+fn s(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// Read a run folder or a sweep folder.
+pub fn read(dir: &Path) -> Result<ReportModel, ReadError> {
+    if dir.join(layout::CONFIG).is_file() {
+        let run = read_run(dir)?;
+        let cfg = read_json(&dir.join(layout::CONFIG))?.unwrap_or(Value::Null);
+        return Ok(assemble(Kind::Run, dir, vec![run], &cfg));
+    }
+    let Some(sweep) = read_json(&dir.join(layout::SUMMARY_JSON))?.filter(|v| v["rows"].is_array()) else {
+        return Err(ReadError::NotARun(dir.into()));
+    };
+    let mut run_dirs: Vec<PathBuf> = Vec::new();
+    for row in sweep["rows"].as_array().into_iter().flatten() {
+        if let Some(p) = row["run_dir"].as_str().map(PathBuf::from) {
+            // Folders are recorded as written; a moved sweep keeps its relative layout.
+            let p = if p.is_dir() { p } else { dir.join(p.file_name().unwrap_or_default()) };
+            if !run_dirs.contains(&p) {
+                run_dirs.push(p);
+            }
+        }
+    }
+    let mut runs = Vec::new();
+    for p in run_dirs.iter().filter(|p| p.join(layout::CONFIG).is_file()) {
+        runs.push(read_run(p)?);
+    }
+    let cfg = match run_dirs.first() {
+        Some(p) => read_json(&p.join(layout::CONFIG))?.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let mut model = assemble(Kind::Sweep, dir, runs, &cfg);
+    if let Some(id) = s(&sweep["run_id"]) {
+        if !model.header.run_ids.contains(&id) {
+            model.header.run_ids.insert(0, id);
+        }
+    }
+    Ok(model)
+}
+
+fn assemble(kind: Kind, dir: &Path, runs: Vec<RunReport>, cfg: &Value) -> ReportModel {
+    let mut header = header(cfg);
+    let mut arm_names: Vec<String> = Vec::new();
+    for r in &runs {
+        for a in &r.arms {
+            if !arm_names.contains(&a.name) {
+                arm_names.push(a.name.clone());
+            }
+        }
+        for g in &r.gens {
+            header.tokens_prompt += g.tokens_prompt;
+            header.tokens_completion += g.tokens_completion;
+            if let Some(m) = &g.model {
+                if !header.models.contains(m) {
+                    header.models.push(m.clone());
+                }
+            }
+        }
+        header.wall_s += r.elapsed_s;
+        if let Some(id) = &r.run_id {
+            if !header.run_ids.contains(id) {
+                header.run_ids.push(id.clone());
+            }
+        }
+    }
+    let transforms = transform_table(runs.iter().flat_map(|r| r.gens.iter()));
+    ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms }
+}
+
+fn header(cfg: &Value) -> Header {
+    let mut databases = Vec::new();
+    if let Some(p) = cfg["database"]["path"].as_str() {
+        let fp = &cfg["database"]["fingerprint"];
+        let id = fp["sha256"].as_str().map(|h| h.chars().take(16).collect()).unwrap_or_else(|| fp.to_string());
+        databases.push((p.to_string(), id));
+    }
+    for inst in cfg["database"]["instances"].as_array().into_iter().flatten() {
+        let path = s(&inst["path"]).unwrap_or_else(|| inst.to_string());
+        let id = inst["fingerprint"]["sha256"].as_str().map(|h| h.chars().take(16).collect()).unwrap_or_default();
+        databases.push((path, id));
+    }
+    Header {
+        name: s(&cfg["name"]).unwrap_or_default(),
+        description: s(&cfg["description"]).unwrap_or_default(),
+        spec_path: s(&cfg["spec_path"]).unwrap_or_default(),
+        spec_sha256: s(&cfg["spec_sha256"]).unwrap_or_default(),
+        git_commit: s(&cfg["git"]["commit"]),
+        git_dirty: cfg["git"]["dirty"].as_bool(),
+        qt_version: s(&cfg["qt_version"]).unwrap_or_default(),
+        duckdb_version: s(&cfg["duckdb_version"]).unwrap_or_default(),
+        databases,
+        models: s(&cfg["spec"]["llm"]["model"]).into_iter().collect(),
+        run_ids: Vec::new(),
+        started_at: s(&cfg["started_at"]).unwrap_or_default(),
+        wall_s: 0.0,
+        tokens_prompt: 0,
+        tokens_completion: 0,
+    }
+}
+
+/// Read one query's run folder.
+pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
+    let run = RunDir { path: dir.to_path_buf() };
+    let cfg = read_json(&run.file(layout::CONFIG))?.ok_or_else(|| ReadError::NotARun(dir.into()))?;
+    let summary = read_json(&run.file(layout::SUMMARY_JSON))?.unwrap_or(Value::Null);
+    let confirmed = summary["confirmed"].clone();
+    let mut gens = Vec::new();
+    for (n, path) in run.gen_folder_paths() {
+        let Some(v) = read_json(&path.join(layout::VALIDATION)).ok().flatten() else { continue };
+        gens.push(gen_row(n, &path, &v, &confirmed));
+    }
+    sort_gens(&mut gens);
+    for (i, g) in gens.iter_mut().enumerate() {
+        if i < DETAIL_LIMIT {
+            read_details(&dir.join(&g.folder), g);
+        } else {
+            // Only the row is kept: a 100,000-generation run stays small in memory.
+            (g.instances, g.diff, g.notes, g.first_error, g.error) = (Value::Null, Value::Null, Vec::new(), None, None);
+        }
+    }
+    let arm_order: Vec<String> = cfg["arms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| s(&a["name"]))
+        .collect();
+    let arms = arm_stats(&gens, &arm_order);
+    Ok(RunReport {
+        dir: dir.into(),
+        query_id: s(&cfg["query_id"]).unwrap_or_default(),
+        run_id: s(&cfg["run_id"]),
+        original_sql: read_text(&run.file(layout::ORIGINAL)).unwrap_or_default(),
+        base_prompt: read_text(&run.file(layout::BASE_PROMPT)).unwrap_or_default(),
+        interrupted: summary["interrupted"].as_bool() == Some(true),
+        elapsed_s: summary["elapsed_seconds"].as_f64().unwrap_or(0.0),
+        total: cfg["total_generations"].as_u64().or(summary["total_workers"].as_u64()),
+        confirmed,
+        arms,
+        gens,
+    })
+}
+
+fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport {
+    let ci = &v["timing"]["ci95"];
+    let ci95 = match (ci[0].as_f64(), ci[1].as_f64()) {
+        (Some(lo), Some(hi)) => Some([lo, hi]),
+        _ => None,
+    };
+    let confirmed = (confirmed["gen"].as_u64() == Some(number as u64))
+        .then(|| confirmed["confirmed_speedup"].as_f64().map(|c| (c, confirmed["held"].as_bool())))
+        .flatten();
+    let strings = |k: &Value| k.as_array().into_iter().flatten().filter_map(|x| s(x)).collect::<Vec<_>>();
+    let first_error = match &v["first_error"] {
+        Value::Null => None,
+        fe => Some(format!("{}: {}", fe["reason"].as_str().unwrap_or("?"), fe["error"].as_str().unwrap_or(""))),
+    };
+    GenReport {
+        number,
+        folder: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        arm: s(&v["arm_name"]).unwrap_or_default(),
+        status: s(&v["status"]).unwrap_or_else(|| "unknown".into()),
+        reason: s(&v["reason"]),
+        error: s(&v["error"]),
+        speedup: v["speedup"].as_f64(),
+        ci95,
+        win: v["timing"]["win"].as_bool() == Some(true),
+        below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
+        timing_note: s(&v["timing"]["timing_note"]),
+        confirmed,
+        examples: strings(&v["examples"]),
+        transforms: strings(&v["transforms"]),
+        tokens_prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),
+        tokens_completion: v["tokens"]["completion"].as_u64().unwrap_or(0),
+        retried: v["retried"].as_bool() == Some(true),
+        first_error,
+        rows_original: v["rows"]["original"].as_u64(),
+        rows_optimized: v["rows"]["optimized"].as_u64(),
+        instances: v["instances"].clone(),
+        diff: v["diff"].clone(),
+        notes: strings(&v["notes"]),
+        model: s(&v["model"]),
+        has_details: false,
+        optimized_sql: None,
+        prompt: None,
+        response: None,
+        earlier: Vec::new(),
+    }
+}
+
+/// Passes by speedup (best first; those without a figure after), then the rest by number.
+fn sort_gens(gens: &mut [GenReport]) {
+    gens.sort_by(|a, b| {
+        b.is_pass()
+            .cmp(&a.is_pass())
+            .then_with(|| b.speedup.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.speedup.unwrap_or(f64::NEG_INFINITY)))
+            .then_with(|| a.number.cmp(&b.number))
+    });
+}
+
+fn read_details(dir: &Path, g: &mut GenReport) {
+    g.has_details = true;
+    g.optimized_sql = read_text(&dir.join(layout::OPTIMIZED));
+    g.prompt = read_text(&dir.join("prompt.txt"));
+    g.response = read_text(&dir.join("response.txt"));
+    for i in 1.. {
+        let Some(prompt) = read_text(&dir.join(format!("prompt.{i}.txt"))) else { break };
+        g.earlier.push(Attempt { prompt, response: read_text(&dir.join(format!("response.{i}.txt"))) });
+    }
+}
+
+/// Valid rate, median / best speedup, wins and the @k curves of some generations.
+pub fn stats_of<'a>(name: &str, gens: impl Iterator<Item = &'a GenReport> + Clone) -> ArmStats {
+    let completed = gens.clone().count();
+    let valid = gens.clone().filter(|g| g.is_pass()).count();
+    let speedups: Vec<f64> = gens.clone().filter(|g| g.is_pass()).filter_map(|g| g.speedup).collect();
+    let pairs: Vec<(bool, Option<f64>)> = gens.clone().map(|g| (g.is_pass(), g.speedup)).collect();
+    ArmStats {
+        name: name.to_string(),
+        completed,
+        valid,
+        valid_rate: (completed > 0).then(|| valid as f64 / completed as f64),
+        median_speedup: median(&speedups),
+        best_speedup: speedups.iter().copied().reduce(f64::max),
+        wins: gens.filter(|g| g.is_pass() && g.win && !g.below_floor).count(),
+        at_k: at_k::curves(&pairs),
+    }
+}
+
+fn arm_stats(gens: &[GenReport], order: &[String]) -> Vec<ArmStats> {
+    let mut names: Vec<String> = order.to_vec();
+    for g in gens {
+        if !names.contains(&g.arm) {
+            names.push(g.arm.clone());
+        }
+    }
+    names.iter().map(|a| stats_of(a, gens.iter().filter(|g| &g.arm == a))).collect()
+}
+
+/// Count, valid rate and median speedup per declared transform ("which patterns win?");
+/// a generation declaring two transforms counts for both; `(none)` when none declared.
+pub fn transform_table<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Vec<TransformRow> {
+    let mut by: BTreeMap<String, Vec<&GenReport>> = BTreeMap::new();
+    for g in gens {
+        if g.transforms.is_empty() {
+            by.entry("(none)".into()).or_default().push(g);
+        }
+        for t in &g.transforms {
+            by.entry(t.clone()).or_default().push(g);
+        }
+    }
+    let mut rows: Vec<TransformRow> = by
+        .into_iter()
+        .map(|(name, gs)| {
+            let st = stats_of(&name, gs.iter().copied());
+            TransformRow {
+                name,
+                count: st.completed,
+                valid: st.valid,
+                valid_rate: st.valid_rate.unwrap_or(0.0),
+                median_speedup: st.median_speedup,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    rows
+}
+
+impl ReportModel {
+    /// Arm statistics of query `query_id` and arm `arm`, if that pair ran.
+    pub fn cell(&self, query_id: &str, arm: &str) -> Option<(&RunReport, &ArmStats)> {
+        self.runs
+            .iter()
+            .filter(|r| r.query_id == query_id)
+            .find_map(|r| r.arms.iter().find(|a| a.name == arm).map(|a| (r, a)))
+    }
+
+    pub fn query_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for r in &self.runs {
+            if !ids.contains(&r.query_id) {
+                ids.push(r.query_id.clone());
+            }
+        }
+        ids
+    }
+
+    pub fn generation_count(&self) -> usize {
+        self.runs.iter().map(|r| r.gens.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mk(n: u32, status: &str, speedup: Option<f64>, t: &[&str]) -> GenReport {
+        let v = json!({"status": status, "speedup": speedup, "arm_name": "a", "transforms": t,
+                        "timing": {"ci95": [1.1, 2.0], "win": true}, "original_time": 0.5});
+        gen_row(n, Path::new("/x/gen_01"), &v, &Value::Null)
+    }
+
+    #[test]
+    fn gens_sort_passes_first_by_speedup_and_transforms_are_tabled() {
+        let mut g = vec![
+            mk(1, "error", None, &[]),
+            mk(2, "pass", Some(1.5), &["decorrelate"]),
+            mk(3, "pass", Some(3.0), &["decorrelate", "early_filter"]),
+            mk(4, "validation_failed", None, &["early_filter"]),
+        ];
+        sort_gens(&mut g);
+        assert_eq!(g.iter().map(|g| g.number).collect::<Vec<_>>(), vec![3, 2, 1, 4]);
+        let t = transform_table(g.iter());
+        let dec = t.iter().find(|r| r.name == "decorrelate").unwrap();
+        assert_eq!((dec.count, dec.valid, dec.median_speedup), (2, 2, Some(2.25)));
+        let ef = t.iter().find(|r| r.name == "early_filter").unwrap();
+        assert_eq!((ef.count, ef.valid_rate), (2, 0.5));
+        assert_eq!(t.iter().find(|r| r.name == "(none)").unwrap().count, 1);
+        let a = stats_of("a", g.iter());
+        assert_eq!((a.completed, a.valid, a.wins, a.best_speedup), (4, 2, 2, Some(3.0)));
+        assert_eq!(a.at_k.len(), 4);
+    }
+
+    #[test]
+    fn a_folder_that_is_no_run_is_refused_with_its_path() {
+        let t = tempfile::tempdir().unwrap();
+        let e = read(t.path()).unwrap_err().to_string();
+        assert!(e.contains(&t.path().display().to_string()) && e.contains("not a qt run folder"), "{e}");
+    }
+}
