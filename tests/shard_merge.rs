@@ -110,16 +110,16 @@ fn plan_lists_what_a_shard_will_do() {
     for k in 1..=3 {
         let text = run_ok(&["plan", spec.to_str().unwrap(), "--shard", &format!("{k}/3"), "--out", dir.path().join(format!("p{k}")).to_str().unwrap()]);
         assert!(text.contains(&format!("shard {k}/3")), "{text}");
+        // Each distinct prompt is written once; index.txt lists every generation planned.
         for p in std::fs::read_dir(dir.path().join(format!("p{k}"))).unwrap().flatten() {
-            for g in std::fs::read_dir(p.path()).unwrap().flatten() {
-                let name = g.file_name().to_string_lossy().into_owned();
-                if name.starts_with("gen_") {
-                    assert!(all.insert(format!("{}/{name}", p.file_name().to_string_lossy())), "rendered twice: {name}");
-                }
+            let Ok(index) = std::fs::read_to_string(p.path().join("index.txt")) else { continue };
+            for line in index.lines() {
+                let name = line.split('\t').next().unwrap_or_default();
+                assert!(all.insert(format!("{}/{name}", p.file_name().to_string_lossy())), "planned twice: {name}");
             }
         }
     }
-    assert_eq!(all.len(), 8, "the three shards render the 8 prompts once: {all:?}");
+    assert_eq!(all.len(), 8, "the three shards plan the 8 generations once: {all:?}");
 }
 
 fn shard_dir(dir: &Path, k: u32, n: u32) -> PathBuf {
