@@ -168,7 +168,7 @@ pub struct ValidateArgs {
 pub enum DbCommand {
     /// Generate a TPC-DS sample DB (the same code path as `database.generate`).
     /// Our users' sample is `--scale 100 --sample 0.01`: every dimension table at
-    /// scale 100 and 1% of the fact rows (about a minute and 1 GB, once).
+    /// scale 100 and 1% of the fact rows (about 30 s and 600 MB of memory on 2 cores, once).
     Generate(DbGenerateArgs),
     /// Run each query on a sample DB: rows, time, and which ones are empty there
     /// (an empty original cannot judge any rewrite).
