@@ -4,7 +4,7 @@
 //! the trailing `;` and comments, the first word, the words a text mentions, a
 //! layout-independent form for "is this the same SQL again?", and a WITH clause's parts.
 
-/// One lexical token: what [`normalize`] and the tail/word helpers need, nothing more.
+/// One lexical token: what the tail, word and top-level helpers need, nothing more.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok {
     Word,
@@ -80,20 +80,6 @@ pub fn first_word(sql: &str) -> &str {
         .into_iter()
         .find(|(k, _, _)| *k == Tok::Word)
         .map_or("", |(_, s, e)| &sql[s..e])
-}
-
-/// A canonical form for "is this the same text?": comments, spacing and trailing `;`
-/// dropped, words lowercased, quoted text kept as written.
-pub fn normalize(sql: &str) -> String {
-    let body = strip_tail(sql);
-    tokens(body)
-        .into_iter()
-        .map(|(k, s, e)| match k {
-            Tok::Word => body[s..e].to_lowercase(),
-            _ => body[s..e].to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The names a text mentions, lowercased (words and double-quoted identifiers).
@@ -229,12 +215,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalization_ignores_layout_only() {
-        assert_eq!(
-            normalize("SELECT a,b -- x\nFROM T;"),
-            normalize("select a , b from t")
-        );
-        assert_ne!(normalize("SELECT 'A'"), normalize("SELECT 'a'"));
+    fn first_word_and_tail_ignore_comments() {
         assert_eq!(first_word("/* c */ (select 1)"), "select");
         assert_eq!(strip_tail("SELECT 1; -- x\n;"), "SELECT 1");
     }

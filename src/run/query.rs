@@ -95,7 +95,7 @@ impl QueryShared {
             Ok(b) => b,
             Err(v) => return Some(((*v).clone().into(), None)),
         };
-        if crate::sqltext::normalize(&sql) == crate::sqltext::normalize(&base.original_sql) {
+        if validate::dedup::normalize(&sql) == validate::dedup::normalize(&base.original_sql) {
             let v = Verdict::Inconclusive {
                 reason: validate::Reason::NoChange,
                 rows: None,

@@ -1,5 +1,6 @@
 //! Which candidates are the same SQL: the key under which a query's identical candidates
-//! are validated once (the others record `same_as`).
+//! are validated once (the others record `same_as`), and under which a candidate equal to
+//! the original is `inconclusive/no_change`. The one normalizer of SQL text in qt.
 //!
 //! Normalization is deliberately shallow and safe: comments and whitespace go, a trailing
 //! `;` goes, and structural keywords (SELECT, FROM, JOIN, AND ...) are upper-cased. Nothing
