@@ -14,34 +14,7 @@ use std::time::{Duration, Instant};
 
 /// An offline spec (replay answers, scale-0.01 DB) with `patch` applied as replacements.
 fn spec_text(dir: &Path, patch: &[(&str, &str)]) -> String {
-    let mut t = format!(
-        r#"name = "hard"
-[output]
-root = "{out}"
-[database]
-generate = {{ benchmark = "tpcds", scale = 0.01 }}
-[queries]
-files = ["@REPO@/queries/demo/demo3.sql"]
-[llm]
-provider = "replay"
-responses = "@REPO@/prompts/demo_responses"
-[generation]
-workers = 2
-template = "@REPO@/templates/v5_dag.j2"
-retries_on_failure = 0
-[examples]
-dir = "@REPO@/prompts/examples"
-[validation]
-timing_rounds = 1
-warmup = 0
-"#,
-        out = dir.join("out").display()
-    );
-    for (from, to) in patch {
-        assert!(t.contains(from), "patch target {from:?} not in the base spec");
-        t = t.replacen(from, to, 1);
-    }
-    t
+    patched(offline_spec(dir, "hard", &["@REPO@/queries/demo/demo3.sql"]), patch)
 }
 
 const REPLAY: &str = "provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"";

@@ -15,31 +15,8 @@ const N: usize = 3;
 
 /// Replayed: three queries x two arms x two workers = 12 generations.
 fn spec(dir: &Path) -> PathBuf {
-    let text = format!(
-        r#"name = "deployed"
-[output]
-root = "{out}"
-[database]
-generate = {{ benchmark = "tpcds", scale = 0.01 }}
-[queries]
-files = ["@REPO@/queries/demo/*.sql"]
-[llm]
-provider = "replay"
-responses = "@REPO@/prompts/demo_responses"
-[generation]
-workers = 2
-template = "@REPO@/templates/v5_dag.j2"
-retries_on_failure = 0
-[examples]
-dir = "@REPO@/prompts/examples"
-[validation]
-timing_rounds = 1
-warmup = 0
-[matrix]
-"llm.temperature" = [0.0, 0.5]
-"#,
-        out = dir.join("out").display()
-    );
+    let text = offline_spec(dir, "deployed", &["@REPO@/queries/demo/*.sql"])
+        + "[matrix]\n\"llm.temperature\" = [0.0, 0.5]\n";
     write_spec(dir, "deployed.toml", &text)
 }
 

@@ -23,32 +23,10 @@ const SHARD_VARS: [&str; 6] = [
 
 /// A replayed two-query, two-arm experiment (8 generations).
 fn replay_spec(dir: &Path, description: &str) -> PathBuf {
-    let text = format!(
-        r#"name = "sharded"
-description = "{description}"
-[output]
-root = "{out}"
-[database]
-generate = {{ benchmark = "tpcds", scale = 0.01 }}
-[queries]
-files = ["@REPO@/queries/demo/demo1.sql", "@REPO@/queries/demo/demo3.sql"]
-[llm]
-provider = "replay"
-responses = "@REPO@/prompts/demo_responses"
-[generation]
-workers = 2
-template = "@REPO@/templates/v5_dag.j2"
-retries_on_failure = 0
-[examples]
-dir = "@REPO@/prompts/examples"
-[validation]
-timing_rounds = 1
-warmup = 0
-[matrix]
-"llm.temperature" = [0.0, 0.5]
-"#,
-        out = dir.join("out").display()
-    );
+    let files = ["@REPO@/queries/demo/demo1.sql", "@REPO@/queries/demo/demo3.sql"];
+    let text = offline_spec(dir, "sharded", &files)
+        .replacen('\n', &format!("\ndescription = \"{description}\"\n"), 1)
+        + "[matrix]\n\"llm.temperature\" = [0.0, 0.5]\n";
     write_spec(dir, "sharded.toml", &text)
 }
 

@@ -50,6 +50,45 @@ pub fn tpcds_queries() -> Option<PathBuf> {
     found
 }
 
+/// An offline spec: replayed demo answers, a scale-0.01 DB, 2 workers, one timing round,
+/// output under `dir/out`. `files` are the query globs (`@REPO@` stands for the repository).
+pub fn offline_spec(dir: &Path, name: &str, files: &[&str]) -> String {
+    let files: Vec<String> = files.iter().map(|f| format!("{f:?}")).collect();
+    format!(
+        r#"name = "{name}"
+[output]
+root = "{out}"
+[database]
+generate = {{ benchmark = "tpcds", scale = 0.01 }}
+[queries]
+files = [{files}]
+[llm]
+provider = "replay"
+responses = "@REPO@/prompts/demo_responses"
+[generation]
+workers = 2
+template = "@REPO@/templates/v5_dag.j2"
+retries_on_failure = 0
+[examples]
+dir = "@REPO@/prompts/examples"
+[validation]
+timing_rounds = 1
+warmup = 0
+"#,
+        out = dir.join("out").display(),
+        files = files.join(", "),
+    )
+}
+
+/// `text` with each `(from, to)` replaced once; every `from` must be there.
+pub fn patched(mut text: String, patch: &[(&str, &str)]) -> String {
+    for (from, to) in patch {
+        assert!(text.contains(from), "patch target {from:?} not in the base spec");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
 /// Write `text` as a spec file in `dir`, with `@REPO@` replaced by the repository path.
 pub fn write_spec(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
