@@ -1,6 +1,6 @@
 //! Exit codes shared by every subcommand (see OUTPUT.md): 0 done, 1 failure,
 //! 2 bad input, 130 interrupted. Modules keep their own `thiserror` types; this file
-//! only says which of them count as "bad input".
+//! only names the markers; `commands::exit_code_of` maps errors to codes.
 
 /// Marker for errors caused by the user's input (spec, files, flags): exit code 2.
 /// Wrap any error with `BadInput` (or return one) to make `main` exit with 2.
@@ -17,8 +17,3 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// The exit code `main` gives an error: 2 for bad input (spec, flags, files), else 1.
-pub fn exit_code_of(e: &anyhow::Error) -> i32 {
-    if e.chain().any(|c| c.is::<BadInput>() || c.is::<crate::spec::SpecError>()) { EXIT_BAD_INPUT } else { EXIT_FAILURE }
-}

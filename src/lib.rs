@@ -2,15 +2,16 @@
 //! sample DuckDB database, and record everything so every number can be re-derived.
 //!
 //! Modules follow the data flow: spec -> plan -> generate -> validate -> record -> report.
+//! ARCHITECTURE.md at the repository root maps them and names the layers; lower layers
+//! never import higher ones (`tests/architecture.rs`).
 
 pub mod bench;
-pub mod bench_sample;
-pub mod bench_aa;
-pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod dag;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod llm;
 pub mod merge;
 pub mod prompt;
@@ -20,4 +21,5 @@ pub mod report;
 pub mod run;
 pub mod spec;
 pub mod sqltext;
+pub mod stdio;
 pub mod validate;

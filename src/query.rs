@@ -8,9 +8,16 @@
 //! `orders.sql` -> `orders`). This file knows nothing about TOML: the spec loader turns
 //! a [`QueryError`] into a located spec error.
 
-use crate::spec::types::QueryId;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+/// `ids = [1, "2..5", "23a"]` in a spec's `[queries]`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum QueryId {
+    Number(u32),
+    Text(String),
+}
 
 /// One query to optimize.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

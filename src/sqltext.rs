@@ -1,6 +1,6 @@
 //! A tiny SQL lexer that reads any dialect the way DuckDB tokenizes it (words, quoted
 //! text, punctuation; comments and whitespace dropped). It never decides what a statement
-//! means (DuckDB's parser does, see validate/gate.rs); it only finds text boundaries:
+//! means (DuckDB's parser does, see db/gate.rs); it only finds text boundaries:
 //! the trailing `;` and comments, the first word, the words a text mentions, a
 //! layout-independent form for "is this the same SQL again?", and a WITH clause's parts.
 

@@ -74,7 +74,7 @@ fn generation_is_deterministic() {
     let first = sample_db(BIN);
     let dir = scratch("deterministic");
     let second = dir.join("again.duckdb");
-    let out = db::generate_cmd("tpcds", SCALE, Some(&second), true).expect("generate again");
+    let out = qt::commands::db::generate_cmd("tpcds", SCALE, Some(&second), true).expect("generate again");
     assert_eq!(out, second);
     let (a, b) = (
         db::fingerprint(first).unwrap(),
@@ -88,7 +88,7 @@ fn generation_is_deterministic() {
         "same rows, not only same counts"
     );
     // --out never replaces an existing file.
-    let err = db::generate_cmd("tpcds", SCALE, Some(&second), true).unwrap_err();
+    let err = qt::commands::db::generate_cmd("tpcds", SCALE, Some(&second), true).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
 }
 
@@ -197,7 +197,7 @@ fn bad_benchmark_and_scale_are_bad_input() {
         ("tpcds", f64::NAN),
         ("tpcds", -1.0),
     ] {
-        let err = db::generate_cmd(bench, scale, Some(Path::new("/nonexistent/x.duckdb")), true)
+        let err = qt::commands::db::generate_cmd(bench, scale, Some(Path::new("/nonexistent/x.duckdb")), true)
             .unwrap_err();
         assert!(
             err.downcast_ref::<qt::error::BadInput>().is_some(),

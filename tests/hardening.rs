@@ -417,7 +417,7 @@ fn a_timing_run_waits_for_the_machine_timing_lock() {
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     let lock = std::fs::File::create(cache.join("timing.lock")).unwrap();
-    assert!(qt::record::lock::try_flock(&lock).unwrap(), "the test holds the machine timing lock");
+    assert!(qt::files::lock::try_flock(&lock).unwrap(), "the test holds the machine timing lock");
     let mut child = qt_std()
         .env("QT_CACHE_DIR", &cache)
         .args(["validate", "--db"])

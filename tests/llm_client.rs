@@ -33,6 +33,7 @@ impl Env {
             cache_dir: Some(self.cache_dir()),
             retry: RetryPolicy::new(Duration::from_millis(10), Duration::from_secs(5)),
             samples_seed: 0,
+            ..Default::default()
         };
         Client::new(&cfg, Some(&self.key_file()), None, opts).unwrap()
     }

@@ -2,7 +2,9 @@
 
 use qt::llm::{ChatRequest, Client, ClientOptions, LlmError, Message};
 use qt::spec::{LlmCfg, ProviderKind};
+use qt::record::answers::RecordedLayout;
 use std::path::Path;
+use std::sync::Arc;
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
@@ -12,7 +14,9 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 fn client(responses: &str) -> Result<Client, LlmError> {
     let cfg = LlmCfg { provider: ProviderKind::Replay, responses: Some(responses.into()), ..LlmCfg::default() };
-    Client::new(&cfg, None, None, ClientOptions::default())
+    // The run-tree layout comes from record/, as `qt run` passes it.
+    let opts = ClientOptions { recorded: Some(Arc::new(RecordedLayout)), ..ClientOptions::default() };
+    Client::new(&cfg, None, None, opts)
 }
 
 fn req(query: &str, worker: u32, attempt: u32) -> ChatRequest {

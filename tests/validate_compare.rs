@@ -1,8 +1,9 @@
 //! Equivalence rules on hand-built result sets (no DB): float tolerance, -0.0, NaN,
 //! DECIMAL scales, float bags whose sorted orders disagree, tie groups at a LIMIT cut.
 
-use qt::validate::equivalence::{Outcome, compare, float_eq};
-use qt::validate::order::OrderSpec;
+use qt::validate::equivalence::{Outcome, compare};
+use qt::validate::vocab::float_eq;
+use qt::validate::equivalence::order::OrderSpec;
 use qt::validate::resultset::{Cell, ColumnInfo, ResultSet, TypeClass};
 
 fn col(name: &str, type_name: &str, class: TypeClass) -> ColumnInfo {

@@ -9,7 +9,7 @@
 mod common;
 
 use qt::validate::sandbox::Sandbox;
-use qt::validate::stats::{balanced_speedup, median};
+use qt::validate::timing::stats::{balanced_speedup, median};
 use qt::validate::timing::PairedRun;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

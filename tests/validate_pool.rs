@@ -3,7 +3,7 @@
 //! through an old connection. One test function: the pool's open counter is per process.
 
 mod validate_support;
-use qt::validate::pool;
+use qt::validate::sandbox::pool;
 use qt::validate::{TimingLane, check_candidate, prepare_baseline};
 use std::time::Duration;
 use validate_support::*;

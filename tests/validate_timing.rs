@@ -238,7 +238,7 @@ fn aa_bench_spread_on_synthetic_table() {
             "{name}: original ~{orig_ms:.0} ms; n={} min={:.3} median={:.3} max={:.3}; ci95 contains 1: {covered}/{}; false wins: {wins}",
             s.len(),
             sorted.first().unwrap_or(&f64::NAN),
-            qt::validate::stats::median(&s).unwrap_or(f64::NAN),
+            qt::validate::timing::stats::median(&s).unwrap_or(f64::NAN),
             sorted.last().unwrap_or(&f64::NAN),
             timings.len(),
         );

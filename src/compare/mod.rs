@@ -3,13 +3,13 @@
 //! paired by query and arm, and every difference gets a seeded bootstrap 95% interval that
 //! resamples queries and, inside each, generations. The verdict per arm is decided here,
 //! once, from the interval against a noise threshold (criterion's way: whole interval,
-//! three words); report/ only prints it. `at_k` holds the valid@k / best-speedup@k math.
+//! three words); report/ only prints it. The valid@k / best-speedup@k math is
+//! `record/at_k.rs` (summary.json holds the curves).
 //!
 //! The primary figure is the expected kept speedup of one generation: its speedup when
 //! valid and faster, else 1.0 (you keep the original). It moves with validity and with
 //! speed, so "B better" means a B generation is worth more than an A generation.
 
-pub mod at_k;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -17,7 +17,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 use crate::record::report_model::{self, GenReport, ReportModel};
-use crate::validate::stats::median;
+use crate::record::at_k;
+use crate::validate::timing::stats::median;
 
 /// Relative change below which B and A are "the same": about the spread of the A/A
 /// timing noise that `qt bench` measures (README: A/A p05-p95 within about +-5%).

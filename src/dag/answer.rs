@@ -122,7 +122,7 @@ pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
     // sqlparser reads most answers; what it cannot read, DuckDB's parser decides.
     let checked = parse_one_query(text)
         .map(|_| ())
-        .or_else(|e| crate::validate::gate::check(text).map_err(|d| (e, d.to_string())));
+        .or_else(|e| crate::db::gate::check(text).map_err(|d| (e, d.to_string())));
     match checked {
         Ok(()) => Ok(text.to_string()),
         Err((_, d)) if block.is_some() => Err(AnswerError::Assembled(d)),

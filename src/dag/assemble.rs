@@ -125,7 +125,7 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
     let text = pretty_query(&main);
     if let Err(e) = parse_one_query(&text) {
         // sqlparser printed what it cannot read back; DuckDB's parser decides.
-        crate::validate::gate::check(&text).map_err(|_| AnswerError::Assembled(e))?;
+        crate::db::gate::check(&text).map_err(|_| AnswerError::Assembled(e))?;
     }
     Ok(text)
 }

@@ -155,7 +155,7 @@ pub fn parse_first_dag(sql: &str) -> Result<Dag, DagError> {
 pub fn parse_first_dag_with_schema(sql: &str, columns: &Columns) -> Result<Dag, DagError> {
     match parse_dags_with_schema(sql, columns) {
         Ok(mut dags) => Ok(dags.remove(0)), // never empty: Empty is an error
-        Err(DagError::Syntax(e)) if crate::validate::gate::check(sql).is_ok() => {
+        Err(DagError::Syntax(e)) if crate::db::gate::check(sql).is_ok() => {
             Ok(parse::degraded_dag(sql, &e))
         }
         Err(e) => Err(e),

@@ -9,7 +9,7 @@ use super::answer::{AnswerError, RewriteSet};
 use super::assemble::{ident, stable_topo, strip_cte_wrapper};
 use super::{Dag, MAIN_QUERY, NodeKind};
 use crate::sqltext::{split_with, strip_tail, words};
-use crate::validate::gate::{self, GateError};
+use crate::db::gate::{self, GateError};
 use std::collections::BTreeSet;
 
 struct Entry {

@@ -112,7 +112,7 @@ pub fn ensure_spec_in(
 }
 
 /// `announce` = false drops the stderr line (for `--quiet`).
-pub(crate) fn ensure(
+pub fn ensure(
     cache_root: &Path,
     spec: &GenSpec,
     progress: bool,

@@ -1,10 +1,10 @@
 //! DuckDB access for qt: opening the user's sample database read-only, generating the
-//! embedded TPC-DS sample database (cached, built once), fingerprinting a database, and
-//! analyzing a query's plan (`plan.json`, `plan_full.txt`, `plan_summary.txt`).
+//! embedded TPC-DS sample database (cached, built once), fingerprinting a database,
+//! analyzing a query's plan (`plan.json`, `plan_full.txt`, `plan_summary.txt`), and
+//! asking DuckDB's own parser whether a text is exactly one query (`gate.rs`).
 //!
 //! Deliberately not here: the validation sandbox (statement checks, locked configuration,
-//! result comparison and timing live in `validate/`), and the CLI (`qt db generate` calls
-//! [`generate_cmd`]).
+//! result comparison and timing live in `validate/`), and the CLI (`commands/db.rs`).
 
 mod cache;
 mod fingerprint;
@@ -16,13 +16,14 @@ mod plan_text;
 mod sample;
 mod schema;
 mod split;
+pub mod gate;
 
 use std::path::{Path, PathBuf};
 
 use duckdb::{AccessMode, Config, Connection};
 
 pub use cache::{
-    Generated, cache_dir, ensure_generated, ensure_generated_in, ensure_generated_spec,
+    Generated, cache_dir, ensure, ensure_generated, ensure_generated_in, ensure_generated_spec,
     ensure_spec_in, generated_path, generated_path_for,
 };
 pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
@@ -117,61 +118,9 @@ pub fn duckdb_version() -> String {
         .unwrap_or_else(|e| format!("unknown ({e})"))
 }
 
-/// `qt db generate`: builds a sample database into `out` (atomically; refuses to replace an
-/// existing file), or into the cache when `out` is None (reusing a cached one), and prints
-/// its path on stdout. `quiet` hides the progress bar and the stderr notes.
-pub fn generate_cmd(
-    benchmark: &str,
-    scale: f64,
-    out: Option<&Path>,
-    quiet: bool,
-) -> anyhow::Result<PathBuf> {
-    let spec = GenSpec {
-        benchmark: benchmark.into(),
-        ..GenSpec::full(scale)
-    };
-    generate_spec_cmd(&spec, out, quiet)
-}
-
-/// [`generate_cmd`] for a sampled (or any) [`GenSpec`].
-pub fn generate_spec_cmd(
-    spec: &GenSpec,
-    out: Option<&Path>,
-    quiet: bool,
-) -> anyhow::Result<PathBuf> {
-    let result = match out {
-        None => cache::ensure(&cache_dir(), spec, !quiet, !quiet),
-        Some(out) => generate_to(spec, out, quiet).map(|built| Generated {
-            path: out.to_path_buf(),
-            built,
-        }),
-    };
-    let Generated { path, built } = result.map_err(|e| {
-        if e.is_bad_input() {
-            anyhow::Error::new(crate::error::BadInput(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    })?;
-    if !quiet {
-        match &built {
-            Some(s) => {
-                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                crate::errln!(
-                    "built {} rows in {:.1} s ({:.0} MB)",
-                    s.rows.values().sum::<u64>(),
-                    s.elapsed.as_secs_f64(),
-                    size as f64 / 1e6
-                )
-            }
-            None => crate::errln!("reusing the cached sample DB"),
-        }
-    }
-    crate::outln!("{}", path.display());
-    Ok(path)
-}
-
-fn generate_to(spec: &GenSpec, out: &Path, quiet: bool) -> Result<Option<BuildStats>, DbError> {
+/// Build `spec` into the new file `out` (atomically; an existing file is refused). `None`
+/// when a concurrent build of the same file won the race is reported as `OutputExists`.
+pub fn generate_file(spec: &GenSpec, out: &Path, quiet: bool) -> Result<Option<BuildStats>, DbError> {
     spec.check()?;
     if out.exists() {
         return Err(DbError::OutputExists(out.to_path_buf()));
@@ -185,25 +134,4 @@ fn generate_to(spec: &GenSpec, out: &Path, quiet: bool) -> Result<Option<BuildSt
     stats
         .map(Some)
         .ok_or_else(|| DbError::OutputExists(out.to_path_buf()))
-}
-
-/// `qt db generate` from its arguments (flags checked here: bad ones exit 2 naming them).
-pub fn generate_args_cmd(a: &crate::cli::DbGenerateArgs) -> anyhow::Result<PathBuf> {
-    let bad = |m: String| anyhow::Error::new(crate::error::BadInput(m));
-    if let Some(s) = a.sample {
-        check_sample(s).map_err(|e| bad(format!("--sample: {e}")))?;
-    }
-    if a.instance < 1 || a.instance > i64::from(u32::MAX) {
-        return Err(bad(format!(
-            "--instance {}: instances are numbered from 1 (1 is the default slice)",
-            a.instance
-        )));
-    }
-    let spec = GenSpec {
-        benchmark: a.benchmark.clone(),
-        scale: a.scale,
-        sample: a.sample,
-        instance: a.instance as u32,
-    };
-    generate_spec_cmd(&spec, a.out.as_deref(), a.quiet)
 }

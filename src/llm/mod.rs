@@ -26,6 +26,7 @@ pub mod mock_server;
 pub use error::LlmError;
 pub use limiter::{Limiter, new_limiter};
 pub use openai::chat_completions_url;
+pub use replay::RecordedRuns;
 pub use retry::RetryPolicy;
 
 use crate::spec::{LlmCfg, ProviderKind};
@@ -116,7 +117,7 @@ pub struct LlmResponse {
 }
 
 /// Options that are not part of the spec (flags, environment, tests).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ClientOptions {
     /// `--no-cache`: neither read nor write the response cache.
     pub no_cache: bool,
@@ -126,6 +127,21 @@ pub struct ClientOptions {
     /// Which set of samples (part of the cache key; 0 = the default set). A new seed gets
     /// fresh answers from the provider without bypassing the cache for other seeds.
     pub samples_seed: u64,
+    /// How earlier runs are laid out, for the replay provider (`record::answers`); without
+    /// it replay reads only its own file layouts.
+    pub recorded: Option<Arc<dyn RecordedRuns>>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("no_cache", &self.no_cache)
+            .field("cache_dir", &self.cache_dir)
+            .field("retry", &self.retry)
+            .field("samples_seed", &self.samples_seed)
+            .field("recorded", &self.recorded.is_some())
+            .finish()
+    }
 }
 
 /// The provider client. Cheap to clone; `Send + Sync`.
@@ -197,7 +213,7 @@ impl Client {
                         ));
                     }
                 };
-                (Backend::Replay(replay::Replay::new(&src)?), None)
+                (Backend::Replay(replay::Replay::new(&src, opts.recorded.clone())?), None)
             }
         };
         let samples_seed = opts.samples_seed;

@@ -15,12 +15,29 @@
 
 use super::{ChatRequest, LlmError, LlmResponse};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// Where earlier runs recorded their answers. record/ owns that layout and implements
+/// this (`record::answers`); the caller hands it in through `ClientOptions`, so llm/ never
+/// imports record/. Without it, only replay's own file layouts are searched.
+pub trait RecordedRuns: Send + Sync {
+    /// Answer files of (query, worker, 0-based attempt) in the earlier runs under `root`,
+    /// in lookup order; they need not exist.
+    fn answer_paths(&self, root: &Path, query: &str, worker: u32, attempt: u32) -> Vec<PathBuf>;
+    /// Every answer recorded for `query` under `root` (the files workers cycle through
+    /// when there are fewer answers than workers), sorted; empty if none.
+    fn all_answers(&self, root: &Path, query: &str) -> Vec<PathBuf>;
+    /// (query, worker) of a glob-matched file that is a recorded answer
+    /// (`q{Q}_<stamp>/gen_NN/response.txt`), None for any other file.
+    fn place(&self, path: &Path) -> Option<(String, u32)>;
+}
 
 pub(crate) struct Replay {
     spec: String,
     roots: Vec<PathBuf>,
     files: Vec<PathBuf>,
+    recorded: Option<Arc<dyn RecordedRuns>>,
 }
 
 /// A found file and how it was chosen.
@@ -30,10 +47,10 @@ struct Found {
 }
 
 impl Replay {
-    pub(crate) fn new(spec: &str) -> Result<Self, LlmError> {
+    pub(crate) fn new(spec: &str, recorded: Option<Arc<dyn RecordedRuns>>) -> Result<Self, LlmError> {
         let bad = |m: String| Err(LlmError::BadConfig(m));
         if Path::new(spec).is_dir() {
-            return Ok(Self { spec: spec.into(), roots: vec![spec.into()], files: vec![] });
+            return Ok(Self { spec: spec.into(), roots: vec![spec.into()], files: vec![], recorded });
         }
         if !spec.contains(['*', '?', '[']) {
             return bad(format!(
@@ -50,7 +67,7 @@ impl Replay {
         if roots.is_empty() && files.is_empty() {
             return bad(format!("llm.responses glob {spec:?} matches nothing; check the pattern"));
         }
-        Ok(Self { spec: spec.into(), roots, files })
+        Ok(Self { spec: spec.into(), roots, files, recorded })
     }
 
     pub(crate) fn describe(&self) -> &str {
@@ -60,10 +77,10 @@ impl Replay {
     pub(crate) async fn answer(&self, req: &ChatRequest) -> Result<LlmResponse, LlmError> {
         let started = Instant::now();
         let q = normalize_query(&req.query_id);
-        let (roots, files) = (self.roots.clone(), self.files.clone());
+        let (roots, files, recorded) = (self.roots.clone(), self.files.clone(), self.recorded.clone());
         let (worker, attempt, spec) = (req.worker, req.attempt, self.spec.clone());
         let found = tokio::task::spawn_blocking(move || {
-            find(&roots, &files, &q, worker, attempt).map_err(|tried| {
+            find(recorded.as_deref(), &roots, &files, &q, worker, attempt).map_err(|tried| {
                 LlmError::Replay(format!(
                     "replay: no response for query {q}, worker {worker} in {spec}; tried {}. \
                      Put the answer in one of these files, or point llm.responses at an \
@@ -109,25 +126,31 @@ fn normalize_query(id: &str) -> String {
 }
 
 /// Exact file, else the query's files cycled; Err lists the paths tried.
-fn find(roots: &[PathBuf], files: &[PathBuf], q: &str, worker: u32, attempt: u32) -> Result<Found, Vec<String>> {
-    let nn = format!("{worker:02}");
+fn find(
+    recorded: Option<&dyn RecordedRuns>,
+    roots: &[PathBuf],
+    files: &[PathBuf],
+    q: &str,
+    worker: u32,
+    attempt: u32,
+) -> Result<Found, Vec<String>> {
     let mut tried = Vec::new();
     for root in roots {
-        for path in exact_candidates(root, q, &nn, attempt) {
+        for path in exact_candidates(recorded, root, q, worker, attempt) {
             if path.is_file() {
                 return Ok(Found { path, note: None });
             }
             tried.push(path.display().to_string());
         }
     }
-    let globbed: Vec<&PathBuf> = files.iter().filter(|f| place(f).0.as_deref() == Some(q)).collect();
+    let globbed: Vec<&PathBuf> = files.iter().filter(|f| place(recorded, f).0.as_deref() == Some(q)).collect();
     // By number, so `gen_007` (a run of more than 99 generations) matches worker 7.
-    if let Some(f) = globbed.iter().find(|f| place(f).1.and_then(|n| n.parse::<u32>().ok()) == Some(worker)) {
+    if let Some(f) = globbed.iter().find(|f| place(recorded, f).1.and_then(|n| n.parse::<u32>().ok()) == Some(worker)) {
         return Ok(Found { path: f.to_path_buf(), note: None });
     }
     let mut pool: Vec<PathBuf> = globbed.into_iter().cloned().collect();
     if pool.is_empty() {
-        pool = roots.iter().map(|r| query_files(r, q)).find(|v| !v.is_empty()).unwrap_or_default();
+        pool = roots.iter().map(|r| query_files(recorded, r, q)).find(|v| !v.is_empty()).unwrap_or_default();
     }
     if pool.is_empty() {
         if !files.is_empty() {
@@ -140,19 +163,11 @@ fn find(roots: &[PathBuf], files: &[PathBuf], q: &str, worker: u32, attempt: u32
     Ok(Found { path: pool[i].clone(), note: Some(note) })
 }
 
-/// The four layouts, in lookup order.
-fn exact_candidates(root: &Path, q: &str, nn: &str, attempt: u32) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for run in run_dirs(root, q) {
-        // Any folder width (gen_07, gen_007 in runs of more than 99 generations).
-        let worker: u32 = nn.parse().unwrap_or(0);
-        let rd = crate::record::RunDir { path: run.clone() };
-        let gen_dir = rd.find_gen(worker).unwrap_or_else(|| run.join(format!("gen_{nn}")));
-        if attempt > 0 || gen_dir.join("response.1.txt").is_file() {
-            out.push(gen_dir.join(format!("response.{}.txt", attempt + 1)));
-        }
-        out.push(gen_dir.join("response.txt"));
-    }
+/// The layouts, in lookup order: an earlier run's tree (as record/ lays it out), then
+/// replay's own file layouts.
+fn exact_candidates(recorded: Option<&dyn RecordedRuns>, root: &Path, q: &str, worker: u32, attempt: u32) -> Vec<PathBuf> {
+    let mut out = recorded.map(|r| r.answer_paths(root, q, worker, attempt)).unwrap_or_default();
+    let nn = format!("{worker:02}");
     let qdir = root.join(format!("q{q}"));
     out.push(qdir.join(format!("w{nn}.txt")));
     out.push(qdir.join(format!("{nn}.txt")));
@@ -160,32 +175,9 @@ fn exact_candidates(root: &Path, q: &str, nn: &str, attempt: u32) -> Vec<PathBuf
     out
 }
 
-/// Run folders for the query: the latest `q{Q}_<timestamp>` first, then `q{Q}`.
-fn run_dirs(root: &Path, q: &str) -> Vec<PathBuf> {
-    let prefix = format!("q{q}_");
-    let mut stamped: Vec<PathBuf> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix(&prefix).is_some_and(|ts| {
-                !ts.is_empty() && ts.chars().all(|c| c.is_ascii_digit() || c == '_')
-            }) && e.path().is_dir()
-        })
-        .map(|e| e.path())
-        .collect();
-    stamped.sort();
-    let mut out: Vec<PathBuf> = stamped.pop().into_iter().collect();
-    let plain = root.join(format!("q{q}"));
-    if plain.is_dir() {
-        out.push(plain);
-    }
-    out
-}
-
-/// All of a query's answer files under a folder, sorted (for cycling).
-fn query_files(root: &Path, q: &str) -> Vec<PathBuf> {
+/// All of a query's answer files under a folder, sorted (for cycling): an earlier run's
+/// recorded answers, else the `.txt` files of `q{Q}/`, else `q{Q}_*.txt`.
+fn query_files(recorded: Option<&dyn RecordedRuns>, root: &Path, q: &str) -> Vec<PathBuf> {
     let sorted_txt = |dir: &Path| -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
             .into_iter()
@@ -197,23 +189,13 @@ fn query_files(root: &Path, q: &str) -> Vec<PathBuf> {
         v.sort();
         v
     };
-    for run in run_dirs(root, q) {
-        let mut gens: Vec<PathBuf> = std::fs::read_dir(&run)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().starts_with("gen_"))
-            .map(|e| e.path().join("response.txt"))
-            .filter(|p| p.is_file())
-            .collect();
-        gens.sort();
-        if !gens.is_empty() {
-            return gens;
-        }
-        let txt = sorted_txt(&run);
-        if !txt.is_empty() {
-            return txt;
-        }
+    let answers = recorded.map(|r| r.all_answers(root, q)).unwrap_or_default();
+    if !answers.is_empty() {
+        return answers;
+    }
+    let txt = sorted_txt(&root.join(format!("q{q}")));
+    if !txt.is_empty() {
+        return txt;
     }
     let prefix = format!("q{q}_");
     sorted_txt(root)
@@ -222,12 +204,15 @@ fn query_files(root: &Path, q: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// (query, worker NN) a glob-matched file stands for, from its name and parents.
-fn place(path: &Path) -> (Option<String>, Option<String>) {
+/// (query, worker NN) a glob-matched file stands for, from its name and parents: a
+/// recorded answer (as `recorded` places it), `q{Q}_w{NN}.txt`, or `q{Q}/w{NN}.txt`.
+fn place(recorded: Option<&dyn RecordedRuns>, path: &Path) -> (Option<String>, Option<String>) {
+    if let Some((q, worker)) = recorded.and_then(|r| r.place(path)) {
+        return (Some(q), Some(worker.to_string()));
+    }
     let name = |p: Option<&Path>| p.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
     let file = name(Some(path)).unwrap_or_default();
     let parent = name(path.parent());
-    let grand = name(path.parent().and_then(Path::parent));
     let query_of_dir = |d: &str| -> Option<String> {
         let rest = d.strip_prefix('q')?;
         let q = match rest.split_once('_') {
@@ -238,12 +223,6 @@ fn place(path: &Path) -> (Option<String>, Option<String>) {
         (!q.is_empty()).then(|| q.to_string())
     };
     let stem = file.strip_suffix(".txt").unwrap_or(&file);
-    if file.starts_with("response")
-        && let (Some(p), Some(g)) = (&parent, &grand)
-        && let Some(nn) = p.strip_prefix("gen_")
-    {
-        return (query_of_dir(g), Some(nn.to_string()));
-    }
     if let Some((q, nn)) = stem.strip_prefix('q').and_then(|s| s.rsplit_once("_w")) {
         return (Some(q.to_string()), Some(nn.to_string()));
     }
@@ -261,8 +240,7 @@ mod tests {
 
     #[test]
     fn places_glob_files() {
-        let p = |s: &str| place(Path::new(s));
-        assert_eq!(p("r/q1_20250101_120000/gen_03/response.txt"), (Some("1".into()), Some("03".into())));
+        let p = |s: &str| place(None, Path::new(s));
         assert_eq!(p("r/q23a/w02.txt"), (Some("23a".into()), Some("02".into())));
         assert_eq!(p("r/q5/07.txt"), (Some("5".into()), Some("07".into())));
         assert_eq!(p("r/q5_w04.txt"), (Some("5".into()), Some("04".into())));

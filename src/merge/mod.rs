@@ -15,17 +15,28 @@ pub mod tree;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-use crate::cli::MergeArgs;
 use crate::error::{BadInput, EXIT_FAILURE, EXIT_OK};
-use crate::record::atomic::TMP_PREFIX;
-use crate::record::write_atomic;
+use crate::files::atomic::{TMP_PREFIX, write_atomic};
+use crate::record::layout;
 use crate::report::sweep;
 use crate::run::shard::ranges;
 
 /// File in a merged tree that says what was merged (and marks it as replaceable).
 pub const MERGE_JSON: &str = "merge.json";
 
-pub fn merge_cmd(args: &MergeArgs) -> anyhow::Result<i32> {
+/// What `qt merge` was asked to do (`commands/merge.rs` builds it from the flags).
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    /// A sweep folder (holding shards/) or shard folders (holding shard.json).
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged tree (default: <root>/<name>/merged).
+    pub out: Option<PathBuf>,
+    /// No per-query lines: the sweep table and problems only.
+    pub quiet: bool,
+}
+
+/// `qt merge`: returns the exit code (1 when shards or generations are missing).
+pub fn merge(args: &MergeOptions) -> anyhow::Result<i32> {
     let plan = inputs::plan(inputs::find_shards(&args.dirs)?)?;
     let out = match (&args.out, &plan.sweep_dir) {
         (Some(o), _) => o.clone(),
@@ -60,7 +71,7 @@ pub fn merge_cmd(args: &MergeArgs) -> anyhow::Result<i32> {
     replace_dir(&tmp, &out)?;
 
     crate::outln!("\nSWEEP {} (merged)\n{}", plan.name, sweep::sweep_table(&sweep));
-    crate::outln!("  saved in:   {}", out.join("summary.json").display());
+    crate::outln!("  saved in:   {}", out.join(layout::SUMMARY_JSON).display());
     let problems = problems(&plan);
     for p in &problems {
         crate::errln!("{p}");
@@ -89,7 +100,7 @@ fn build(plan: &inputs::MergePlan, tmp: &Path, out: &Path, quiet: bool) -> anyho
         results.push((summary, dir));
     }
     let sweep = sweep::sweep_json(&plan.name, &results);
-    write_atomic(&tmp.join("summary.json"), &serde_json::to_vec_pretty(&sweep)?)?;
+    write_atomic(&tmp.join(layout::SUMMARY_JSON), &serde_json::to_vec_pretty(&sweep)?)?;
     let record = json!({
         "name": plan.name,
         "spec_path": plan.spec_path,
@@ -110,10 +121,10 @@ fn build(plan: &inputs::MergePlan, tmp: &Path, out: &Path, quiet: bool) -> anyho
 /// The merged tree's report: the one place it is written. The sweep table as
 /// `summary.txt`, and the HTML report of every query folder and of the sweep.
 fn write_report(tree: &Path, sweep: &Value) -> anyhow::Result<()> {
-    write_atomic(&tree.join("summary.txt"), sweep::sweep_table(sweep).as_bytes())?;
+    write_atomic(&tree.join(layout::SUMMARY_TXT), sweep::sweep_table(sweep).as_bytes())?;
     for entry in std::fs::read_dir(tree)? {
         let p = entry?.path();
-        if p.join("config.json").is_file() {
+        if p.join(layout::CONFIG).is_file() {
             if let Err(e) = crate::report::write_report(&p) {
                 crate::errln!("warning: no report.html for {}: {e:#}", p.display());
             }

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::atomic;
+use crate::files::atomic;
 
 pub const CONFIG: &str = "config.json";
 pub const ORIGINAL: &str = "original.sql";
@@ -24,6 +24,9 @@ pub const SUMMARY_TXT: &str = "summary.txt";
 pub const RESULTS: &str = "results.jsonl";
 pub const VALIDATION: &str = "validation.json";
 pub const OPTIMIZED: &str = "optimized.sql";
+/// The final attempt's prompt and answer in a gen folder (earlier ones: `prompt.1.txt`...).
+pub const PROMPT: &str = "prompt.txt";
+pub const RESPONSE: &str = "response.txt";
 
 /// Digits of the `gen_` numbers in a run folder of `total` generations: 2 up to 99,
 /// else the width of `total` itself.

@@ -1,15 +1,16 @@
 //! The output tree (OUTPUT.md): the one place that knows paths and file names under a
-//! run folder, how they are written atomically, and what summary.json contains.
+//! run folder, that they are written atomically (with `files/`), and what summary.json
+//! contains, including the valid@k curves (`at_k.rs`).
 //!
 //! It does not decide verdicts or talk to the console; it stores what `run/` reports.
 
-pub mod atomic;
+pub mod answers;
+pub mod at_k;
 pub mod config;
 pub mod layout;
-pub mod lock;
 pub mod report_model;
 pub mod runs;
 pub mod summary;
 
-pub use atomic::{write_atomic, write_dir_atomic};
+pub use crate::files::atomic::{write_atomic, write_dir_atomic};
 pub use layout::RunDir;

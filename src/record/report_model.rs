@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::layout::{self, RunDir};
-use crate::compare::at_k::{self, AtK};
-use crate::validate::stats::median;
+use crate::record::at_k::{self, AtK};
+use crate::validate::timing::stats::median;
 use crate::validate::timing::NOISE_FLOOR_S;
 
 /// Above this many generations in one run folder, prompts, responses and SQL are read only

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::atomic::write_atomic;
+use crate::files::atomic::write_atomic;
 use super::layout::SUMMARY_JSON;
 
 pub const RUNS_DIR: &str = "runs";

@@ -5,9 +5,9 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-use crate::compare::at_k;
+use crate::record::at_k;
 use super::layout::gen_name;
-use crate::validate::stats::median;
+use crate::validate::timing::stats::median;
 use crate::validate::timing::NOISE_FLOOR_S;
 
 /// What the summary needs besides the generation records.

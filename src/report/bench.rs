@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::record::layout;
+
 fn repo_file(rel: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(root.join(rel)).unwrap_or_default()
@@ -27,11 +29,11 @@ pub fn synthetic_run(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
     let cfg = json!({"name": "bench", "query_id": "1", "arms": [{"name": "batches"}, {"name": "matched"}],
                      "spec_path": "bench.toml", "spec_sha256": "0".repeat(64), "qt_version": env!("CARGO_PKG_VERSION"),
                      "run_id": "20261127T120000Z-000000", "total_generations": n});
-    std::fs::write(run.join("config.json"), serde_json::to_vec_pretty(&cfg)?)?;
-    std::fs::write(run.join("original.sql"), &original)?;
-    std::fs::write(run.join("base_prompt.txt"), &base)?;
+    std::fs::write(run.join(layout::CONFIG), serde_json::to_vec_pretty(&cfg)?)?;
+    std::fs::write(run.join(layout::ORIGINAL), &original)?;
+    std::fs::write(run.join(layout::BASE_PROMPT), &base)?;
     for i in 1..=n {
-        let g = run.join(format!("gen_{i:04}"));
+        let g = run.join(layout::gen_name(i as u32, 1000.max(n)));
         std::fs::create_dir_all(&g)?;
         let (status, reason, speedup) = match i % 5 {
             0 | 1 => ("pass", Value::Null, Some(0.8 + (i % 37) as f64 / 12.0)),
@@ -48,11 +50,11 @@ pub fn synthetic_run(root: &Path, n: usize) -> anyhow::Result<PathBuf> {
             "timing": speedup.map(|s| json!({"rounds": 5, "ci95": [s * 0.95, s * 1.05], "win": s > 1.1})),
             "diff": if status == "validation_failed" { json!({"original": ["1 | a | 10.5"], "optimized": ["1 | a | 10.6"]}) } else { Value::Null },
             "tokens": {"prompt": 5000, "completion": 600}, "model": "bench-model"});
-        std::fs::write(g.join("validation.json"), serde_json::to_vec_pretty(&v)?)?;
-        std::fs::write(g.join("prompt.txt"), &prompt)?;
-        std::fs::write(g.join("response.txt"), &answer)?;
+        std::fs::write(g.join(layout::VALIDATION), serde_json::to_vec_pretty(&v)?)?;
+        std::fs::write(g.join(layout::PROMPT), &prompt)?;
+        std::fs::write(g.join(layout::RESPONSE), &answer)?;
         if status != "error" {
-            std::fs::write(g.join("optimized.sql"), original.replacen("where", "where 1 = 1 and", 1))?;
+            std::fs::write(g.join(layout::OPTIMIZED), original.replacen("where", "where 1 = 1 and", 1))?;
         }
     }
     Ok(run)

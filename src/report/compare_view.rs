@@ -4,13 +4,6 @@
 use crate::compare::{Comparison, Delta, Metrics};
 use crate::report::export::markdown::{pct, x};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CompareFormat {
-    Table,
-    Md,
-    Json,
-}
-
 fn ratio(d: &Option<Delta>) -> String {
     d.map(|d| format!("x{:.3} [{:.3}, {:.3}]", d.point, d.ci95[0], d.ci95[1])).unwrap_or_else(|| "-".into())
 }

@@ -13,7 +13,7 @@ use crate::record::layout::gen_name;
 use crate::record::summary::{
     answers_line, confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, largest_gen, tokens_line, top_speedups,
 };
-use crate::run::events::{Event, GenOutcome};
+use crate::report::events::{Event, GenOutcome};
 
 pub struct Console {
     quiet: bool,
@@ -56,7 +56,7 @@ impl Console {
         } else if self.json {
             crate::errln!("{text}");
         } else {
-            super::stdout::write_line(text);
+            crate::stdio::write_line(text);
         }
     }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::query::{QueryResult, QueryShared};
-use crate::cli::FailOn;
+use super::FailOn;
 use crate::error::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK};
 use crate::record::summary::GenStat;
 

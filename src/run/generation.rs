@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use super::events::{Event, GenOutcome};
+use crate::report::events::{Event, GenOutcome};
 use super::query::QueryShared;
 use crate::llm::{ChatRequest, LlmResponse, Message};
 use crate::prompt::HistoryEntry;

@@ -3,10 +3,9 @@
 //! It emits events and hands results to record/ and report/; it formats nothing itself.
 
 pub mod cancel;
-pub mod events;
 pub mod fatal;
 pub mod generation;
-pub mod plan_cmd;
+pub mod plan;
 pub mod plan_examples;
 pub mod prompts;
 pub mod query;
@@ -17,30 +16,56 @@ pub mod shard;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::cli::RunArgs;
 use crate::error::{BadInput, EXIT_INTERRUPTED};
 use crate::report::{Console, sweep};
+use crate::spec::shard::ShardArg;
 use crate::spec::{self, Experiment};
 use crate::validate::instances::Instance;
 use crate::validate::{TimingLane, ValidatorConfig};
 
-/// `qt run SPEC`: returns the process exit code. With `--json`, stdout gets a JSON
-/// object even when the run fails (`{"error": ..., "exit_code": ...}`).
-pub fn run_cmd(args: &RunArgs) -> anyhow::Result<i32> {
-    let result = run_cmd_inner(args);
-    if args.json {
-        if let Err(e) = &result {
-            let out = json!({"error": format!("{e:#}"), "exit_code": crate::error::exit_code_of(e)});
-            crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-        }
-    }
-    result
+/// What `qt run` was asked to do (`commands/run.rs` builds it from the flags).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The experiment spec (TOML).
+    pub spec: PathBuf,
+    /// `Some(None)`: continue the latest run folder of each query; `Some(Some(dir))`: that one.
+    pub resume: Option<Option<PathBuf>>,
+    /// Neither read nor write the LLM response cache.
+    pub no_cache: bool,
+    /// Record answers and assembled SQL only.
+    pub no_validate: bool,
+    /// Errors and the RESULTS block only.
+    pub quiet: bool,
+    /// The summary as JSON on stdout.
+    pub json: bool,
+    /// Only these queries / arms of the spec (generation numbers stay the whole spec's).
+    pub queries: Vec<String>,
+    pub arms: Vec<String>,
+    /// A fresh set of LLM samples: generation.samples_seed = N.
+    pub repeat: Option<u64>,
+    /// With `resume`: accept a folder made by an earlier version of the spec.
+    pub force: bool,
+    pub fail_on: Option<FailOn>,
+    /// Run one shard of the spec.
+    pub shard: Option<ShardArg>,
 }
 
-fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
+/// Stricter exit-code gates for CI (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// No generation passed validation.
+    NoneValid,
+    /// Some generation ended with status `error`.
+    AnyError,
+}
+
+/// `qt run SPEC`: returns the process exit code (0 done, 1 failure, 130 interrupted);
+/// bad input is an error carrying [`BadInput`].
+pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
     let mut exp = spec::load(&args.spec)?;
     let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     for w in spec::limits::warnings(&exp) {
@@ -62,7 +87,7 @@ fn run_cmd_inner(args: &RunArgs) -> anyhow::Result<i32> {
     result
 }
 
-async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunArgs) -> anyhow::Result<i32> {
+async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunOptions) -> anyhow::Result<i32> {
     let sharded = shard::resolve(args.shard.as_ref())?;
     if sharded.is_some() && (!sel.query_filter.is_empty() || !sel.arm_filter.is_empty()) {
         return Err(BadInput(
@@ -188,7 +213,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
         let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
         console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
-        console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join("summary.json").display(), own.display()));
+        console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join(crate::record::layout::SUMMARY_JSON).display(), own.display()));
         match crate::report::write_report(&exp.output_dir) {
             Ok(p) => console.emit(&format!("  report:     {}", p.display())),
             Err(e) => console.emit(&format!("warning: the sweep report was not written: {e:#}")),

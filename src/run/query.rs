@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
 use super::cancel::Cancel;
-use super::events::Event;
+use crate::report::events::Event;
 use super::prompts::{ArmPrompts, QueryInputs};
 use crate::llm::Client;
 use crate::record::layout::{self, GenFiles};
@@ -245,7 +245,7 @@ impl Recorder<'_> {
         Ok(())
     }
 
-    fn on_finished(&mut self, o: &super::events::GenOutcome) -> anyhow::Result<()> {
+    fn on_finished(&mut self, o: &crate::report::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
         super::fatal::injected_failure(self.records.len())
             .and_then(|_| self.run.write_gen(o.number, self.largest, &files))
@@ -363,7 +363,7 @@ pub async fn run_query(
         (None, Err(e)) => return Err(e),
     }
     if fatal.is_some() {
-        let _ = crate::record::atomic::remove_temp_entries(&qr.run.path);
+        let _ = crate::files::atomic::remove_temp_entries(&qr.run.path);
     } else if let Err(e) = crate::report::write_report(&qr.run.path) {
         console.emit(&format!("warning: the report was not written: {e:#}"));
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::error::BadInput;
 use crate::record::layout;
-use crate::record::lock::{FolderLock, LockError};
+use crate::files::lock::{FolderLock, LockError};
 use crate::spec::Experiment;
 
 /// config.json of a run folder, or why it is not one.

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::prompts::{ArmPrompts, QueryInputs, for_each_first_prompt, prompt_digest};
-use crate::cli::RunArgs;
+use super::RunOptions;
 use crate::db;
 use crate::error::BadInput;
 use crate::llm::{Client, ClientOptions, RetryPolicy};
 use crate::record::config::{ConfigInputs, config_json};
-use crate::record::lock::FolderLock;
+use crate::files::lock::FolderLock;
 use crate::record::{RunDir, layout};
 use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
@@ -132,6 +132,7 @@ pub fn clients(exp: &Experiment, no_cache: bool) -> anyhow::Result<Vec<Client>> 
                 cache_dir: None,
                 retry: RetryPolicy::default(),
                 samples_seed: arm.generation.samples_seed,
+                recorded: Some(Arc::new(crate::record::answers::RecordedLayout)),
             };
             let c = Client::new(&arm.llm, arm.api_key_file.as_deref(), arm.responses.as_deref(), opts).map_err(|e| {
                 if e.is_bad_input() { anyhow::Error::new(BadInput(e.to_string())) } else { anyhow::Error::new(e) }
@@ -156,7 +157,7 @@ fn stamp() -> String {
 }
 
 /// Pick (resume) or create the run folder of query `qi`.
-fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Result<(RunDir, bool)> {
+fn run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> anyhow::Result<(RunDir, bool)> {
     let create = || {
         RunDir::create(&exp.output_dir, query_id, &stamp()).map_err(|e| {
             anyhow::Error::new(BadInput(format!(
@@ -182,7 +183,7 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Resul
 }
 
 /// [`run_folder`], then the identity check of a resumed folder and its lock.
-fn locked_run_folder(exp: &Experiment, query_id: &str, args: &RunArgs) -> anyhow::Result<(RunDir, bool, FolderLock, Option<String>)> {
+fn locked_run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> anyhow::Result<(RunDir, bool, FolderLock, Option<String>)> {
     let (run, resumed) = run_folder(exp, query_id, args)?;
     let (lock, note) = super::resume::lock(&run.path)?;
     if resumed {
@@ -225,7 +226,7 @@ pub fn open_run(
     pre: Preflight,
     db: &Path,
     db_info: &DbInfo,
-    args: &RunArgs,
+    args: &RunOptions,
     sel: &super::select::Selection,
     run_id: &str,
 ) -> anyhow::Result<PreparedQuery> {
@@ -235,7 +236,7 @@ pub fn open_run(
     let mut notes: Vec<String> = lock_note.into_iter().collect();
     let mut already = BTreeMap::new();
     if resumed {
-        crate::record::atomic::remove_temp_entries(&run.path)?;
+        crate::files::atomic::remove_temp_entries(&run.path)?;
         already = run.completed_gens();
         // Only generations of this spec's plan count (numbers 1..=N of the whole spec, also
         // under --arm/--query): `completed` can never exceed the plan.

@@ -97,13 +97,7 @@ pub struct QueriesCfg {
     pub files: Vec<String>,
 }
 
-/// `ids = [1, "2..5", "23a"]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum QueryId {
-    Number(u32),
-    Text(String),
-}
+pub use crate::query::QueryId;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]

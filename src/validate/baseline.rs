@@ -4,11 +4,13 @@
 //!
 //! Built once per query and shared by every candidate; it never looks at a candidate.
 
+use super::equivalence::order::{self, OrderSpec};
+use super::equivalence::sortkeys::SortKeys;
 use super::equivalence::{self, Outcome};
-use super::order::{self, OrderSpec};
-use super::sandbox::ExecError;
-use super::sortkeys::{self, SortKeys};
-use super::{MIN_CANDIDATE_DEADLINE, Reason, pool, stats, timing};
+use super::exposed;
+use super::sandbox::{ExecError, pool};
+use super::timing::{self, stats};
+use super::{MIN_CANDIDATE_DEADLINE, Reason};
 use super::{ResultSet, Row, RowCounts, TIE_ROWS_CAP, TimingLane, ValidatorConfig, Verdict};
 use std::path::Path;
 use std::time::Duration;
@@ -92,12 +94,12 @@ pub fn prepare_baseline(
         });
     }
     let order = order::analyze(original_sql, &first.result.column_names());
-    let named = super::columns::named_columns(original_sql, &first.result.column_names());
+    let named = super::equivalence::columns::named_columns(original_sql, &first.result.column_names());
     let mut notes = Vec::new();
     let mut sort_keys = None;
     let mut exposed_ties = None;
     if !order.unmapped.is_empty() {
-        match sortkeys::expose(&sb, &first.result, &order, cfg.original_timeout) {
+        match exposed::expose(&sb, &first.result, &order, cfg.original_timeout) {
             Ok(x) => {
                 first.result.rows = x.rows;
                 exposed_ties = Some(x.tie_rows);

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use super::reads::{self, ReadCheck};
 use super::{Baseline, Reason, RowCounts, TimingLane, ValidatorConfig, Verdict};
-use super::{Equivalent, baseline, order, prepare_baseline, validate_candidate};
+use super::equivalence::order;
+use super::{Equivalent, baseline, prepare_baseline, validate_candidate};
 
 /// One extra data instance: a DuckDB file and how to name it.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +115,7 @@ fn instance_baseline(
                 .run(sql, cfg.original_timeout)
                 .map_err(|e| format!("the original failed: {e}"))?;
             let order = order::analyze(sql, &x.result.column_names());
-            let named = super::columns::named_columns(sql, &x.result.column_names());
+            let named = super::equivalence::columns::named_columns(sql, &x.result.column_names());
             Ok(Baseline {
                 sort_keys: None,
                 named,

@@ -10,40 +10,38 @@
 //! re-times a winner in fresh rounds (winner's curse). Everything here blocks; async
 //! callers use `spawn_blocking`.
 //!
+//! Three sub-rooms, each unaware of the others and of this orchestration:
+//! `sandbox/` (locked read-only connections, the deadline watchdog, result caps, the
+//! connection pool, spill folders), `equivalence/` (comparing two in-memory results: order
+//! promise, tie groups, sort keys, column names, float tolerance; it never runs SQL) and
+//! `timing/` (the lane, paired balanced rounds, statistics, the machine-wide timing lock).
+//! Below them, `vocab.rs` (reasons, diffs, tolerances) and `resultset.rs` (the value
+//! model). On top: this file (one candidate), `baseline.rs`, `exposed.rs` (sort keys run in
+//! the sandbox), `instances.rs` (agreement on every data instance), `verdict.rs`.
+//!
 //! This module decides verdicts; it does not write files (record/) or print progress
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
 
 mod baseline;
-pub mod columns;
-mod command;
-mod comparer;
 pub mod dedup;
-mod diffmsg;
-pub mod machine_lock;
-pub mod spill;
 pub mod equivalence;
+mod exposed;
 pub mod instances;
-pub mod order;
-pub mod gate;
-mod order_text;
-pub mod pool;
 pub mod reads;
 pub mod resultset;
 pub mod sandbox;
-pub mod sortkeys;
-pub mod stats;
+mod standalone;
 pub mod survey;
 pub mod timing;
 pub mod verdict;
+pub mod vocab;
 
 pub use baseline::{Baseline, prepare_baseline};
 use baseline::{open, original_failed};
-pub use command::{
-    aa_bench, aa_bench_verdicts, default_dbs, validate_cli, validate_cli_multi, validate_cmd,
-};
 use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
 use sandbox::ExecError;
+pub use standalone::{aa_bench, aa_bench_verdicts, default_dbs, validate_cli, validate_cli_multi};
 use std::path::Path;
 use std::time::Duration;
 pub use timing::TimingLane;
@@ -165,8 +163,8 @@ pub fn check_candidate(
     if let Err(e) = sandbox::check_single_query(candidate_sql) {
         return Err(Verdict::Error {
             reason: match e {
-                gate::GateError::Parse(_) => Reason::ParseError,
-                gate::GateError::NotSelect(_) => Reason::NotSelect,
+                crate::db::gate::GateError::Parse(_) => Reason::ParseError,
+                crate::db::gate::GateError::NotSelect(_) => Reason::NotSelect,
             },
             message: e.to_string(),
         });
@@ -214,7 +212,7 @@ pub fn check_candidate(
                     .result
                     .rows
                     .iter()
-                    .take(equivalence::DIFF_ROWS)
+                    .take(vocab::DIFF_ROWS)
                     .map(|r| resultset::render_row(r))
                     .collect(),
             };
@@ -233,7 +231,7 @@ pub fn check_candidate(
         original: base.rows,
         optimized: Some(cand.rows.len()),
     };
-    let mut notes = match columns::check_names(&base.result.columns, &base.named, &cand.columns) {
+    let mut notes = match equivalence::columns::check_names(&base.result.columns, &base.named, &cand.columns) {
         Ok(n) => n,
         Err(diff) => {
             return Err(Verdict::Failed {

@@ -146,39 +146,3 @@ pub fn totals_line(rows: &[SurveyRow]) -> String {
         empty.len()
     )
 }
-
-/// `qt db survey`: prints one line per statement (or JSON) and the totals; exit 0.
-pub fn survey_cmd(a: &crate::cli::DbSurveyArgs) -> anyhow::Result<i32> {
-    use crate::error::BadInput;
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(BadInput(format!("--timeout {}: use a positive number of seconds", a.timeout)).into());
-    }
-    let files = collect_files(&a.queries).map_err(BadInput)?;
-    if files.is_empty() {
-        return Err(BadInput("no .sql files in the given folders; name query files or folders".into()).into());
-    }
-    let db = match &a.db {
-        Some(p) => {
-            crate::db::open_read_only(p).map_err(|e| BadInput(format!("--db: {e}")))?;
-            p.clone()
-        }
-        None => crate::db::ensure_generated_spec(&crate::db::GenSpec::sampled(100.0, 0.01, 1), true)?,
-    };
-    let json = a.json;
-    if !json {
-        crate::outln!("survey of {} query files on {}", files.len(), db.display());
-    }
-    let rows = survey(&db, &files, Duration::from_secs_f64(a.timeout), |r| {
-        if !json {
-            crate::outln!("{}", r.line());
-        }
-    })
-    .map_err(anyhow::Error::msg)?;
-    if json {
-        let v = serde_json::json!({"db": db, "statements": rows, "totals": totals_line(&rows)});
-        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        crate::outln!("{}", totals_line(&rows));
-    }
-    Ok(crate::error::EXIT_OK)
-}

@@ -4,110 +4,11 @@
 //! counts and timing, a `Failed` always names its reason and first differences. This file
 //! only shapes and renders verdicts; deciding them is `mod.rs`'s job.
 
-use super::equivalence::{FLOAT_ABS_TOL, FLOAT_REL_TOL};
+pub use super::timing::Timing;
+pub use super::vocab::{Diff, Reason, RowCounts};
+use super::vocab::{FLOAT_ABS_TOL, FLOAT_REL_TOL};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-
-/// Why a candidate did not pass (or why the check could not decide).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    ParseError,
-    LlmError,
-    NotSelect,
-    ExecutionError,
-    Timeout,
-    /// Column count, names or order differ from the original's.
-    ColumnMismatch,
-    ColumnTypeMismatch,
-    RowCountMismatch,
-    ValueMismatch,
-    OrderMismatch,
-    EmptyResult,
-    NondeterministicOriginal,
-    /// Tied rows at a LIMIT cut differ and the original's tie group could not be seen.
-    AmbiguousTies,
-    /// The original sorts by a non-output expression and the candidate's order differs.
-    UnverifiableOrder,
-    /// The candidate reads no table: constants reproducing the sample's answer.
-    ConstantResult,
-    /// The candidate is the original again (after normalizing layout).
-    NoChange,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::ParseError => "parse_error",
-            Reason::LlmError => "llm_error",
-            Reason::NotSelect => "not_select",
-            Reason::ExecutionError => "execution_error",
-            Reason::Timeout => "timeout",
-            Reason::ColumnMismatch => "column_mismatch",
-            Reason::ColumnTypeMismatch => "column_type_mismatch",
-            Reason::RowCountMismatch => "row_count_mismatch",
-            Reason::ValueMismatch => "value_mismatch",
-            Reason::OrderMismatch => "order_mismatch",
-            Reason::EmptyResult => "empty_result",
-            Reason::NondeterministicOriginal => "nondeterministic_original",
-            Reason::AmbiguousTies => "ambiguous_ties",
-            Reason::UnverifiableOrder => "unverifiable_order",
-            Reason::ConstantResult => "constant_result",
-            Reason::NoChange => "no_change",
-        }
-    }
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct RowCounts {
-    pub original: usize,
-    /// `None` when the candidate never ran (the original alone was inconclusive).
-    pub optimized: Option<usize>,
-}
-
-/// The first differences: a sentence plus up to 5 rendered rows from each side.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Diff {
-    pub message: String,
-    pub original: Vec<String>,
-    pub optimized: Vec<String>,
-}
-
-/// Measured timing of an equivalent candidate (seconds).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timing {
-    /// Paired rounds actually run (0 when timing was skipped).
-    pub rounds: u32,
-    /// The original's samples from this candidate's paired rounds.
-    pub original_s: Vec<f64>,
-    pub optimized_s: Vec<f64>,
-    /// Per round: did the original run first (O,C) or second (C,O)?
-    pub o_first: Vec<bool>,
-    /// Median original/candidate ratio of the O-first rounds, and of the C-first rounds;
-    /// their geometric mean is `speedup`, their ratio shows the order effect.
-    pub ratio_o_first: Option<f64>,
-    pub ratio_c_first: Option<f64>,
-    /// 99% one-sided lower bound of the speedup from the blocks' log ratios (a `win`
-    /// needs it above 1 as well as ci95's lower bound).
-    pub win_bound: Option<f64>,
-    /// The original's samples from the per-query baseline (shared by all candidates).
-    pub baseline_original_s: Vec<f64>,
-    pub original_median_s: Option<f64>,
-    pub optimized_median_s: Option<f64>,
-    /// Order-balanced: sqrt(ratio_o_first x ratio_c_first).
-    pub speedup: Option<f64>,
-    /// 95% block bootstrap interval of `speedup` (whole O,C,C,O blocks resampled).
-    pub ci95: Option<[f64; 2]>,
-    /// True only when ci95's lower bound is above 1 and timing is meaningful.
-    pub win: bool,
-    pub timing_note: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Verdict {

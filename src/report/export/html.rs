@@ -200,7 +200,7 @@ fn curves(arms: &[ArmStats]) -> (Vec<Curve>, f64, usize) {
     // Plot area 40..290 x 10..110 (viewBox 300x130).
     let px = |k: usize| 40.0 + 250.0 * (k as f64 - 1.0) / (n_max as f64 - 1.0);
     let py = |frac: f64| 110.0 - 100.0 * frac.clamp(0.0, 1.0);
-    let pts = |f: &dyn Fn(&crate::compare::at_k::AtK) -> f64, a: &ArmStats| {
+    let pts = |f: &dyn Fn(&crate::record::at_k::AtK) -> f64, a: &ArmStats| {
         a.at_k.iter().map(|p| format!("{:.1},{:.1}", px(p.k), py(f(p)))).collect::<Vec<_>>().join(" ")
     };
     let list = arms

@@ -20,7 +20,8 @@ pub trait Exporter {
     fn render(&self, model: &ReportModel) -> Result<Vec<u8>, ExportError>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The export formats (`qt report --format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Html,
     Md,

@@ -12,7 +12,7 @@
 //! The pool is process-wide and small ([`IDLE_CAP`] idle connections, oldest dropped
 //! first). It does not decide how many checks run at once (run/ does).
 
-use super::sandbox::{OpenError, Sandbox};
+use super::{OpenError, Sandbox};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};

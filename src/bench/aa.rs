@@ -91,7 +91,7 @@ fn query_figures(results: &str) -> anyhow::Result<(String, Value, usize, usize)>
     let (of, cf) = (sorted(of), sorted(cf));
     let fig = json!({
         "query": id, "candidates": n, "timed": s.len(), "false_wins": wins,
-        "original_median_ms": crate::validate::stats::median(&orig).map(|x| x * 1e3),
+        "original_median_ms": crate::validate::timing::stats::median(&orig).map(|x| x * 1e3),
         "median": pct(&s, 0.5), "p05": pct(&s, 0.05), "p95": pct(&s, 0.95),
         "min": pct(&s, 0.0), "max": pct(&s, 1.0),
         "ratio_o_first_median": pct(&of, 0.5), "ratio_c_first_median": pct(&cf, 0.5),
@@ -110,12 +110,12 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
     let dir = tempfile::Builder::new().prefix("qt-bench-aa-").tempdir()?;
     let spec = spec(dir.path(), &server.url, &queries, workers, scale)?;
     let started = Instant::now();
-    let (code, peak_kb) = crate::bench::run_measured(&std::env::current_exe()?, &spec)?;
+    let (code, peak_kb) = super::child::run_measured(&std::env::current_exe()?, &spec)?;
     let wall = started.elapsed().as_secs_f64();
     let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("bench_aa_run"))
         .context("no output folder written")?
         .flatten()
-        .map(|e| e.path().join("results.jsonl"))
+        .map(|e| e.path().join(crate::record::layout::RESULTS))
         .filter(|p| p.is_file())
         .collect();
     runs.sort();

@@ -57,7 +57,7 @@ fn build_row(scale: f64, sample: f64) -> anyhow::Result<Value> {
     let status = loop {
         if let Some(kb) = std::fs::read_to_string(&status_file)
             .ok()
-            .and_then(|t| vm_hwm_kb(&t))
+            .and_then(|t| super::child::vm_hwm_kb(&t))
         {
             peak_kb = peak_kb.max(kb);
         }
@@ -76,10 +76,6 @@ fn build_row(scale: f64, sample: f64) -> anyhow::Result<Value> {
     }))
 }
 
-fn vm_hwm_kb(status: &str) -> Option<i64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 /// User + system CPU seconds of every waited-for child so far.
 fn children_cpu_s() -> f64 {

@@ -18,13 +18,17 @@
 //!
 //! It compares two in-memory results; it never runs SQL.
 
-use super::comparer::Comparer;
-use super::diffmsg;
-use super::sortkeys::SortKeys;
-pub use super::comparer::{DIFF_ROWS, FLOAT_ABS_TOL, FLOAT_REL_TOL, float_eq};
-use super::order::OrderSpec;
-use super::resultset::{ResultSet, Row};
-use super::verdict::{Diff, Reason};
+pub mod columns;
+mod comparer;
+mod diffmsg;
+pub mod order;
+pub mod sortkeys;
+
+use crate::validate::resultset::{ResultSet, Row};
+use crate::validate::vocab::{DIFF_ROWS, Diff, Reason};
+use comparer::Comparer;
+use order::OrderSpec;
+use sortkeys::SortKeys;
 
 /// Result of comparing two result sets.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 //! (`SELECT *, key .. FROM (original) ORDER BY ..`). What cannot be read or computed is
 //! compared as a multiset, with a note (`OrderSpec::text_only`).
 
-use super::order::{Exposure, OrderSpec};
+use super::{Exposure, OrderSpec};
 use crate::sqltext::{strip_tail, top_level};
 
 /// [`OrderSpec`] from the text of `sql`; `columns` are DuckDB's output names.

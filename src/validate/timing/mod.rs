@@ -14,20 +14,23 @@
 //! Rounds come in balanced blocks O,C,C,O (pair 2k original first, pair 2k+1 candidate
 //! first) and the rounds asked for are rounded up to whole blocks, so both orders get the
 //! same number of first places; the speedup is the order-balanced estimator of
-//! [`super::stats::balanced_speedup`] and its interval a block bootstrap.
+//! [`stats::balanced_speedup`] and its interval a block bootstrap.
 //!
 //! Correctness checks run on other connections (see `pool.rs`) and may run while the lane
 //! times; run/ keeps them to the cores the lane does not use.
 //!
 //! It measures and summarises; it does not decide equivalence or verdicts.
 
-use super::pool::{ConnKey, Idle};
-use super::sandbox::{ExecError, OpenError, Sandbox};
-use super::stats::{
+pub mod machine_lock;
+pub mod stats;
+
+use crate::validate::sandbox::pool::{ConnKey, Idle};
+use crate::validate::sandbox::{ExecError, OpenError, Sandbox};
+use serde::Serialize;
+use stats::{
     BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, balanced_speedup, block_bootstrap_ci,
     block_t_lower_bound, median,
 };
-use super::verdict::Timing;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -57,7 +60,7 @@ impl TimingLane {
     /// machine-wide timing lock shared with other qt processes (`machine_lock.rs`).
     pub fn hold(&self) -> LaneGuard<'_> {
         let local = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        LaneGuard { _machine: super::machine_lock::MachineTimingLock::acquire(), local }
+        LaneGuard { _machine: machine_lock::MachineTimingLock::acquire(), local }
     }
 
     /// Hold the lane and run `f` on the lane's own connection to `db` (opened on first
@@ -83,7 +86,7 @@ impl TimingLane {
 
 /// Both locks of a timed execution; the machine lock is released first.
 pub struct LaneGuard<'a> {
-    _machine: super::machine_lock::MachineTimingLock,
+    _machine: machine_lock::MachineTimingLock,
     local: MutexGuard<'a, LaneState>,
 }
 
@@ -257,6 +260,36 @@ pub fn skipped(baseline_original_s: Vec<f64>) -> Timing {
         win: false,
         timing_note: Some("timing skipped by configuration".into()),
     }
+}
+
+/// Measured timing of an equivalent candidate (seconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    /// Paired rounds actually run (0 when timing was skipped).
+    pub rounds: u32,
+    /// The original's samples from this candidate's paired rounds.
+    pub original_s: Vec<f64>,
+    pub optimized_s: Vec<f64>,
+    /// Per round: did the original run first (O,C) or second (C,O)?
+    pub o_first: Vec<bool>,
+    /// Median original/candidate ratio of the O-first rounds, and of the C-first rounds;
+    /// their geometric mean is `speedup`, their ratio shows the order effect.
+    pub ratio_o_first: Option<f64>,
+    pub ratio_c_first: Option<f64>,
+    /// 99% one-sided lower bound of the speedup from the blocks' log ratios (a `win`
+    /// needs it above 1 as well as ci95's lower bound).
+    pub win_bound: Option<f64>,
+    /// The original's samples from the per-query baseline (shared by all candidates).
+    pub baseline_original_s: Vec<f64>,
+    pub original_median_s: Option<f64>,
+    pub optimized_median_s: Option<f64>,
+    /// Order-balanced: sqrt(ratio_o_first x ratio_c_first).
+    pub speedup: Option<f64>,
+    /// 95% block bootstrap interval of `speedup` (whole O,C,C,O blocks resampled).
+    pub ci95: Option<[f64; 2]>,
+    /// True only when ci95's lower bound is above 1 and timing is meaningful.
+    pub win: bool,
+    pub timing_note: Option<String>,
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! NaN, or the same rows in another order). `equivalence.rs` decides; this file words it.
 
 use super::comparer::Comparer;
-use super::equivalence::float_eq;
-use super::resultset::{Cell, Row};
+use crate::validate::resultset::{Cell, Row, render_row};
+use crate::validate::vocab::float_eq;
 
 /// Exact-or-float-close equality of two key tuples (exposed sort keys).
 pub(super) fn cells_close(a: &[Cell], b: &[Cell]) -> bool {
@@ -64,8 +64,8 @@ pub(super) fn row_message(
             "row {}: the candidate has the same rows as the original but in another order \
              (the ORDER BY puts {} here, the candidate {})",
             i + 1,
-            super::resultset::render_row(o),
-            super::resultset::render_row(c)
+            render_row(o),
+            render_row(c)
         );
     }
     let diffs = column_diffs(cmp, names, o, c);

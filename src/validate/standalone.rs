@@ -1,7 +1,8 @@
 //! Entry points around the validator for commands: `qt validate` (one original, one
 //! candidate, printed verdict) and the A/A benchmark behind `qt bench`.
 //!
-//! Only argument checking and printing live here; the decisions are in `mod.rs`.
+//! Only printing lives here (flags are checked in `commands/validate.rs`); the decisions
+//! are in `mod.rs`.
 
 use super::instances::{self, Extras, Instance};
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
@@ -134,46 +135,4 @@ pub fn aa_bench_verdicts(
             (name.clone(), verdicts)
         })
         .collect()
-}
-
-/// `qt validate` from its arguments: the given `--db`s, or the default generated ones.
-pub fn validate_cmd(a: &crate::cli::ValidateArgs, cfg: ValidatorConfig) -> anyhow::Result<i32> {
-    check_flags(a)?;
-    if a.instances < 1 {
-        return Err(crate::error::BadInput(
-            "--instances must be 1 or more (1 = the primary sample DB only)".into(),
-        )
-        .into());
-    }
-    let dbs = if a.db.is_empty() {
-        default_dbs(a.instances)?
-    } else {
-        a.db.clone()
-    };
-    validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
-}
-
-/// Range checks of `qt validate`'s flags (exit 2 naming the flag), and every `--db` must
-/// be a DuckDB file (random bytes are bad input, not a failed validation).
-fn check_flags(a: &crate::cli::ValidateArgs) -> Result<(), crate::error::BadInput> {
-    use crate::error::BadInput;
-    let max = crate::spec::limits::max_threads();
-    if a.threads == 0 || a.threads > max {
-        return Err(BadInput(format!(
-            "--threads {}: must be between 1 and {max} (4 x the {} cores of this machine)",
-            a.threads,
-            max / 4
-        )));
-    }
-    if a.rounds > crate::spec::limits::MAX_TIMING_ROUNDS {
-        return Err(BadInput(format!(
-            "--rounds {}: at most {} paired rounds",
-            a.rounds,
-            crate::spec::limits::MAX_TIMING_ROUNDS
-        )));
-    }
-    for db in a.db.iter().filter(|d| d.is_file()) {
-        crate::db::open_read_only(db).map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
-    }
-    Ok(())
 }

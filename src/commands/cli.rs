@@ -1,5 +1,5 @@
-//! Command-line interface: clap derive structs only. Behaviour lives in the modules
-//! each subcommand calls; `main.rs` only dispatches.
+//! Command-line interface: clap derive structs only. Each subcommand's file in
+//! `commands/` turns them into the domain module's own options; `main.rs` only dispatches.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -44,7 +44,23 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
-    pub format: crate::report::export::Format,
+    pub format: ReportFormat,
+}
+
+/// `qt report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Json,
+}
+
+/// `qt compare --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Md,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +70,7 @@ pub struct CompareArgs {
     /// The candidate: a run folder or a sweep folder of the same queries.
     pub b: PathBuf,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: crate::report::compare_view::CompareFormat,
+    pub format: CompareFormat,
     /// Relative change treated as no change (default: the A/A timing noise, 5%).
     #[arg(long, default_value_t = crate::compare::DEFAULT_NOISE)]
     pub noise: f64,

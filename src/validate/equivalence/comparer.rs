@@ -6,17 +6,11 @@
 //! re-pairing leftovers one by one (bounded), so values that straddle a rounding
 //! boundary still match. It knows nothing about ORDER BY or LIMIT (`equivalence.rs`).
 
-use super::resultset::{Cell, ResultSet, Row, TypeClass, render_row};
-use super::verdict::{Diff, Reason};
+use crate::validate::resultset::{Cell, ResultSet, Row, TypeClass, render_row};
+use crate::validate::vocab::{DIFF_ROWS, Diff, Reason, float_eq};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-/// Relative float tolerance (recorded in validation.json).
-pub const FLOAT_REL_TOL: f64 = 1e-9;
-/// Absolute float tolerance (recorded in validation.json).
-pub const FLOAT_ABS_TOL: f64 = 1e-6;
-/// Rows shown from each side of a difference.
-pub const DIFF_ROWS: usize = 5;
 /// Upper bound on pairwise comparisons when re-pairing unmatched float rows.
 const GREEDY_PAIRS_MAX: usize = 20_000_000;
 
@@ -288,16 +282,4 @@ fn cmp_f64s(a: &[f64], b: &[f64]) -> Ordering {
         }
     }
     a.len().cmp(&b.len())
-}
-
-/// Floats equal within relative 1e-9 or absolute 1e-6; NaN = NaN; -0.0 = 0.0.
-pub fn float_eq(x: f64, y: f64) -> bool {
-    if x.is_nan() || y.is_nan() {
-        return x.is_nan() && y.is_nan();
-    }
-    if x == y || x.is_infinite() || y.is_infinite() {
-        return x == y;
-    }
-    let d = (x - y).abs();
-    d <= FLOAT_ABS_TOL || d <= FLOAT_REL_TOL * x.abs().max(y.abs())
 }

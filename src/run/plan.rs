@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::prompts::{QueryInputs, for_each_first_prompt, load_arms, prompt_digest};
-use crate::cli::PlanArgs;
+use crate::spec::shard::ShardArg;
 use crate::db;
 use crate::error::{BadInput, EXIT_OK};
 use crate::spec::{self, DbSource, Experiment};
@@ -27,7 +27,19 @@ fn existing_db(exp: &Experiment) -> Option<PathBuf> {
     }
 }
 
-pub fn plan_cmd(args: &PlanArgs) -> anyhow::Result<i32> {
+/// What `qt plan` was asked to do (`commands/plan.rs` builds it from the flags).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// The experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Folder to render the prompts into (default: a temporary folder that is printed).
+    pub out: Option<PathBuf>,
+    /// Only what this shard will run.
+    pub shard: Option<ShardArg>,
+}
+
+/// `qt plan SPEC`: print the matrix and render every distinct prompt; returns the exit code.
+pub fn plan(args: &PlanOptions) -> anyhow::Result<i32> {
     let exp = spec::load(&args.spec)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");
@@ -93,7 +105,7 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
             let file = qdir.join(name);
             std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))
         };
-        write("base_prompt.txt", &arms[0].render(&inputs, None, &[], &[])?)?;
+        write(crate::record::layout::BASE_PROMPT, &arms[0].render(&inputs, None, &[], &[])?)?;
         let (mut q_rendered, mut first_of) = (0usize, BTreeMap::new());
         let mut index = String::new();
         for_each_first_prompt(jobs, qi, arms, &inputs, |job, prompt| {

@@ -6,8 +6,8 @@
 //!
 //! Types and values are `comparer.rs`'s job; this file only looks at names.
 
-use super::resultset::ColumnInfo;
-use super::verdict::Diff;
+use crate::validate::resultset::ColumnInfo;
+use crate::validate::vocab::Diff;
 use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;

@@ -113,12 +113,12 @@ pub fn install_panic_hook() {
 /// `println!` that never panics (see the module doc).
 #[macro_export]
 macro_rules! outln {
-    () => { $crate::report::stdout::write_line("") };
-    ($($t:tt)*) => { $crate::report::stdout::write_line(&format!($($t)*)) };
+    () => { $crate::stdio::write_line("") };
+    ($($t:tt)*) => { $crate::stdio::write_line(&format!($($t)*)) };
 }
 
 /// `eprintln!` that never panics.
 #[macro_export]
 macro_rules! errln {
-    ($($t:tt)*) => { $crate::report::stdout::write_err_line(&format!($($t)*)) };
+    ($($t:tt)*) => { $crate::stdio::write_err_line(&format!($($t)*)) };
 }

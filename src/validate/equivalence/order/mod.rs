@@ -15,6 +15,8 @@
 //!
 //! It does not compare rows; it only describes the promise.
 
+mod text;
+
 use sqlparser::ast::{
     Expr, LimitClause, OrderByKind, Query, SelectItem, SetExpr, Statement, Value,
 };
@@ -70,7 +72,7 @@ pub fn analyze(original_sql: &str, columns: &[String]) -> OrderSpec {
         .as_deref()
     {
         Some([Statement::Query(q)]) => q.clone(),
-        _ => return super::order_text::analyze_text(original_sql, columns),
+        _ => return text::analyze_text(original_sql, columns),
     };
     let mut spec = OrderSpec::default();
     read_window(&query, &mut spec);

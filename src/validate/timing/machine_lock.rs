@@ -25,7 +25,7 @@ impl MachineTimingLock {
         let path = lock_path();
         let _ = std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")));
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).ok();
-        let file = file.filter(|f| crate::record::lock::flock_wait(f).is_ok());
+        let file = file.filter(|f| crate::files::lock::flock_wait(f).is_ok());
         MachineTimingLock(file)
     }
 }

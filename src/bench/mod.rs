@@ -9,22 +9,45 @@
 //!   (c) (a) with 10% injected 429/500 faults (retries, every generation has a status).
 //! - `aa`: repeated A/A validations of a few TPC-DS queries on the sample DB.
 //! - `report`: size and render time of the HTML report of a 1,000-generation run.
-//! - `sample`: sampled DB builds and multi-instance validation (`bench_sample.rs`).
-//! - `aa_run`: the A/A run through `qt run` (see `bench_aa.rs`): false-win rate, medians.
+//! - `sample`: sampled DB builds and multi-instance validation (`sample.rs`).
+//! - `aa_run`: the A/A run through `qt run` (see `aa.rs`): false-win rate, medians.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::BenchArgs;
 use crate::llm::mock_server::{self, MockReply, MockScript};
+use crate::record::layout;
+
+pub mod aa;
+mod child;
+pub mod sample;
+
+use child::run_measured;
+
+/// What `qt bench` was asked to measure (`commands/bench.rs` builds it from the flags;
+/// the flags' help says what each set is).
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Comma-separated sets: quick, llm, load, a, b, c, report, aa, sample, sample_db,
+    /// instances, aa_run, all.
+    pub which: String,
+    pub n_validated: Option<usize>,
+    pub n_unvalidated: Option<usize>,
+    pub aa_runs: Option<usize>,
+    pub aa_workers: usize,
+    pub aa_scale: f64,
+    /// Also write the figures as JSON here.
+    pub json: Option<PathBuf>,
+}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
-pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
+/// `qt bench`: run the chosen sets, print the table; returns the exit code.
+pub fn run(args: &BenchOptions) -> anyhow::Result<i32> {
     let which: Vec<&str> = args.which.split(',').map(str::trim).collect();
     // `quick` (the default) runs everything at a small size, so plain `qt bench` answers
     // in under a minute; the README's figures come from `--which all`.
@@ -67,11 +90,11 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
     if sample || which.contains(&"sample_db") || which.contains(&"instances") {
         let builds = sample || which.contains(&"sample_db");
         let validation = sample || which.contains(&"instances");
-        rows.extend(crate::bench_sample::sample_bench(builds, validation)?);
+        rows.extend(sample::sample_bench(builds, validation)?);
     }
     // The A/A run through `qt run` takes minutes at scale 1: never part of the quick set.
     if (all && !quick) || which.contains(&"aa_run") {
-        let r = crate::bench_aa::aa_run_bench(args.aa_workers, args.aa_scale)?;
+        let r = aa::aa_run_bench(args.aa_workers, args.aa_scale)?;
         rows.push(r);
     }
     print_table(&rows);
@@ -79,7 +102,7 @@ pub fn bench_cmd(args: &BenchArgs) -> anyhow::Result<i32> {
         crate::outln!("\nquick set only: run `qt bench --which all` for the full measurements (several minutes)");
     }
     if let Some(p) = &args.json {
-        crate::record::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
+        crate::files::atomic::write_atomic(p, &serde_json::to_vec_pretty(&rows)?)?;
         crate::outln!("figures written to {}", p.display());
     }
     Ok(0)
@@ -184,11 +207,11 @@ skip = {skip}
         let run = std::fs::read_dir(dir.path().join(format!("bench_{}", self.name)))?
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.join("summary.json").exists())
+            .find(|p| p.join(layout::SUMMARY_JSON).exists())
             .context("no run folder written")?;
-        let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json"))?)?;
+        let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join(layout::SUMMARY_JSON))?)?;
         let (mut retries, mut lane_s, mut recorded) = (0u64, 0f64, 0usize);
-        for line in std::fs::read_to_string(run.join("results.jsonl"))?.lines() {
+        for line in std::fs::read_to_string(run.join(layout::RESULTS))?.lines() {
             let v: Value = serde_json::from_str(line)?;
             recorded += usize::from(v["status"].is_string());
             retries += v["llm_attempts"].as_array().map(|a| a.len().saturating_sub(1) as u64).unwrap_or(0);
@@ -242,34 +265,6 @@ pub fn varied_demo2(i: usize) -> String {
     }
 }
 
-/// Run `qt run SPEC --quiet` as a child and return (exit code, peak RSS in KiB).
-/// The peak is the child's own VmHWM, polled from /proc: rusage's maxrss would include
-/// the memory of this (forking) process.
-pub(crate) fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)> {
-    let mut child = std::process::Command::new(exe)
-        .args(["run", "--quiet", "--no-cache"])
-        .arg(spec)
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0i64;
-    let status = loop {
-        if let Some(kb) = std::fs::read_to_string(&status_file).ok().and_then(|t| vm_hwm_kb(&t)) {
-            peak_kb = peak_kb.max(kb);
-        }
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok((status.code().unwrap_or(-1), peak_kb))
-}
-
-fn vm_hwm_kb(status: &str) -> Option<i64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// A few TPC-DS queries that return rows on the generated data (read from
 /// `$QT_TPCDS_QUERIES` or `../shared/tpcds/queries`, never copied), else our demo queries.
 fn aa_queries() -> anyhow::Result<Vec<(String, String)>> {
@@ -312,7 +307,7 @@ fn aa_bench(runs: usize) -> anyhow::Result<Value> {
         s.sort_by(|a, b| a.total_cmp(b));
         let q = |p: f64| s.get(((s.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
         let med = |f: &dyn Fn(&crate::validate::Timing) -> Option<f64>| {
-            crate::validate::stats::median(&timings.iter().filter_map(|t| f(t)).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+            crate::validate::timing::stats::median(&timings.iter().filter_map(|t| f(t)).collect::<Vec<_>>()).unwrap_or(f64::NAN)
         };
         let (of, cf) = (med(&|t| t.ratio_o_first), med(&|t| t.ratio_c_first));
         crate::outln!(

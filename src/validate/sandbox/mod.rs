@@ -13,8 +13,11 @@
 //!
 //! It does not compare or time anything; it only runs one query and returns its rows.
 
-use super::resultset::{Cell, ColumnInfo, ResultSet, describe_type};
-use super::gate::GateError;
+pub mod pool;
+pub mod spill;
+
+use crate::db::gate::{self, GateError};
+use crate::validate::resultset::{Cell, ColumnInfo, ResultSet, describe_type};
 use duckdb::{AccessMode, Config, Connection};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +56,7 @@ fn gate_error(e: GateError) -> ExecError {
 
 /// Check that `sql` is exactly one query, as DuckDB's own parser sees it (gate.rs).
 pub fn check_single_query(sql: &str) -> Result<(), GateError> {
-    super::gate::check(sql)
+    gate::check(sql)
 }
 
 /// Most bytes of a capped result kept in memory (candidates; the original is uncapped).
@@ -109,7 +112,7 @@ impl Sandbox {
             path: path.clone(),
             message: e,
         };
-        let spill = super::spill::spill_dir().map_err(|e| err(e.to_string()))?;
+        let spill = spill::spill_dir().map_err(|e| err(e.to_string()))?;
         // Order matters: DuckDB applies each setting at once, and refuses to change
         // temp_directory after external access is off, or anything after the lock.
         let config = Config::default()
