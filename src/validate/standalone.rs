@@ -95,7 +95,7 @@ pub fn validate_cli_multi(
 /// `(name, sql)`; returns each query's speedups (empty when the baseline failed; NaN for
 /// a run that did not pass). A trustworthy lane gives values near 1.0.
 pub fn aa_bench(
-    db: impl Into<Target>,
+    db: &Path,
     queries: &[(String, String)],
     runs: usize,
     cfg: &ValidatorConfig,
