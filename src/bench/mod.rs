@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::llm::mock_server::{self, MockReply, MockScript};
 use crate::record::layout;
 
+mod engines;
 pub mod aa;
 mod child;
 pub mod sample;
@@ -40,6 +41,11 @@ pub struct BenchOptions {
     pub aa_scale: f64,
     /// Also write the figures as JSON here.
     pub json: Option<PathBuf>,
+    /// `engines` and `aa_pg`: the PostgreSQL database to validate on (the SELECT-only
+    /// URL `qt db load` prints; password from PGPASSWORD), loaded from the DuckDB sample
+    /// `engines_duckdb` (the same data).
+    pub pg_url: Option<String>,
+    pub engines_duckdb: Option<PathBuf>,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -81,6 +87,15 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<i32> {
     }
     if all || which.contains(&"report") {
         rows.push(crate::report::bench::report_bench(n_validated)?);
+    }
+    if which.contains(&"engines") || which.contains(&"aa_pg") {
+        let (pg, duck) = engines::targets(args)?;
+        if which.contains(&"engines") {
+            rows.push(engines::engines_bench(&pg, &duck)?);
+        }
+        if which.contains(&"aa_pg") {
+            rows.push(engines::aa_pg(&pg, aa_runs)?);
+        }
     }
     if all || which.contains(&"aa") {
         let r = aa_bench(aa_runs)?;

@@ -12,5 +12,7 @@ pub fn bench(a: &BenchArgs) -> anyhow::Result<i32> {
         aa_workers: a.aa_workers,
         aa_scale: a.aa_scale,
         json: a.json.clone(),
+        pg_url: a.pg_url.clone(),
+        engines_duckdb: a.engines_duckdb.clone(),
     })
 }

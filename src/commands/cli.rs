@@ -74,6 +74,9 @@ pub struct CompareArgs {
     /// Relative change treated as no change (default: the A/A timing noise, 5%).
     #[arg(long, default_value_t = crate::compare::DEFAULT_NOISE)]
     pub noise: f64,
+    /// Compare runs validated on different engines (DuckDB vs PostgreSQL) anyway.
+    #[arg(long)]
+    pub across_engines: bool,
 }
 
 #[derive(Debug, Args)]
@@ -189,11 +192,16 @@ pub enum DbCommand {
     /// Run each query on a sample DB: rows, time, and which ones are empty there
     /// (an empty original cannot judge any rewrite).
     Survey(DbSurveyArgs),
+    /// Copy a DuckDB sample (a file, or a generated TPC-DS sample) into a PostgreSQL
+    /// database: tables with primary keys, rows streamed with COPY, ANALYZE, and a
+    /// SELECT-only role `qt_reader`; prints the URL to validate with.
+    Load(DbLoadArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct DbSurveyArgs {
-    /// The DuckDB file (default: the generated TPC-DS SF100 sampled 1%).
+    /// The DuckDB file or a postgresql:// URL (password from PGPASSWORD; default: the
+    /// generated TPC-DS SF100 sampled 1%).
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// Query files or folders of .sql files.
@@ -205,6 +213,39 @@ pub struct DbSurveyArgs {
     /// Print the survey as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbLoadArgs {
+    /// The engine to load into (only `postgres`).
+    #[arg(long, default_value = "postgres")]
+    pub engine: String,
+    /// Where to load, as a role that may create tables and roles, e.g.
+    /// postgresql://postgres@/tpcds?host=/run/postgresql (password from PGPASSWORD).
+    /// The database is created when missing.
+    #[arg(long)]
+    pub url: String,
+    /// The DuckDB file to copy.
+    #[arg(long, conflicts_with_all = ["scale", "sample"])]
+    pub from: Option<PathBuf>,
+    /// Or generate (cached) and copy a sample: --benchmark tpcds --scale S [--sample F].
+    #[arg(long, default_value = "tpcds")]
+    pub benchmark: String,
+    #[arg(long)]
+    pub scale: Option<f64>,
+    #[arg(long)]
+    pub sample: Option<f64>,
+    /// Drop tables of the same names first.
+    #[arg(long)]
+    pub replace: bool,
+    /// The SELECT-only role to create for validation.
+    #[arg(long, default_value = "qt_reader")]
+    pub reader: String,
+    /// temp_file_limit of the reader role (set only when the loading role is a superuser).
+    #[arg(long, default_value = "10GB")]
+    pub temp_file_limit: String,
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -256,4 +297,12 @@ pub struct BenchArgs {
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// engines / aa_pg: the PostgreSQL database (the URL `qt db load` printed; password
+    /// from PGPASSWORD).
+    #[arg(long)]
+    pub pg_url: Option<String>,
+    /// engines: the DuckDB file holding the same data (default: the generated TPC-DS
+    /// scale 1 sample).
+    #[arg(long)]
+    pub engines_duckdb: Option<PathBuf>,
 }

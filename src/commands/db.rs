@@ -96,10 +96,14 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     }
     let db = match &a.db {
         Some(p) => {
-            crate::db::Target::from(p).check_open().map_err(|e| BadInput(format!("--db: {e}")))?;
-            p.clone()
+            let t = super::validate::targets(std::slice::from_ref(p))?.remove(0);
+            t.check_open().map_err(|e| BadInput(format!("--db: {e}")))?;
+            t
         }
-        None => crate::db::ensure_generated_spec(&crate::db::GenSpec::sampled(100.0, 0.01, 1), true)?,
+        None => crate::db::Target::from(crate::db::ensure_generated_spec(
+            &crate::db::GenSpec::sampled(100.0, 0.01, 1),
+            true,
+        )?),
     };
     let json = a.json;
     if !json {
@@ -112,10 +116,59 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     })
     .map_err(anyhow::Error::msg)?;
     if json {
-        let v = serde_json::json!({"db": db, "statements": rows, "totals": survey::totals_line(&rows)});
+        let v = serde_json::json!({"db": db.display(), "statements": rows, "totals": survey::totals_line(&rows)});
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         crate::outln!("{}", survey::totals_line(&rows));
     }
+    Ok(crate::error::EXIT_OK)
+}
+
+/// `qt db load --engine postgres --url URL (--from FILE.duckdb | --scale S [--sample F])`:
+/// prints the reader's URL on stdout (and its password once on stderr, for a TCP URL).
+pub fn load(a: &super::cli::DbLoadArgs) -> anyhow::Result<i32> {
+    if crate::db::Engine::parse(&a.engine) != Some(crate::db::Engine::Postgres) {
+        return Err(BadInput(format!("--engine {}: only `postgres` can be loaded into (DuckDB samples come from `qt db generate`)", a.engine)).into());
+    }
+    let password = std::env::var("PGPASSWORD").ok();
+    let secrets: Vec<String> = password.iter().cloned().collect();
+    let redact = |m: String| crate::llm::url_redact::scrub(&m, &secrets);
+    if !crate::db::pg::is_pg_url(&a.url) {
+        return Err(BadInput(format!("--url {}: write postgresql://USER@HOST:PORT/DB or postgresql://USER@/DB?host=/socket/dir", redact(a.url.clone()))).into());
+    }
+    let admin = crate::db::pg::PgTarget::new(&a.url, password.clone()).map_err(|e| BadInput(redact(format!("--url: {e}"))))?;
+    let from = match (&a.from, a.scale) {
+        (Some(f), _) => {
+            crate::db::Target::from(f).check_open().map_err(|e| BadInput(format!("--from: {e}")))?;
+            f.clone()
+        }
+        (None, Some(scale)) => {
+            if let Some(s) = a.sample {
+                crate::db::check_sample(s).map_err(|e| BadInput(format!("--sample: {e}")))?;
+            }
+            let spec = crate::db::GenSpec { benchmark: a.benchmark.clone(), scale, sample: a.sample, instance: 1 };
+            crate::db::ensure_generated_spec(&spec, !a.quiet)?
+        }
+        (None, None) => {
+            return Err(BadInput("name the data: --from FILE.duckdb, or --scale S [--sample F] to generate a TPC-DS sample".into()).into());
+        }
+    };
+    let opts = crate::db::pg::load::LoadOptions {
+        admin,
+        from,
+        replace: a.replace,
+        reader: a.reader.clone(),
+        temp_file_limit: a.temp_file_limit.clone(),
+        quiet: a.quiet,
+    };
+    let loaded = crate::db::pg::load::load(&opts).map_err(|e| BadInput(redact(e)))?;
+    if !a.quiet {
+        let rows: u64 = loaded.tables.iter().map(|(_, n)| n).sum();
+        crate::errln!("loaded {} tables, {rows} rows; validate as the SELECT-only role {}", loaded.tables.len(), a.reader);
+        if let Some(pw) = &loaded.reader_password {
+            crate::errln!("password of {} (shown once, not stored): {pw}  (export PGPASSWORD to use it)", a.reader);
+        }
+    }
+    crate::outln!("{}", loaded.reader_url);
     Ok(crate::error::EXIT_OK)
 }

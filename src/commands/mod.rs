@@ -22,6 +22,7 @@ pub fn dispatch(command: &Command) -> anyhow::Result<i32> {
         Command::Validate(a) => validate::validate(a),
         Command::Db(DbCommand::Generate(a)) => db::generate(a).map(|_| 0),
         Command::Db(DbCommand::Survey(a)) => db::survey(a),
+        Command::Db(DbCommand::Load(a)) => db::load(a),
         Command::Bench(a) => bench::bench(a),
         Command::Report(a) => report::report(a),
         Command::Compare(a) => report::compare(a),

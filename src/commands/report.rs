@@ -85,7 +85,7 @@ pub fn compare(a: &CompareArgs) -> anyhow::Result<i32> {
     if !(0.0..1.0).contains(&a.noise) {
         return Err(BadInput(format!("--noise {}: expected a fraction between 0 and 1 (0.05 = 5%)", a.noise)).into());
     }
-    let c = crate::compare::compare_dirs(&a.a, &a.b, a.noise).map_err(|e| match e {
+    let c = crate::compare::compare_dirs_across(&a.a, &a.b, a.noise, a.across_engines).map_err(|e| match e {
         crate::compare::CompareError::Read(r) => bad_read(r),
         other => anyhow::Error::new(BadInput(other.to_string())),
     })?;

@@ -21,7 +21,7 @@ pub fn validate(a: &ValidateArgs) -> anyhow::Result<i32> {
     } else {
         a.db.clone()
     };
-    let dbs: Vec<Target> = dbs.into_iter().map(Target::from).collect();
+    let dbs = targets(&dbs)?;
     validate::validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
 }
 
@@ -43,8 +43,34 @@ fn check_flags(a: &ValidateArgs) -> Result<(), BadInput> {
             crate::spec::limits::MAX_TIMING_ROUNDS
         )));
     }
-    for db in a.db.iter().filter(|d| d.is_file()) {
+    for db in a.db.iter().filter(|d| !is_url(d)).filter(|d| d.is_file()) {
         Target::from(db).check_open().map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
     }
     Ok(())
+}
+
+fn is_url(p: &std::path::Path) -> bool {
+    crate::db::pg::is_pg_url(&p.to_string_lossy())
+}
+
+/// `--db` values as databases: DuckDB files, or PostgreSQL URLs (password from
+/// `PGPASSWORD` when the URL has none), each server checked now (reachable, the tables
+/// readable, a SELECT-only role): bad input naming the URL, password never shown.
+pub(super) fn targets(dbs: &[std::path::PathBuf]) -> Result<Vec<Target>, BadInput> {
+    let password = std::env::var("PGPASSWORD").ok();
+    let secrets: Vec<String> = password.iter().cloned().collect();
+    let mut out = Vec::new();
+    for d in dbs {
+        let text = d.to_string_lossy();
+        let t = Target::parse(&text, password.clone()).map_err(|e| {
+            BadInput(crate::llm::url_redact::scrub(&format!("--db: {e}"), &secrets))
+        })?;
+        if t.path().is_none() {
+            t.check_open().map_err(|e| {
+                BadInput(crate::llm::url_redact::scrub(&format!("--db {e}"), &secrets))
+            })?;
+        }
+        out.push(t);
+    }
+    Ok(out)
 }

@@ -34,6 +34,11 @@ pub enum CompareError {
         "{a} and {b} share no query (A has {qa}, B has {qb}); compare runs of the same queries, e.g. two runs of one spec before and after a change"
     )]
     NothingShared { a: PathBuf, b: PathBuf, qa: String, qb: String },
+    #[error(
+        "{a} was validated on {ea} and {b} on {eb}: speedups on different engines are not comparable as one experiment; \
+         pass --across-engines to compare them anyway"
+    )]
+    AcrossEngines { a: PathBuf, ea: String, b: PathBuf, eb: String },
 }
 
 /// What one side did for one query and arm.
@@ -110,7 +115,20 @@ pub struct Comparison {
 
 /// Read both folders and compare them.
 pub fn compare_dirs(a: &Path, b: &Path, noise: f64) -> Result<Comparison, CompareError> {
+    compare_dirs_across(a, b, noise, false)
+}
+
+/// [`compare_dirs`]; runs on different engines are refused unless `across_engines`.
+pub fn compare_dirs_across(a: &Path, b: &Path, noise: f64, across_engines: bool) -> Result<Comparison, CompareError> {
     let (ma, mb) = (report_model::read(a)?, report_model::read(b)?);
+    if ma.header.engine != mb.header.engine && !across_engines {
+        return Err(CompareError::AcrossEngines {
+            a: ma.dir.clone(),
+            ea: ma.header.engine.clone(),
+            b: mb.dir.clone(),
+            eb: mb.header.engine.clone(),
+        });
+    }
     compare(&ma, &mb, noise)
 }
 

@@ -5,13 +5,14 @@
 //! explain a query, describe tables, fingerprint the data, say which engine and version.
 //!
 //! Layers above `db/` hold a `Target` and never name an engine's library. DuckDB (a
-//! sample file, embedded) is the engine today; every match below is where another engine
-//! plugs in.
+//! sample file, embedded, the default) and PostgreSQL (a server's database named by a
+//! URL, `pg/`) implement it; every match below is where an engine plugs in.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::gate::GateError;
+use super::pg::{PgSession, PgTarget};
 use super::session::{OpenError, Sandbox};
 use super::{DbError, DbFingerprint, PlanAnalysis, TableSchema};
 
@@ -19,6 +20,7 @@ use super::{DbError, DbFingerprint, PlanAnalysis, TableSchema};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Engine {
     DuckDb,
+    Postgres,
 }
 
 impl Engine {
@@ -26,6 +28,7 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::DuckDb => "duckdb",
+            Engine::Postgres => "postgres",
         }
     }
 
@@ -33,6 +36,16 @@ impl Engine {
     pub fn dialect(self) -> &'static str {
         match self {
             Engine::DuckDb => "duckdb",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// Parses a `[database] engine` value.
+    pub fn parse(name: &str) -> Option<Engine> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "duckdb" => Some(Engine::DuckDb),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            _ => None,
         }
     }
 }
@@ -42,6 +55,8 @@ impl Engine {
 pub enum Target {
     /// A DuckDB file, opened read-only.
     DuckDb(PathBuf),
+    /// A PostgreSQL database on a server.
+    Postgres(PgTarget),
 }
 
 impl From<&Path> for Target {
@@ -62,6 +77,12 @@ impl From<PathBuf> for Target {
     }
 }
 
+impl From<PgTarget> for Target {
+    fn from(t: PgTarget) -> Self {
+        Target::Postgres(t)
+    }
+}
+
 impl From<&Target> for Target {
     fn from(t: &Target) -> Self {
         t.clone()
@@ -74,19 +95,38 @@ impl From<&Target> for Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKey {
     File { path: PathBuf, inode: u64, len: u64, modified: Option<std::time::SystemTime> },
+    /// A server database: the same URL and credentials.
+    Server(PgTarget),
 }
 
 impl Target {
+    /// A `--db` value: a `postgresql://` URL (password, if not in it, from `password`),
+    /// else a DuckDB file path.
+    pub fn parse(value: &str, password: Option<String>) -> Result<Target, String> {
+        if super::pg::is_pg_url(value) {
+            PgTarget::new(value, password).map(Target::Postgres)
+        } else {
+            Ok(Target::DuckDb(PathBuf::from(value)))
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Target::DuckDb(_) => Engine::DuckDb,
+            Target::Postgres(_) => Engine::Postgres,
         }
+    }
+
+    /// A session on a server target, or why not (bad input naming the URL).
+    fn pg_session(t: &PgTarget) -> Result<PgSession, DbError> {
+        PgSession::open(t, 1).map_err(|e| DbError::Unusable { url: t.label(), message: open_message(e) })
     }
 
     /// How messages and records name it: the file's path.
     pub fn display(&self) -> String {
         match self {
             Target::DuckDb(p) => p.display().to_string(),
+            Target::Postgres(t) => t.label(),
         }
     }
 
@@ -94,6 +134,7 @@ impl Target {
     pub fn short_label(&self) -> String {
         match self {
             Target::DuckDb(p) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            Target::Postgres(t) => t.short_label(),
         }
     }
 
@@ -101,6 +142,7 @@ impl Target {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Target::DuckDb(p) => Some(p),
+            Target::Postgres(_) => None,
         }
     }
 
@@ -108,6 +150,19 @@ impl Target {
     pub fn check_open(&self) -> Result<(), DbError> {
         match self {
             Target::DuckDb(p) => super::open_read_only(p).map(drop),
+            Target::Postgres(t) => {
+                let s = Self::pg_session(t)?;
+                match s.with_client(super::pg::catalog::role_can_write)? {
+                    None => Ok(()),
+                    Some(why) => Err(DbError::Unusable {
+                        url: t.label(),
+                        message: format!(
+                            "{why}. Candidates run only as a SELECT-only role: `qt db load` creates one (qt_reader), \
+                             or GRANT SELECT to a role without other privileges"
+                        ),
+                    }),
+                }
+            }
         }
     }
 
@@ -120,6 +175,10 @@ impl Target {
     pub fn gate(&self, sql: &str) -> Result<(), GateError> {
         match self {
             Target::DuckDb(_) => super::gate::check(sql),
+            Target::Postgres(t) => match PgSession::open(t, 1) {
+                Ok(s) => s.gate(sql),
+                Err(e) => Err(GateError::Parse(format!("cannot reach PostgreSQL to parse the SQL: {e}"))),
+            },
         }
     }
 
@@ -127,6 +186,7 @@ impl Target {
     pub fn explain(&self, sql: &str, timeout: Duration) -> Result<PlanAnalysis, DbError> {
         match self {
             Target::DuckDb(p) => super::analyze_plan(p, sql, timeout),
+            Target::Postgres(t) => super::pg::explain::analyze(t, sql, timeout),
         }
     }
 
@@ -134,6 +194,7 @@ impl Target {
     pub fn schema(&self, tables: &[String]) -> Result<Vec<TableSchema>, DbError> {
         match self {
             Target::DuckDb(p) => super::schema_for_path(p, tables),
+            Target::Postgres(t) => Self::pg_session(t)?.with_client(|c| super::pg::catalog::schema_for(c, tables)),
         }
     }
 
@@ -141,6 +202,9 @@ impl Target {
     pub fn fingerprint(&self) -> Result<DbFingerprint, DbError> {
         match self {
             Target::DuckDb(p) => super::fingerprint(p),
+            Target::Postgres(t) => {
+                Self::pg_session(t)?.with_client(|c| super::pg::catalog::fingerprint(c, &t.label()))
+            }
         }
     }
 
@@ -148,6 +212,10 @@ impl Target {
     pub fn version(&self) -> String {
         match self {
             Target::DuckDb(_) => super::duckdb_version(),
+            Target::Postgres(t) => match Self::pg_session(t) {
+                Ok(s) => s.with_client(super::pg::catalog::version),
+                Err(e) => format!("unknown ({e})"),
+            },
         }
     }
 
@@ -167,6 +235,14 @@ impl Target {
                     modified: meta.and_then(|m| m.modified().ok()),
                 }
             }
+            Target::Postgres(t) => TargetKey::Server(t.clone()),
         }
+    }
+}
+
+fn open_message(e: OpenError) -> String {
+    match e {
+        OpenError::Open { message, .. } => message,
+        other => other.to_string(),
     }
 }

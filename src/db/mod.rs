@@ -14,11 +14,12 @@ pub mod engine;
 mod fingerprint;
 mod generate;
 pub mod lease;
+pub mod pg;
 mod plan;
 mod plan_summary;
 mod plan_text;
 mod sample;
-mod schema;
+pub(crate) mod schema;
 pub mod session;
 mod split;
 pub mod gate;
@@ -34,6 +35,7 @@ pub use cache::{
 };
 pub use engine::{Engine, Target, TargetKey};
 pub use session::{ExecError, Execution, OpenError, Sandbox};
+pub use value::{Cell, ColumnInfo, ResultSet, Row, TypeClass};
 pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
@@ -82,6 +84,13 @@ pub enum DbError {
     Generate(String),
     #[error("plan analysis failed: {0}")]
     Plan(String),
+    /// A failure reported by a database server (its message, password never included).
+    #[error("{what}: {message}")]
+    Engine { what: String, message: String },
+    /// A server database that cannot be used as given (unreachable, refused login,
+    /// missing, a role that can write): bad input naming the URL (no password).
+    #[error("{url}: {message}")]
+    Unusable { url: String, message: String },
 }
 
 impl DbError {
@@ -96,6 +105,7 @@ impl DbError {
                 | DbError::BadSample(_)
                 | DbError::BadInstance(_)
                 | DbError::OutputExists(_)
+                | DbError::Unusable { .. }
         )
     }
 }

@@ -81,7 +81,11 @@ pub struct PlanSummary {
 }
 
 /// Builds the summary of a profile (the parsed JSON; an array of roots is accepted too).
+/// PostgreSQL's `EXPLAIN (ANALYZE, FORMAT JSON)` is re-shaped first (`pg/explain.rs`).
 pub fn summarize(profile: &Value) -> PlanSummary {
+    if super::pg::explain::is_pg_plan(profile) {
+        return summarize(&super::pg::explain::to_profile(profile));
+    }
     let mut ops = Vec::new();
     let roots: Vec<&Value> = match profile {
         Value::Array(items) => items.iter().collect(),

@@ -79,6 +79,7 @@ pub struct Execution {
 /// One engine's session.
 enum Session {
     DuckDb(super::duck::session::DuckSession),
+    Postgres(super::pg::PgSession),
 }
 
 /// A read-only, locked-down session on one database (a sample DB file, or a server's
@@ -96,6 +97,7 @@ impl Sandbox {
             Target::DuckDb(path) => {
                 Session::DuckDb(super::duck::session::DuckSession::open(path, threads, memory_limit)?)
             }
+            Target::Postgres(t) => Session::Postgres(super::pg::PgSession::open(t, threads)?),
         };
         Ok(Self { session, target })
     }
@@ -109,6 +111,7 @@ impl Sandbox {
     pub fn gate(&self, sql: &str) -> Result<(), GateError> {
         match &self.session {
             Session::DuckDb(_) => super::gate::check(sql),
+            Session::Postgres(s) => s.gate(sql),
         }
     }
 
@@ -148,6 +151,7 @@ impl Sandbox {
     pub fn intact(&self) -> bool {
         match &self.session {
             Session::DuckDb(s) => s.intact(),
+            Session::Postgres(s) => s.intact(),
         }
     }
 
@@ -160,6 +164,7 @@ impl Sandbox {
     fn fetch(&self, sql: &str, deadline: Duration, max_rows: usize, max_bytes: usize) -> Result<Execution, ExecError> {
         match &self.session {
             Session::DuckDb(s) => s.fetch(sql, deadline, max_rows, max_bytes),
+            Session::Postgres(s) => s.fetch(sql, deadline, max_rows, max_bytes),
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct Header {
     pub git_dirty: Option<bool>,
     pub qt_version: String,
     pub duckdb_version: String,
+    /// The engine the runs validated on (`duckdb` when config.json does not say).
+    pub engine: String,
     /// (path, sha256 or fingerprint text) per database / instance.
     pub databases: Vec<(String, String)>,
     pub models: Vec<String>,
@@ -260,6 +262,7 @@ fn header(cfg: &Value) -> Header {
         git_dirty: cfg["git"]["dirty"].as_bool(),
         qt_version: s(&cfg["qt_version"]).unwrap_or_default(),
         duckdb_version: s(&cfg["duckdb_version"]).unwrap_or_default(),
+        engine: s(&cfg["engine"]).unwrap_or_else(|| "duckdb".into()),
         databases,
         models: s(&cfg["spec"]["llm"]["model"]).into_iter().collect(),
         run_ids: Vec::new(),

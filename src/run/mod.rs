@@ -109,6 +109,10 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     }
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
+    {
+        let (exp2, db2) = (exp.clone(), db.clone());
+        tokio::task::spawn_blocking(move || setup::check_query_tables(&exp2, &db2)).await??;
+    }
     let mut db_info = setup::DbInfo::read(&db)?;
     if let Some(g) = exp.database.gen_spec() {
         // Slices of one sample share schema and nearly all counts: name them.

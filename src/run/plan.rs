@@ -20,6 +20,10 @@ use crate::spec::{self, DbSource, Experiment};
 fn existing_db(exp: &Experiment) -> Option<Target> {
     match &exp.database {
         DbSource::Path(p) => p.exists().then(|| Target::from(p)),
+        DbSource::Postgres { url, .. } => {
+            let password = super::setup::pg_password(exp).ok().flatten();
+            Target::parse(url, password).ok().filter(|t| t.check_open().is_ok())
+        }
         DbSource::Generate { .. } => {
             let p = db::generated_path_for(&exp.database.gen_spec()?);
             p.exists().then(|| Target::from(p))

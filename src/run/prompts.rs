@@ -30,6 +30,8 @@ pub struct QueryInputs {
     pub features: BTreeSet<String>,
     /// Rewrite patterns found in the DAG (refined by the plan when there is one).
     pub patterns: Vec<dag::PatternHit>,
+    /// The engine's SQL dialect (`{{ dialect }}`): "duckdb" or "postgres".
+    pub dialect: &'static str,
 }
 
 impl QueryInputs {
@@ -106,6 +108,7 @@ impl QueryInputs {
             target_nodes,
             features,
             patterns,
+            dialect: db_path.map(|t| t.engine().dialect()).unwrap_or("duckdb"),
         }
     }
 
@@ -217,6 +220,7 @@ impl ArmPrompts {
         });
         // The plan-refined patterns, the same ones the examples were matched with.
         ctx["patterns"] = serde_json::to_value(&inputs.patterns)?;
+        ctx["dialect"] = inputs.dialect.into();
         self.env
             .render(&self.arm.template_path, &ctx)
             .map_err(|e| anyhow::Error::new(BadInput(e.to_string())))

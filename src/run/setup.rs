@@ -22,9 +22,39 @@ use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
 use crate::validate::instances::Instance;
 
-/// The sample DB: the user's file, or the cached generated one (built once).
+/// The password of a PostgreSQL `[database]`: its `password_file`, else its
+/// `password_env` variable (default PGPASSWORD). Held in memory only.
+pub fn pg_password(exp: &Experiment) -> anyhow::Result<Option<String>> {
+    let DbSource::Postgres { password_env, password_file, .. } = &exp.database else { return Ok(None) };
+    if let Some(f) = password_file {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            BadInput(format!("{}: database.password_file {}: {e}", exp.spec_path.display(), f.display()))
+        })?;
+        return Ok(text.lines().next().map(|l| l.trim().to_string()).filter(|p| !p.is_empty()));
+    }
+    Ok(std::env::var(password_env).ok().filter(|p| !p.is_empty()))
+}
+
+/// A PostgreSQL target of this spec (the primary's URL or an extra instance's), checked:
+/// reachable, a SELECT-only role. Bad input names the URL (never the password).
+fn pg_target(exp: &Experiment, url: &str, what: &str) -> anyhow::Result<Target> {
+    let password = pg_password(exp)?;
+    let secrets: Vec<String> = password.iter().cloned().collect();
+    let redact = |m: String| crate::llm::url_redact::scrub(&m, &secrets);
+    let t = Target::parse(url, password.clone())
+        .map_err(|e| BadInput(redact(format!("{}: {what}: {e}", exp.spec_path.display()))))?;
+    t.check_open().map_err(|e| BadInput(redact(format!("{}: {what}: {e}", exp.spec_path.display()))))?;
+    Ok(t)
+}
+
+/// The sample DB: the user's file, the cached generated one (built once), or a
+/// PostgreSQL database (checked before any LLM call).
 pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<Target> {
     match &exp.database {
+        DbSource::Postgres { url, .. } => {
+            let (exp2, url) = (exp.clone(), url.clone());
+            tokio::task::spawn_blocking(move || pg_target(&exp2, &url, "database.url")).await?
+        }
         DbSource::Path(p) => {
             let t = Target::from(p);
             t.check_open().map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
@@ -52,7 +82,14 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
     let paths = exp.extra_paths.len() as u32;
     let n = exp.instances.unwrap_or(if generated.is_some() { 3 + paths } else { 1 + paths });
     let mut out = Vec::new();
+    let mut servers = Vec::new();
     for p in &exp.extra_paths {
+        let text = p.to_string_lossy();
+        if db::pg::is_pg_url(&text) {
+            let (exp2, url) = (exp.clone(), text.into_owned());
+            servers.push(tokio::task::spawn_blocking(move || pg_target(&exp2, &url, "validation.extra_paths")).await??);
+            continue;
+        }
         Target::from(p)
             .check_open()
             .map_err(|e| BadInput(format!("{}: validation.extra_paths: {e}", exp.spec_path.display())))?;
@@ -66,9 +103,13 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
             out.push(Instance::new(path, spec.label()));
         }
     }
-    for p in &exp.extra_paths {
+    for p in exp.extra_paths.iter().filter(|p| !db::pg::is_pg_url(&p.to_string_lossy())) {
         let label = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         out.push(Instance::new(p.clone(), label));
+    }
+    for t in servers {
+        let label = t.short_label();
+        out.push(tokio::task::spawn_blocking(move || Instance::of(t, label)).await?);
     }
     Ok(out)
 }
@@ -99,6 +140,32 @@ pub fn check_extra_tables(exp: &Experiment, primary: &Target, instances: &[Insta
     Ok(())
 }
 
+/// A server database must hold every table the queries read (a wrong database, schema or
+/// search_path would only produce errors): bad input naming the table and the URL, before
+/// any LLM call. (A DuckDB file's missing table shows as the original failing.)
+pub fn check_query_tables(exp: &Experiment, db: &Target) -> anyhow::Result<()> {
+    if db.path().is_some() {
+        return Ok(());
+    }
+    for q in &exp.queries {
+        let sql = db::split_statements(&q.sql).into_iter().next().unwrap_or_default();
+        let Ok(dag) = crate::dag::parse_first_dag(&sql) else { continue };
+        let names: BTreeSet<String> = dag.nodes.iter().flat_map(|n| n.tables.iter().cloned()).collect();
+        let names: Vec<String> = names.into_iter().collect();
+        let have = db.schema(&names).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
+        if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
+            return Err(BadInput(format!(
+                "{} reads table {missing}, which {} does not have; load the data (`qt db load`) or fix database.url in {}",
+                q.path.display(),
+                db.display(),
+                exp.spec_path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// The primary's label in instance reports.
 pub fn primary_label(exp: &Experiment, db: &Target) -> String {
     match exp.database.gen_spec() {
@@ -110,7 +177,11 @@ pub fn primary_label(exp: &Experiment, db: &Target) -> String {
 /// Facts about the DB recorded in every config.json.
 pub struct DbInfo {
     pub fingerprint: Value,
+    /// The DuckDB library qt is built with (recorded whatever the engine).
     pub duckdb_version: String,
+    /// The engine validated on, and its version (recorded for engines other than DuckDB).
+    pub engine: db::Engine,
+    pub engine_version: String,
     /// Content key for caches derived from the DB (fingerprint hash, size, mtime).
     pub key: String,
 }
@@ -119,7 +190,13 @@ impl DbInfo {
     pub fn read(db: &Target) -> anyhow::Result<DbInfo> {
         let fp = db.fingerprint().with_context(|| format!("fingerprinting {}", db.display()))?;
         let key = format!("{}:{}:{}", fp.sha256, fp.file_size, fp.mtime);
-        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db.version(), key })
+        Ok(DbInfo {
+            fingerprint: serde_json::to_value(fp)?,
+            duckdb_version: db::duckdb_version(),
+            engine: db.engine(),
+            engine_version: db.version(),
+            key,
+        })
     }
 }
 
@@ -282,6 +359,10 @@ pub fn open_run(
     );
     let mut cfg = cfg;
     cfg["run_id"] = json!(run_id);
+    if db_info.engine != db::Engine::DuckDb {
+        cfg["engine"] = json!(db_info.engine.name());
+        cfg["engine_version"] = json!(db_info.engine_version);
+    }
     let mut cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
     if resumed && args.force {
         let old = super::resume::read_config(&run.path)?;

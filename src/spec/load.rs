@@ -135,6 +135,26 @@ fn check_name(spec: &SpecFile, src: &Source) -> Result<(), SpecError> {
 
 fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<DbSource, SpecError> {
     let db = &spec.database;
+    let engine = db.engine.as_deref().unwrap_or(if db.url.is_some() { "postgres" } else { "duckdb" });
+    match engine.trim().to_ascii_lowercase().as_str() {
+        "duckdb" => {}
+        "postgres" | "postgresql" => return resolve_postgres(db, src, spec_dir),
+        other => {
+            return Err(src.at_value(
+                &["database", "engine"],
+                format!("unknown engine `{other}`"),
+                Some("use engine = \"duckdb\" (a DuckDB file or the generated sample) or engine = \"postgres\" (with url = ...)".into()),
+            ));
+        }
+    }
+    if db.url.is_some() || db.password_env.is_some() || db.password_file.is_some() {
+        let key = if db.url.is_some() { "url" } else if db.password_env.is_some() { "password_env" } else { "password_file" };
+        return Err(src.at_key(
+            &["database", key],
+            format!("database.{key} is for engine = \"postgres\", but the engine is duckdb"),
+            Some("add engine = \"postgres\" under [database], or remove the key".into()),
+        ));
+    }
     match (&db.path, &db.generate) {
         (Some(_), Some(_)) => Err(src.at_key(
             &["database", "generate"],
@@ -197,6 +217,47 @@ fn resolve_database(spec: &SpecFile, src: &Source, spec_dir: &Path) -> Result<Db
     }
 }
 
+/// `[database] engine = "postgres"`: a URL without a password (the password comes from
+/// `password_env`, default PGPASSWORD, or `password_file`), and no DuckDB keys.
+fn resolve_postgres(db: &super::types::DatabaseCfg, src: &Source, spec_dir: &Path) -> Result<DbSource, SpecError> {
+    for (key, set) in [("path", db.path.is_some()), ("generate", db.generate.is_some())] {
+        if set {
+            return Err(src.at_key(
+                &["database", key],
+                format!("database.{key} is for DuckDB, but engine = \"postgres\""),
+                Some("load the sample into PostgreSQL with `qt db load --engine postgres --url URL --from FILE.duckdb` and keep only url".into()),
+            ));
+        }
+    }
+    let Some(url) = &db.url else {
+        return Err(src.at_key(
+            &["database"],
+            "engine = \"postgres\" needs url",
+            Some("add url = \"postgresql://qt_reader@/tpcds?host=/run/postgresql\" (the URL `qt db load` prints)".into()),
+        ));
+    };
+    if !crate::db::pg::is_pg_url(url) || crate::db::pg::PgTarget::new(url, None).is_err() {
+        return Err(src.at_value(
+            &["database", "url"],
+            "not a PostgreSQL URL",
+            Some("write postgresql://USER@HOST:PORT/DB or postgresql://USER@/DB?host=/socket/dir".into()),
+        ));
+    }
+    if crate::db::pg::PgTarget::url_has_password(url) {
+        return Err(src.at_value(
+            &["database", "url"],
+            "the URL holds a password, and spec files are committed: secrets never go in them",
+            Some("remove it from the URL and export PGPASSWORD (or set password_env / password_file)".into()),
+        ));
+    }
+    let password_file = db.password_file.as_ref().map(|f| paths::resolve(spec_dir, f, Kind::File).path);
+    Ok(DbSource::Postgres {
+        url: url.clone(),
+        password_env: db.password_env.clone().unwrap_or_else(|| "PGPASSWORD".into()),
+        password_file,
+    })
+}
+
 /// `[validation] extra_paths` (resolved, must exist) and `instances` (at least 1; with
 /// `database.path`, at most 1 + the number of extra paths).
 fn resolve_instances(
@@ -208,6 +269,19 @@ fn resolve_instances(
     let v = &spec.validation;
     let mut out = Vec::new();
     for p in &v.extra_paths {
+        if crate::db::pg::is_pg_url(p) {
+            // Another PostgreSQL database (or schema) as an instance, checked when the run
+            // connects; never with a password in it.
+            if crate::db::pg::PgTarget::url_has_password(p) {
+                return Err(src.at_value(
+                    &["validation", "extra_paths"],
+                    "a URL holds a password, and spec files are committed: secrets never go in them",
+                    Some("remove it from the URL; the password of [database] (PGPASSWORD, password_env or password_file) is used".into()),
+                ));
+            }
+            out.push(PathBuf::from(p));
+            continue;
+        }
         let found = paths::resolve(spec_dir, p, Kind::File);
         if !found.exists {
             return Err(src.at_value(
@@ -229,7 +303,7 @@ fn resolve_instances(
         }
         Some(n) => Some(n as u32),
     };
-    if let (DbSource::Path(_), Some(n)) = (db, n)
+    if let (DbSource::Path(_) | DbSource::Postgres { .. }, Some(n)) = (db, n)
         && n as usize > 1 + out.len()
     {
         return Err(src.at_value(

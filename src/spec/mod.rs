@@ -72,13 +72,20 @@ pub enum DbSource {
         sample: Option<f64>,
         instance: u32,
     },
+    /// A PostgreSQL database (`[database] engine = "postgres"`): the URL as written (no
+    /// password: that comes from `password_env`, default `PGPASSWORD`, or `password_file`).
+    Postgres {
+        url: String,
+        password_env: String,
+        password_file: Option<PathBuf>,
+    },
 }
 
 impl DbSource {
     /// What to generate, for a generated source.
     pub fn gen_spec(&self) -> Option<crate::db::GenSpec> {
         match self {
-            DbSource::Path(_) => None,
+            DbSource::Path(_) | DbSource::Postgres { .. } => None,
             DbSource::Generate {
                 benchmark,
                 scale,

@@ -59,6 +59,19 @@ pub struct DatabaseCfg {
     pub path: Option<String>,
     /// Or the embedded default, generated once and cached.
     pub generate: Option<GenerateCfg>,
+    /// `duckdb` (the default) or `postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// PostgreSQL: `postgresql://USER@HOST:PORT/DB` or `postgresql://USER@/DB?host=/socket/dir`
+    /// (never with a password in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// PostgreSQL: the environment variable holding the password (default `PGPASSWORD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// PostgreSQL: a file holding the password (first line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

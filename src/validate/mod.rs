@@ -162,15 +162,6 @@ pub fn check_candidate(
     cfg: &ValidatorConfig,
 ) -> Result<Equivalent, Verdict> {
     let db = db.into();
-    if let Err(e) = db.gate(candidate_sql) {
-        return Err(Verdict::Error {
-            reason: match e {
-                crate::db::gate::GateError::Parse(_) => Reason::ParseError,
-                crate::db::gate::GateError::NotSelect(_) => Reason::NotSelect,
-            },
-            message: e.to_string(),
-        });
-    }
     let sb = match open(&db, cfg) {
         Ok(sb) => sb,
         Err(message) => {
@@ -180,6 +171,16 @@ pub fn check_candidate(
             });
         }
     };
+    // The engine's own parser decides (on the session: PostgreSQL prepares the text).
+    if let Err(e) = sb.gate(candidate_sql) {
+        return Err(Verdict::Error {
+            reason: match e {
+                crate::db::gate::GateError::Parse(_) => Reason::ParseError,
+                crate::db::gate::GateError::NotSelect(_) => Reason::NotSelect,
+            },
+            message: e.to_string(),
+        });
+    }
     let deadline = base.candidate_deadline(cfg);
     // A candidate returning far more rows than the original is wrong anyway; stop
     // fetching instead of filling memory.

@@ -1,0 +1,141 @@
+//! A PostgreSQL server and database to validate on, named by a URL
+//! (`postgresql://qt_reader@/tpcds?host=/run/postgresql`, libpq's URL form; a schema other
+//! than the role's default through `options=-csearch_path%3Dsample2`).
+//!
+//! The password never comes from a spec file: it comes from the environment (`PGPASSWORD`,
+//! read at the command line's edge) or a key file, or from a URL typed on the command
+//! line; it is held apart from the URL (which keeps only the user), never printed (`Debug`
+//! hides it) and scrubbed from every server message here. Above `db/`, error strings go
+//! through the one redaction function (`llm::url_redact`) before they are printed.
+
+use std::fmt;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PgTarget {
+    /// The URL without its password.
+    url: String,
+    password: Option<String>,
+}
+
+impl fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgTarget").field("url", &self.label()).finish_non_exhaustive()
+    }
+}
+
+/// True for `postgres://` and `postgresql://` URLs.
+pub fn is_pg_url(s: &str) -> bool {
+    let s = s.trim_start().to_ascii_lowercase();
+    s.starts_with("postgresql://") || s.starts_with("postgres://")
+}
+
+impl PgTarget {
+    /// Parses `url`; a password inside it is moved out of the URL. `password` (from the
+    /// environment or a key file) is used when the URL has none.
+    pub fn new(url: &str, password: Option<String>) -> Result<Self, String> {
+        let cfg: postgres::Config = url.trim().parse().map_err(|e| {
+            format!("{} is not a PostgreSQL URL ({e}); write postgresql://USER@HOST:PORT/DB or postgresql://USER@/DB?host=/socket/dir", strip_password(url.trim()))
+        })?;
+        let in_url = cfg.get_password().map(|p| String::from_utf8_lossy(p).into_owned());
+        let bare = strip_password(url.trim());
+        Ok(Self { url: bare, password: in_url.or(password).filter(|p| !p.is_empty()) })
+    }
+
+    /// True when the URL as written carried a password (refused in spec files).
+    pub fn url_has_password(url: &str) -> bool {
+        url.trim()
+            .parse::<postgres::Config>()
+            .is_ok_and(|c| c.get_password().is_some())
+    }
+
+    pub fn config(&self) -> Result<postgres::Config, String> {
+        let mut cfg: postgres::Config = self.url.parse().map_err(|e| format!("{e}"))?;
+        if let Some(p) = &self.password {
+            cfg.password(p.as_bytes());
+        }
+        Ok(cfg)
+    }
+
+    /// The URL for messages and records: the password is never in it.
+    pub fn label(&self) -> String {
+        self.redact(&self.url)
+    }
+
+    /// The URL without the password (for re-connecting as another database or user).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.password.iter().cloned().collect()
+    }
+
+    /// `text` with the password scrubbed.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets().iter().filter(|s| s.len() >= 4) {
+            out = out.replace(s.as_str(), "REDACTED");
+        }
+        out
+    }
+
+    /// A short name for reports: `tpcds (postgres)`, or the URL when it names no database.
+    pub fn short_label(&self) -> String {
+        match self.parts() {
+            (Some(db), _) => format!("{db} (postgres)"),
+            _ => self.label(),
+        }
+    }
+
+    /// The database name and the user as PostgreSQL will see them.
+    pub fn parts(&self) -> (Option<String>, Option<String>) {
+        match self.config() {
+            Ok(c) => (c.get_dbname().map(str::to_string), c.get_user().map(str::to_string)),
+            Err(_) => (None, None),
+        }
+    }
+}
+
+/// `url` with the `:password` of its userinfo (and a `password=` parameter) removed.
+fn strip_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let (head, rest) = url.split_at(scheme_end + 3);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = authority.split_at(at);
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{user}{host}")
+        }
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query.split('&').filter(|kv| !kv.to_ascii_lowercase().starts_with("password=")).collect();
+            if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) }
+        }
+        None => tail.to_string(),
+    };
+    format!("{head}{authority}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_leave_the_url() {
+        assert_eq!(strip_password("postgresql://u:secret@h:5/db?sslmode=disable"), "postgresql://u@h:5/db?sslmode=disable");
+        assert_eq!(strip_password("postgresql://u@/db?host=/x&password=pw"), "postgresql://u@/db?host=/x");
+        let t = PgTarget::new("postgresql://u:hunter22@localhost/db", None).unwrap();
+        assert_eq!(t.password(), Some("hunter22"));
+        assert!(!t.label().contains("hunter22"));
+        assert!(!format!("{t:?}").contains("hunter22"));
+        assert_eq!(t.redact("auth failed for hunter22"), "auth failed for REDACTED");
+    }
+}

@@ -1,0 +1,127 @@
+//! The PostgreSQL engine end to end, through the `qt` binary on a private throwaway
+//! cluster: `qt db load` copies the generated TPC-DS sample (scale 0.01) into PostgreSQL
+//! and prints the SELECT-only URL; `qt db survey` and `qt validate` take that URL where
+//! they take a DuckDB file, with the queries in PostgreSQL's dialect from
+//! ../shared/tpcds/queries-postgres; bad input (unreachable server, wrong password, a role
+//! that can write) is exit 2 naming the URL without the password.
+//! Without PostgreSQL (or the query folders) each test prints a "skipped" line.
+
+mod common;
+mod pg_support;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::qt;
+
+fn pg_queries() -> Option<PathBuf> {
+    let dir = common::tpcds_queries()?.join("../queries-postgres");
+    if dir.join("query_1.sql").exists() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: ../shared/tpcds/queries-postgres not found");
+        None
+    }
+}
+
+/// The TPC-DS sample loaded once into database `tpcds`; returns the reader's URL.
+fn loaded(test: &str) -> Option<(&'static pg_support::Cluster, String)> {
+    let Some(c) = pg_support::cluster() else {
+        pg_support::skipped(test);
+        return None;
+    };
+    static URL: OnceLock<String> = OnceLock::new();
+    let url = URL.get_or_init(|| {
+        let sample = qt::db::ensure_generated_in(&common::cache_dir(), "tpcds", 0.01, false).expect("sample").path;
+        let out = qt()
+            .args(["db", "load", "--engine", "postgres", "--url", &c.admin_url("tpcds"), "--from"])
+            .arg(&sample)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "qt db load: {stderr}");
+        assert!(stderr.contains("loaded store_sales"), "{stderr}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    });
+    Some((c, url.clone()))
+}
+
+#[test]
+fn load_gives_a_select_only_copy_of_the_sample() {
+    let Some((c, url)) = loaded("load_gives_a_select_only_copy_of_the_sample") else { return };
+    assert!(url.starts_with("postgresql://qt_reader@"), "{url}");
+    // Same rows as the DuckDB file, primary keys in place, the reader can only read.
+    let sample = qt::db::ensure_generated_in(&common::cache_dir(), "tpcds", 0.01, false).unwrap().path;
+    let duck = qt::db::Target::from(&sample).fingerprint().unwrap();
+    let pg = qt::db::Target::parse(&url, None).unwrap().fingerprint().unwrap();
+    assert_eq!(duck.tables, pg.tables);
+    let keys = c.psql("tpcds", "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace");
+    assert_eq!(keys.trim(), "24");
+    qt::db::Target::parse(&url, None).unwrap().check_open().expect("qt_reader is SELECT-only");
+    // A second load refuses to overwrite without --replace.
+    let out = qt().args(["db", "load", "--url", &c.admin_url("tpcds"), "--from"]).arg(&sample).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--replace"));
+}
+
+#[test]
+fn survey_and_validate_take_a_postgres_url() {
+    let Some((_, url)) = loaded("survey_and_validate_take_a_postgres_url") else { return };
+    let Some(q) = pg_queries() else { return };
+    let files: Vec<PathBuf> = ["query_1.sql", "query_3.sql", "query_96.sql"].iter().map(|f| q.join(f)).collect();
+    let out = qt().args(["db", "survey", "--db", &url]).args(&files).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("query_1.sql") && text.contains("3 statements"), "{text}");
+    assert!(!text.contains("error:"), "{text}");
+    // q1 against itself: an A/A pass; a wrong rewrite: validation_failed.
+    let dir = tempfile::tempdir().unwrap();
+    let q1 = std::fs::read_to_string(q.join("query_1.sql")).unwrap();
+    let wrong = q1.replacen("ctr_total_return > (select avg(ctr_total_return)*1.2", "ctr_total_return > (select avg(ctr_total_return)*1.1", 1);
+    assert_ne!(wrong, q1, "the edit applies");
+    let (o, w) = (dir.path().join("o.sql"), dir.path().join("w.sql"));
+    std::fs::write(&o, &q1).unwrap();
+    std::fs::write(&w, &wrong).unwrap();
+    let out = qt().args(["validate", "--rounds", "2", "--db", &url]).arg(&o).arg(&o).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("pass"), "{text}");
+    let out = qt().args(["validate", "--rounds", "0", "--db", &url, "--json"]).arg(&o).arg(&w).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json verdict");
+    assert_eq!(v["status"], "validation_failed", "{v}");
+}
+
+#[test]
+fn bad_postgres_input_is_exit_2_without_the_password() {
+    let Some(c) = pg_support::cluster() else {
+        pg_support::skipped("bad_postgres_input_is_exit_2_without_the_password");
+        return;
+    };
+    c.psql("postgres", "DO $$ BEGIN CREATE ROLE pw_user LOGIN PASSWORD 'right-horse'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q.sql");
+    std::fs::write(&q, "select 1").unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (format!("postgresql://pw_user@127.0.0.1:{free}/postgres"), "s3cret-pass-1", "connect"),
+        (c.tcp_url("pw_user", "postgres"), "wrong-battery-2", "password"),
+        (c.admin_url("postgres"), "unused-staple-3", "superuser"),
+    ];
+    for (url, password, expect) in cases {
+        let out = qt().env("PGPASSWORD", password).args(["validate", "--db", &url]).arg(&q).arg(&q).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {err}");
+        assert!(err.to_lowercase().contains(expect), "{url}: {err}");
+        assert!(!err.contains(password), "{url}: the password leaked: {err}");
+        // The URL is named (its host part at least).
+        assert!(err.contains("postgres"), "{err}");
+        let out = qt().env("PGPASSWORD", password).args(["db", "survey", "--db", &url]).arg(&q).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "survey {url}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(password));
+    }
+    // A password typed into the URL is not echoed either.
+    let url = format!("postgresql://pw_user:typed-in-url-4@127.0.0.1:{free}/postgres");
+    let out = qt().args(["validate", "--db", &url]).arg(&q).arg(&q).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("typed-in-url-4"));
+}
