@@ -31,7 +31,7 @@ pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf
         }
         DbSource::Generate { .. } => {
             let g = exp.database.gen_spec().context("generated DB")?;
-            tokio::task::spawn_blocking(move || db::ensure_generated_spec(&g, !quiet))
+            super::spawn_duckdb(move || db::ensure_generated_spec(&g, !quiet))
                 .await
                 .context("sample DB generation task")?
                 .map_err(anyhow::Error::from)
@@ -57,7 +57,7 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
     if let Some(g) = generated {
         for spec in g.default_instances(n.saturating_sub(paths).max(1)) {
             let s = spec.clone();
-            let path = tokio::task::spawn_blocking(move || db::ensure_generated_spec(&s, !quiet))
+            let path = super::spawn_duckdb(move || db::ensure_generated_spec(&s, !quiet))
                 .await
                 .context("sample DB generation task")??;
             out.push(Instance::new(path, spec.label()));
@@ -214,7 +214,7 @@ pub async fn preflight(
     let (dbp, timeout, query) = (db.to_path_buf(), base_cfg.original_timeout, exp.queries[qi].clone());
     let key = db_info.key.clone();
     let inputs =
-        tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
+        super::spawn_duckdb(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
     let base_prompt = arms[0].render(&inputs, None, &[], &[])?;
     let (total, distinct) = distinct_prompts(jobs, qi, arms, &inputs)?;
     Ok(Preflight { inputs, base_prompt, total, distinct })

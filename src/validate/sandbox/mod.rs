@@ -61,7 +61,8 @@ pub fn check_single_query(sql: &str) -> Result<(), GateError> {
 
 /// Most bytes of a capped result kept in memory (candidates; the original is uncapped).
 pub const RESULT_BYTES_CAP: usize = 256 * 1024 * 1024;
-/// How often the watchdog wakes: before the deadline to check it, after it to re-interrupt.
+/// How often the watchdog wakes: before the deadline to check it (and whether qt is
+/// stopping, see `crate::stop`), after it to re-interrupt.
 pub const WATCHDOG_TICK: Duration = Duration::from_millis(50);
 
 /// Approximate bytes of a converted result (the same measure as the byte cap).
@@ -97,6 +98,8 @@ pub struct Execution {
 
 /// A read-only, locked-down connection to the sample DB.
 pub struct Sandbox {
+    // Declared first, dropped first: the stop request never reaches a closed connection.
+    _interrupt: crate::stop::Registration,
     conn: Connection,
     // Spill files live here and vanish with the sandbox.
     _spill: tempfile::TempDir,
@@ -130,7 +133,9 @@ impl Sandbox {
                 ))
             })?;
         let conn = Connection::open_with_flags(db, config).map_err(|e| err(e.to_string()))?;
+        let handle = conn.interrupt_handle();
         Ok(Self {
+            _interrupt: crate::stop::register_interrupt(move || handle.interrupt()),
             conn,
             _spill: spill,
         })
@@ -257,6 +262,11 @@ impl Sandbox {
         deadline: Duration,
         f: impl FnOnce(&AtomicBool) -> duckdb::Result<(ResultSet, bool)>,
     ) -> Result<Execution, ExecError> {
+        // qt is stopping (Ctrl+C, end of run): no new execution starts.
+        if crate::stop::stop_requested() {
+            return Err(ExecError::Failed(STOPPED.into()));
+        }
+        let _busy = crate::stop::busy();
         let handle = self.conn.interrupt_handle();
         let state = Arc::new((Mutex::new(Watch::default()), Condvar::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -268,7 +278,12 @@ impl Sandbox {
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             while !w.done {
                 let now = Instant::now();
-                let wait = if now >= end {
+                let wait = if crate::stop::stop_requested() {
+                    w.stopped = true;
+                    stop_w.store(true, Ordering::Relaxed);
+                    handle.interrupt();
+                    WATCHDOG_TICK
+                } else if now >= end {
                     // Interrupt while holding the lock: the query cannot be marked done
                     // (and the connection reused) between the check and the interrupt.
                     // Repeated: an interrupt that lands while DuckDB is still planning
@@ -286,15 +301,16 @@ impl Sandbox {
         let started = Instant::now();
         let outcome = f(&stop);
         let elapsed = started.elapsed();
-        let fired = {
+        let (fired, stopped) = {
             let (lock, cvar) = &*state;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             w.done = true;
             cvar.notify_all();
-            w.fired
+            (w.fired, w.stopped)
         };
         let _ = watchdog.join();
         match outcome {
+            _ if stopped => Err(ExecError::Failed(STOPPED.into())),
             // A deadline hit counts as a timeout even if the query squeezed through.
             _ if fired => Err(ExecError::Timeout(deadline)),
             Ok((result, truncated)) => Ok(Execution {
@@ -311,7 +327,12 @@ impl Sandbox {
 struct Watch {
     done: bool,
     fired: bool,
+    /// Interrupted because qt is stopping (not a timeout).
+    stopped: bool,
 }
+
+/// The error of an execution refused or interrupted because qt is stopping.
+pub const STOPPED: &str = "interrupted: qt is stopping (Ctrl+C, a signal or the end of the run)";
 
 #[cfg(test)]
 mod tests {
