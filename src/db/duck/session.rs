@@ -10,24 +10,17 @@
 //! would otherwise execute every statement but the last, so nothing runs here before
 //! the gate let it through (except through `fetch` callers that checked it).
 
+use super::arrow_cells::ColumnCells;
 use super::spill;
 use crate::db::session::{ExecError, Execution, OpenError, WATCHDOG_TICK};
-use crate::db::value::{Cell, ColumnInfo, ResultSet};
+use crate::db::value::{ColumnInfo, ResultSet};
+use duckdb::arrow::array::Array as _;
 use super::values::describe_type;
 use duckdb::{AccessMode, Config, Connection};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-/// Approximate bytes a value takes once converted (text and blobs by length).
-fn cell_bytes(v: &duckdb::types::ValueRef<'_>) -> usize {
-    use duckdb::types::ValueRef;
-    match v {
-        ValueRef::Text(b) | ValueRef::Blob(b) => b.len() + 24,
-        _ => 32,
-    }
-}
 
 /// A read-only, locked-down connection to the sample DB.
 pub struct DuckSession {
@@ -107,23 +100,29 @@ impl DuckSession {
         let mut rows_out = Vec::new();
         let mut truncated = false;
         let mut bytes = 0usize;
-        {
-            let mut rows = stmt.query([])?;
-            let width = rows.as_ref().map(|s| s.column_count()).unwrap_or(0);
-            'rows: while let Some(row) = rows.next()? {
+        stmt.execute([])?;
+        let logical: Vec<Option<duckdb::core::LogicalTypeId>> =
+            (0..stmt.column_count()).map(|i| Some(stmt.column_logical_type(i).id())).collect();
+        // Batches are converted by qt (arrow_cells.rs), never by the crate's row reader,
+        // which panics on NULL-typed columns.
+        'batches: while let Some(batch) = stmt.step()? {
+            let columns: Vec<ColumnCells<'_>> =
+                batch.columns().iter().enumerate().map(|(i, a)| ColumnCells::new(a, logical.get(i).copied().flatten())).collect();
+            let len = columns.first().map(ColumnCells::len).unwrap_or_else(|| batch.len());
+            for row in 0..len {
                 // Past the deadline: stop converting rows (the result is a timeout anyway).
                 if rows_out.len() >= max_rows || stop.load(Ordering::Relaxed) {
                     truncated = true;
-                    break;
+                    break 'batches;
                 }
-                let mut cells = Vec::with_capacity(width);
-                for i in 0..width {
-                    bytes = bytes.saturating_add(cell_bytes(&row.get_ref(i)?));
+                let mut cells = Vec::with_capacity(columns.len());
+                for c in &columns {
+                    bytes = bytes.saturating_add(c.bytes(row));
                     if bytes > max_bytes {
                         truncated = true;
-                        break 'rows;
+                        break 'batches;
                     }
-                    cells.push(Cell::from(row.get::<_, duckdb::types::Value>(i)?));
+                    cells.push(c.cell(row));
                 }
                 rows_out.push(cells);
             }
