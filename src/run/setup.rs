@@ -191,6 +191,7 @@ fn locked_run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> any
     let (lock, note) = super::resume::lock(&run.path)?;
     if resumed {
         let cfg = super::resume::read_config(&run.path)?;
+        super::resume::check_query(&cfg, &run.path, query_id)?;
         super::resume::check_identity(exp, &cfg, &run.path, args.force)?;
     }
     Ok((run, resumed, lock, note))
