@@ -17,6 +17,7 @@ pub mod merge;
 pub mod prompt;
 pub mod query;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod spec;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
     ("stop", 0),
+    ("redact", 0),
     ("files", 1),
     ("sqltext", 1),
     ("stdio", 1),

@@ -83,3 +83,54 @@ fn ids_that_prefix_each_other_keep_their_own_folders_through_resume_and_merge() 
         assert_eq!(gen_dirs(run).len(), 2, "{}", run.display());
     }
 }
+
+/// Every file under `dir` (recursively) as text (lossy).
+fn all_text(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.push_str(&all_text(&p));
+        } else {
+            out.push_str(&format!("\n== {}\n", p.display()));
+            out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+    out
+}
+
+#[test]
+fn percent_encoded_secrets_in_base_url_reach_no_file_and_no_output() {
+    // A port nothing listens on: every call is a connection error quoting the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (format!("HTTP://127.0.0.1:{port}/v1?sig=abc%2Fdef%3D"), vec!["abc%2Fdef%3D", "abc%2fdef%3d", "abc/def="]),
+        (
+            format!("http://qtuser:Hunter%2099x@LOCALHOST:{port}/v1?key=SECRET%20QS5&api-version=1"),
+            vec!["SECRET%20QS5", "SECRET QS5", "SECRET+QS5", "secret%20qs5", "Hunter%2099x", "Hunter 99x", "qtuser"],
+        ),
+    ];
+    for (url, forms) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let text = patched(offline_spec(dir.path(), "leak", &["@REPO@/queries/demo/demo3.sql"]), &[
+            ("provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"", &format!("base_url = \"{url}\"\nmax_attempts = 1\ntimeout_s = 5")),
+        ]);
+        let spec = write_spec(dir.path(), "leak.toml", &text);
+        for json in [false, true] {
+            let mut args = vec!["run", spec.to_str().unwrap(), "--no-cache"];
+            if json {
+                args.push("--json");
+            }
+            let out = qt().args(&args).output().unwrap();
+            let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.status.code(), Some(1), "{printed}");
+            let recorded = all_text(&dir.path().join("out"));
+            assert!(recorded.contains("validation.json") && recorded.contains("report.html"), "a run was recorded");
+            for f in &forms {
+                assert!(!printed.contains(f), "{url}: {f:?} printed:\n{printed}");
+                assert!(!recorded.contains(f), "{url}: {f:?} recorded:\n{recorded}");
+            }
+            assert!(printed.contains("REDACTED"), "the error still names the endpoint: {printed}");
+        }
+    }
+}

@@ -192,10 +192,11 @@ impl RunDir {
         out
     }
 
-    /// Append one line to results.jsonl (after the generation's folder exists).
+    /// Append one line to results.jsonl (after the generation's folder exists); secrets
+    /// are removed from its strings first.
     pub fn append_result(&self, record: &serde_json::Value) -> io::Result<()> {
         let mut f = fs::OpenOptions::new().create(true).append(true).open(self.file(RESULTS))?;
-        let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
+        let mut line = serde_json::to_string(&redacted(record)).map_err(io::Error::other)?;
         line.push('\n');
         f.write_all(line.as_bytes())?;
         f.sync_data()
@@ -206,11 +207,18 @@ impl RunDir {
     pub fn rewrite_results(&self, records: &BTreeMap<u32, serde_json::Value>) -> io::Result<()> {
         let mut text = String::new();
         for r in records.values() {
-            text.push_str(&serde_json::to_string(r).map_err(io::Error::other)?);
+            text.push_str(&serde_json::to_string(&redacted(r)).map_err(io::Error::other)?);
             text.push('\n');
         }
         self.write(RESULTS, text)
     }
+}
+
+/// A record with every string through `crate::redact` (error texts may quote URLs).
+fn redacted(v: &serde_json::Value) -> serde_json::Value {
+    let mut v = v.clone();
+    crate::redact::redact_json(&mut v, &[]);
+    v
 }
 
 /// The files of one finished generation. `attempts` holds (prompt, response) per attempt
@@ -238,7 +246,7 @@ impl RunDir {
         if let Some(sql) = files.optimized_sql {
             list.push((OPTIMIZED.into(), sql.as_bytes().to_vec()));
         }
-        let json = serde_json::to_vec_pretty(files.validation).map_err(io::Error::other)?;
+        let json = serde_json::to_vec_pretty(&redacted(files.validation)).map_err(io::Error::other)?;
         list.push((VALIDATION.into(), json));
         let dir = self.gen_dir(number, total);
         atomic::write_dir_atomic(&dir, &list)?;
