@@ -163,7 +163,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub db: Vec<PathBuf>,
     /// Without --db: how many generated instances to check on (primary included).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = crate::db::DEFAULT_GENERATED_INSTANCES)]
     pub instances: u32,
     /// The original query.
     pub original: PathBuf,
@@ -220,6 +220,11 @@ pub struct DbGenerateArgs {
     /// Which slice of the facts (1, 2, ...): instances share the dimension rows.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub instance: i64,
+    /// Build the sparse validation instance: whole dimension tables, 1 ticket or order in
+    /// 25 of the facts, about 1 in 8 nullable foreign keys NULL, some zero quantities and
+    /// prices (the default instance set checks every candidate on it at --scale 0.01).
+    #[arg(long, conflicts_with = "sample")]
+    pub sparse: bool,
     /// Output file (default: the shared cache, reused by `database.generate`).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -81,6 +81,7 @@ pub fn generate(a: &DbGenerateArgs) -> anyhow::Result<PathBuf> {
         scale: a.scale,
         sample: a.sample,
         instance: a.instance as u32,
+        sparse: a.sparse,
     };
     generate_spec(&spec, a.out.as_deref(), a.quiet)
 }

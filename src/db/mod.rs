@@ -15,6 +15,7 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 mod schema;
+mod sparse;
 mod split;
 pub mod gate;
 
@@ -26,7 +27,7 @@ pub use cache::{
     Generated, cache_dir, ensure, ensure_generated, ensure_generated_in, ensure_generated_spec,
     ensure_spec_in, generated_path, generated_path_for,
 };
-pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
+pub use sample::{DEFAULT_GENERATED_INSTANCES, GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
 pub use lease::host_name;
