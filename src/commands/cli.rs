@@ -178,6 +178,14 @@ pub struct ValidateArgs {
     /// DuckDB threads for every execution.
     #[arg(long, default_value_t = 1)]
     pub threads: u32,
+    /// Rows of the original's results (over every instance) a pass needs; fewer is
+    /// inconclusive/thin_evidence (`validation.min_rows`).
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    pub min_rows: i64,
+    /// Re-bindings of an empty or thin original's literals to try (0 = never;
+    /// `validation.rebind_tries`).
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    pub rebind_tries: i64,
 }
 
 #[derive(Debug, Subcommand)]

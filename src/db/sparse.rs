@@ -3,7 +3,7 @@
 //!
 //! Built from a full (small) TPC-DS database by SQL only: every dimension table stays
 //! whole; each sales table keeps 1 ticket or order in [`KEEP_ONE_IN`] (returns only where
-//! their sale was kept), so most customers, items, stores, reasons and promotions have no
+//! their sale was kept, and of those 1 in [`RETURNS_ONE_IN`]), so most customers, items, stores, reasons and promotions have no
 //! facts at all (outer joins produce NULL sides, `count(*)` and `count(col)` differ, groups
 //! are empty); about 1 row in [`NULL_ONE_IN`] loses each nullable foreign key (NULL keys
 //! drop out of inner joins and poison `NOT IN`); and 1 row in [`ZERO_ONE_IN`] has a zero
@@ -15,8 +15,13 @@
 //!
 //! This file only writes SQL; `generate.rs` runs it after the normal load.
 
+/// The recipe's version, part of the cache key: a changed recipe is a new database.
+pub const RECIPE: u32 = 2;
 /// Keep one sales ticket (or order) in this many.
 pub const KEEP_ONE_IN: u32 = 25;
+/// Of the kept sales, keep the returns of one ticket (or order) in this many: fewer returns
+/// than reasons, so most reasons (and stores, items) have none.
+pub const RETURNS_ONE_IN: u32 = 8;
 /// Null each nullable foreign key in about one fact row in this many.
 pub const NULL_ONE_IN: u32 = 8;
 /// Zero the quantity and prices of about one fact row in this many.
@@ -87,7 +92,8 @@ pub fn sparse_sql() -> String {
     }
     for (table, ticket, item, sales, sticket, sitem, _) in RETURNS {
         sql.push_str(&format!(
-            "DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {sales} WHERE {sticket} = {ticket} AND {sitem} = {item});\n"
+            "DELETE FROM {table} WHERE ({ticket} // {KEEP_ONE_IN}) % {RETURNS_ONE_IN} <> 0 \
+             OR NOT EXISTS (SELECT 1 FROM {sales} WHERE {sticket} = {ticket} AND {sitem} = {item});\n"
         ));
     }
     sql.push_str(&format!("DELETE FROM inventory WHERE (inv_item_sk + inv_date_sk) % {KEEP_ONE_IN} <> 0;\n"));
