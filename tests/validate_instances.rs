@@ -126,5 +126,10 @@ fn survey_flags_queries_the_sample_cannot_judge() {
     assert!(line("q_empty.sql").contains("empty: cannot be judged here"), "{text}");
     assert!(!line("q_rows.sql#1").contains("empty"), "{text}");
     assert!(line("q_rows.sql#2").contains("1 rows"), "{text}");
-    assert!(text.contains("3 statements: 2 judgeable, 1 empty (q_empty.sql), 0 errors"), "{text}");
+    // `select 1 as x` is one constant: thin evidence (issue 22), like an empty result.
+    assert!(line("q_rows.sql#2").contains("thin: 0 row(s) of evidence"), "{text}");
+    assert!(
+        text.contains("3 statements: 1 judgeable, 1 empty (q_empty.sql), 1 thin (q_rows.sql#2), 0 errors; re-binding rescues"),
+        "{text}"
+    );
 }

@@ -210,6 +210,10 @@ pub struct DbSurveyArgs {
     /// Deadline per statement, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
+    /// Re-bindings tried on each empty or thin statement (0 = none): the survey says
+    /// which ones re-binding rescues.
+    #[arg(long, default_value_t = 8)]
+    pub rebind_tries: u32,
     /// Print the survey as JSON.
     #[arg(long)]
     pub json: bool,

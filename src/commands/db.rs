@@ -106,7 +106,7 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     if !json {
         crate::outln!("survey of {} query files on {}", files.len(), db.display());
     }
-    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), |r| {
+    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), a.rebind_tries, |r| {
         if !json {
             crate::outln!("{}", r.line());
         }

@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(extra[0], GenSpec::sampled(100.0, 0.01, 2));
         assert_eq!(extra[1], GenSpec::full(TINY_SCALE));
         assert_eq!(extra[2], GenSpec::sparse(TINY_SCALE));
-        assert_eq!(extra[2].key(), "sf0.01_sparse2");
+        assert_eq!(extra[2].key(), "sf0.01_sparse3");
         assert_eq!(p.default_instances(3).len(), 2);
         assert!(p.default_instances(1).is_empty());
         let tiny = GenSpec::full(0.01).default_instances(3);

@@ -6,8 +6,9 @@
 //! their sale was kept, and of those 1 in [`RETURNS_ONE_IN`]), so most customers, items, stores, reasons and promotions have no
 //! facts at all (outer joins produce NULL sides, `count(*)` and `count(col)` differ, groups
 //! are empty); about 1 row in [`NULL_ONE_IN`] loses each nullable foreign key (NULL keys
-//! drop out of inner joins and poison `NOT IN`); and 1 row in [`ZERO_ONE_IN`] has a zero
-//! quantity and zero prices (zero divisors). The choice of rows is a fixed function of
+//! drop out of inner joins and poison `NOT IN`); 1 row in [`ZERO_ONE_IN`] has a zero
+//! quantity and zero prices (zero divisors); a quarter of the addresses share a store's
+//! zip code and some customers have no first or last name. The choice of rows is a fixed function of
 //! the keys, so a rebuild gives the same database.
 //!
 //! Declared NOT NULL columns (item keys, ticket and order numbers) are never nulled: a
@@ -16,7 +17,7 @@
 //! This file only writes SQL; `generate.rs` runs it after the normal load.
 
 /// The recipe's version, part of the cache key: a changed recipe is a new database.
-pub const RECIPE: u32 = 2;
+pub const RECIPE: u32 = 3;
 /// Keep one sales ticket (or order) in this many.
 pub const KEEP_ONE_IN: u32 = 25;
 /// Of the kept sales, keep the returns of one ticket (or order) in this many: fewer returns
@@ -108,6 +109,14 @@ pub fn sparse_sql() -> String {
     for (table, ticket, item, _, _, _, fks) in RETURNS {
         null_keys(&mut sql, table, ticket, item, fks);
     }
+    // Dimension corners: a quarter of the addresses in a store's zip code (customers live
+    // near stores), and customers without a first or last name.
+    sql.push_str(
+        "UPDATE customer_address SET ca_zip = s.s_zip FROM store s \
+         WHERE s.s_store_sk = 1 + ca_address_sk % (SELECT max(s_store_sk) FROM store) AND ca_address_sk % 4 = 0;\n\
+         UPDATE customer SET c_first_name = NULL WHERE c_customer_sk % 7 = 3;\n\
+         UPDATE customer SET c_last_name = NULL WHERE c_customer_sk % 9 = 4;\n",
+    );
     sql
 }
 

@@ -3,9 +3,11 @@
 //! of them; fewer is `inconclusive/thin_evidence`, never a pass (a candidate that matched
 //! one row on one instance and nothing elsewhere was lucky, not checked).
 //!
-//! A row counts when it holds a non-NULL value in a column that is not a constant of the
-//! query's select list (`'store' AS channel` is the same whatever the data). Summed over
-//! instances: a one-row aggregate on four instances is four rows of evidence.
+//! A row counts when it holds a value that is not NULL, not a numeric zero, and in a
+//! column that is not a constant of the query's select list (`'store' AS channel` is the
+//! same whatever the data). A zero alone is what an aggregate over nothing returns
+//! (`count(*)` of no rows): a candidate matching `(0, NULL)` matched an empty input.
+//! Summed over instances: a one-row aggregate on four instances is four rows of evidence.
 //!
 //! Only counts; deciding the verdict is `instances.rs`'s job.
 
@@ -56,16 +58,17 @@ fn is_literal(e: &Expr) -> bool {
     }
 }
 
-/// Rows of `r` with a non-NULL value in a non-constant column.
+/// Rows of `r` with a non-NULL, non-zero value in a non-constant column.
 pub fn evidence_rows(r: &ResultSet, constant: &[bool]) -> usize {
     r.rows
         .iter()
-        .filter(|row| {
-            row.iter()
-                .enumerate()
-                .any(|(i, c)| !matches!(c, Cell::Null) && !constant.get(i).copied().unwrap_or(false))
-        })
+        .filter(|row| row.iter().enumerate().any(|(i, c)| telling(c) && !constant.get(i).copied().unwrap_or(false)))
         .count()
+}
+
+/// A value a wrong candidate could get wrong on this data: not NULL, not a numeric zero.
+fn telling(c: &Cell) -> bool {
+    !matches!(c, Cell::Null | Cell::Int(0) | Cell::Decimal { value: 0, .. }) && !matches!(c, Cell::Float(f) if *f == 0.0)
 }
 
 #[cfg(test)]
@@ -82,5 +85,7 @@ mod tests {
         };
         assert_eq!(evidence_rows(&r, &constant_columns(sql, 2)), 1);
         assert_eq!(constant_columns("select * from t", 3), vec![false; 3]);
+        let zeros = ResultSet { columns: Vec::new(), rows: vec![vec![Cell::Int(0), Cell::Null, Cell::Float(0.0)]] };
+        assert_eq!(evidence_rows(&zeros, &[false; 3]), 0, "an aggregate over nothing");
     }
 }
