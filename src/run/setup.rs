@@ -84,11 +84,14 @@ pub fn check_extra_tables(exp: &Experiment, primary: &Path, instances: &[Instanc
         for i in instances {
             let have = db::schema_for_path(&i.path, &names).map_err(|e| BadInput(format!("{}: {e}", i.path.display())))?;
             if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
+                let at = match crate::spec::limits::line_of(&exp.spec_text, &["validation", "extra_paths"]) {
+                    Some(n) => format!("{}:{n}", exp.spec_path.display()),
+                    None => exp.spec_path.display().to_string(),
+                };
                 return Err(BadInput(format!(
-                    "extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths in {}",
+                    "{at}: extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths",
                     i.path.display(),
                     q.path.display(),
-                    exp.spec_path.display()
                 ))
                 .into());
             }

@@ -132,7 +132,7 @@ pub fn warnings(exp: &Experiment) -> Vec<String> {
 }
 
 /// 1-based line of the value at `path` in a spec's text, if written there.
-fn line_of(text: &str, path: &[&str]) -> Option<usize> {
+pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     let root = toml::de::DeTable::parse(text).ok()?;
     let span = super::spans::value_span(root.get_ref(), path)?;
     Some(text[..span.start].matches('\n').count() + 1)
