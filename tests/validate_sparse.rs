@@ -178,7 +178,7 @@ fn two_statement_files_are_judged_statement_by_statement() {
     let one = validate(&all[..1], &q39, &first.replace("inv1.d_moy=1\n", "inv1.d_moy = 1\n"));
     assert_ne!(one["reason"], "not_select", "{one:#}");
     // A wrong second statement is named.
-    let wrong = q39.replace("and inv1.cov > 1.5", "and inv1.cov > 1.0");
+    let wrong = q39.replace("and inv1.cov > 1.5", "and inv1.cov > 99");
     let w = validate(&all[..1], &q39, &wrong);
     assert_ne!(w["status"], "pass", "{w:#}");
     assert!(w["error"].as_str().unwrap_or("").contains("statement 2 of 2"), "{w:#}");
