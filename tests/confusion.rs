@@ -92,7 +92,7 @@ fn no_wrong_pass_on_the_default_instances() {
             });
             let (status, reason) = match reference {
                 Ok(rf) => {
-                    let c = rf.judge(&dbs[0].path, &candidate, &cfg, &lane);
+                    let c = rf.judge(&dbs[0].target, &candidate, &cfg, &lane);
                     (c.verdict.status().to_string(), c.verdict.reason().unwrap_or("").to_string())
                 }
                 Err(why) => ("inconclusive".to_string(), why.clone()),

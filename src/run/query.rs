@@ -29,7 +29,7 @@ pub struct QueryShared {
     pub inputs: QueryInputs,
     pub arms: Arc<Vec<ArmPrompts>>,
     pub clients: Vec<Client>,
-    pub db: PathBuf,
+    pub db: crate::db::Target,
     pub vcfg: Vec<ValidatorConfig>,
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,
@@ -69,7 +69,7 @@ impl QueryShared {
                     self.lane.clone(),
                 );
                 let r =
-                    tokio::task::spawn_blocking(move || Reference::prepare(&primary, &inst, &sql, &cfg, &lane)).await;
+                    super::spawn_duckdb(move || Reference::prepare(&primary, &inst, &sql, &cfg, &lane)).await;
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(v)) => Err(Arc::new(v)),
@@ -92,6 +92,8 @@ impl QueryShared {
     pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<(Checked, Option<u32>)> {
         let reference = match self.reference().await {
             Ok(b) => b,
+            // A baseline cut short by Ctrl+C says nothing about the candidate.
+            Err(_) if self.cancel.is_cancelled() => return None,
             Err(v) => return Some(((*v).clone().into(), None)),
         };
         // The one rule for files of several statements (validate/statements.rs): the
@@ -151,7 +153,7 @@ impl QueryShared {
             };
             let _ = self.events.send(Event::ValidationStarted { number }).await;
             let (db, r, sql, cfg) = (self.db.clone(), reference.clone(), sql.clone(), cfg.clone());
-            let task = tokio::task::spawn_blocking(move || r.check_correctness(&db, &sql, &cfg));
+            let task = super::spawn_duckdb(move || r.check_correctness(&db, &sql, &cfg));
             // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
             tokio::select! {
                 r = task => r.unwrap_or_else(|e| Err(internal(format!("validation task failed: {e}")).into())),
@@ -167,7 +169,7 @@ impl QueryShared {
                 };
                 let (db, lane, base) = (self.db.clone(), self.lane.clone(), reference.base.clone());
                 let task =
-                    tokio::task::spawn_blocking(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
+                    super::spawn_duckdb(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
                 let verdict = tokio::select! {
                     r = task => r.unwrap_or_else(|e| internal(format!("timing task failed: {e}"))),
                     _ = self.cancel.cancelled() => return None,
@@ -175,6 +177,10 @@ impl QueryShared {
                 Checked { verdict, instances: reports, rebinding: reference.rebinding_json() }
             }
         };
+        // A check cut short by Ctrl+C carries the stop error, not a verdict: unrecorded.
+        if self.cancel.is_cancelled() {
+            return None;
+        }
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
     }
@@ -196,7 +202,7 @@ impl QueryShared {
         let _ = self.events.send(Event::ValidationStarted { number }).await;
         let (primary, inst, file, lane) =
             (self.primary.clone(), self.instances.clone(), self.inputs.query.sql.clone(), self.lane.clone());
-        let task = tokio::task::spawn_blocking(move || {
+        let task = super::spawn_duckdb(move || {
             validate::multi::judge_file(&primary, &inst, &file, &sql, &cfg, &lane)
         });
         let v = tokio::select! {
@@ -467,7 +473,7 @@ async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Consol
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
-    let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
+    let timing = super::spawn_duckdb(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
     Some(json!({"gen": number, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
 }

@@ -37,7 +37,7 @@ pub fn judge_file(
     let mut passed: Vec<(usize, Checked)> = Vec::new();
     for p in to_judge(&pairs) {
         let checked = match Reference::prepare(primary, instances, &p.original, cfg, lane) {
-            Ok(r) => r.judge(&primary.path, &p.candidate, cfg, lane),
+            Ok(r) => r.judge(&primary.target, &p.candidate, cfg, lane),
             Err(v) => v.into(),
         };
         if !checked.verdict.is_pass() {

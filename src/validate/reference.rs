@@ -19,7 +19,7 @@
 //! Blocks; callers in async code use `spawn_blocking`.
 
 use serde_json::{Value, json};
-use std::path::Path;
+use crate::db::Target;
 use std::sync::Arc;
 
 use super::evidence::{constant_columns, evidence_rows};
@@ -76,11 +76,11 @@ impl Reference {
         if r.total() >= r.min_rows || cfg.rebind_tries == 0 {
             return Ok(r);
         }
-        let mut paths = vec![primary.path.clone()];
-        paths.extend(instances.iter().map(|i| i.path.clone()));
+        let mut targets = vec![primary.target.clone()];
+        targets.extend(instances.iter().map(|i| i.target.clone()));
         let deadline = cfg.original_timeout.min(std::time::Duration::from_secs_f64(REBIND_DEADLINE_S));
         let run_all = |sql: &str| -> Vec<Result<ResultSet, String>> {
-            paths
+            targets
                 .iter()
                 .map(|p| {
                     let sb = super::baseline::open(p, cfg)?;
@@ -159,7 +159,7 @@ impl Reference {
     /// then refuse a pass on thin evidence. `Ok` waits for its timing on the primary.
     pub fn check_correctness(
         &self,
-        primary: &Path,
+        primary: &Target,
         candidate: &str,
         cfg: &ValidatorConfig,
     ) -> Result<(Equivalent, Vec<InstanceReport>), Checked> {
@@ -216,7 +216,7 @@ impl Reference {
     }
 
     /// Check one candidate and time it on the primary (the blocking path of `qt validate`).
-    pub fn judge(&self, primary: &Path, candidate: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Checked {
+    pub fn judge(&self, primary: &Target, candidate: &str, cfg: &ValidatorConfig, lane: &TimingLane) -> Checked {
         match self.check_correctness(primary, candidate, cfg) {
             Err(done) => done,
             Ok((eq, instances)) => Checked {
@@ -236,10 +236,10 @@ fn on_every_instance(
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Result<(Baseline, Extras), Verdict> {
-    let base = match super::prepare_baseline(&primary.path, sql, cfg, lane) {
+    let base = match super::prepare_baseline(&primary.target, sql, cfg, lane) {
         Ok(b) => b,
         Err(Verdict::Inconclusive { reason: Reason::EmptyResult, rows, .. }) => {
-            instances::instance_baseline(&primary.path, sql, cfg, lane).map_err(|message| Verdict::Inconclusive {
+            instances::instance_baseline(&primary.target, sql, cfg, lane).map_err(|message| Verdict::Inconclusive {
                 reason: Reason::ExecutionError,
                 rows,
                 message,

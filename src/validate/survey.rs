@@ -113,7 +113,7 @@ fn rescue(sb: &Sandbox, sql: &str, deadline: Duration, tries: u32) -> Option<Str
 /// Runs every statement of every file on `db` (threads 1, `deadline` each); an empty or
 /// thin one gets up to `rebind_tries` re-bindings (0 = none).
 pub fn survey(
-    db: &Path,
+    db: impl Into<crate::db::Target>,
     files: &[PathBuf],
     deadline: Duration,
     rebind_tries: u32,
