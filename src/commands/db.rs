@@ -81,6 +81,7 @@ pub fn generate(a: &DbGenerateArgs) -> anyhow::Result<PathBuf> {
         scale: a.scale,
         sample: a.sample,
         instance: a.instance as u32,
+        sparse: a.sparse,
     };
     generate_spec(&spec, a.out.as_deref(), a.quiet)
 }
@@ -105,7 +106,7 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     if !json {
         crate::outln!("survey of {} query files on {}", files.len(), db.display());
     }
-    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), |r| {
+    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), a.rebind_tries, |r| {
         if !json {
             crate::outln!("{}", r.line());
         }

@@ -19,6 +19,7 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 mod schema;
+mod sparse;
 pub mod session;
 mod split;
 pub mod gate;
@@ -34,7 +35,7 @@ pub use cache::{
 };
 pub use engine::{Engine, Target, TargetKey};
 pub use session::{ExecError, Execution, OpenError, Sandbox};
-pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
+pub use sample::{DEFAULT_GENERATED_INSTANCES, GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
 pub use lease::host_name;

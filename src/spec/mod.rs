@@ -89,6 +89,7 @@ impl DbSource {
                 scale: *scale,
                 sample: *sample,
                 instance: *instance,
+                sparse: false,
             }),
         }
     }
