@@ -18,11 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static BROKEN: AtomicBool = AtomicBool::new(false);
 static FAILURE: Mutex<Option<(io::ErrorKind, String)>> = Mutex::new(None);
 
-/// Write one line to stdout; after a failure, nothing more is written.
+/// Write one line to stdout; after a failure, nothing more is written. Secrets are
+/// removed first (`redact.rs`): console lines and `--json` documents alike.
 pub fn write_line(text: &str) {
     if BROKEN.load(Ordering::Relaxed) {
         return;
     }
+    let text = crate::redact::redact_text(text);
     let mut out = io::stdout().lock();
     let r = out.write_all(text.as_bytes()).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush());
     if let Err(e) = r {
@@ -31,7 +33,9 @@ pub fn write_line(text: &str) {
 }
 
 /// Write one line to stderr, ignoring failures (there is nowhere left to report them).
+/// Secrets are removed first (`redact.rs`).
 pub fn write_err_line(text: &str) {
+    let text = crate::redact::redact_text(text);
     let mut err = io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|_| err.write_all(b"\n"));
 }

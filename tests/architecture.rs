@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 /// Top-level modules and their layer: a module may use only modules of a lower layer.
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
+    ("stop", 0),
+    ("redact", 0),
     ("files", 1),
     ("sqltext", 1),
     ("stdio", 1),

@@ -25,6 +25,7 @@ fn every_example_rewrite_gives_the_same_rows_as_its_input() {
         timeout_factor: 10.0,
         original_timeout: Duration::from_secs(60),
         skip_timing: true,
+        ..Default::default()
     };
     let lane = TimingLane::new();
     let mut failures = Vec::new();

@@ -178,7 +178,7 @@ fn every_subcommand_survives_closed_full_and_gone_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(dir.path(), "s.toml", &spec_text(dir.path(), &[]));
     let sql = dir.path().join("q.sql");
-    std::fs::write(&sql, "SELECT 1 AS x").unwrap();
+    std::fs::write(&sql, "SELECT r_reason_sk AS x FROM reason").unwrap();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let spec_s = spec.display().to_string();
     let (db_s, sql_s) = (db.display().to_string(), sql.display().to_string());

@@ -23,6 +23,7 @@ fn timed_cfg() -> ValidatorConfig {
         timeout_factor: 20.0,
         original_timeout: Duration::from_secs(120),
         skip_timing: false,
+        ..Default::default()
     }
 }
 

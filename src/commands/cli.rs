@@ -166,7 +166,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub db: Vec<PathBuf>,
     /// Without --db: how many generated instances to check on (primary included).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = crate::db::DEFAULT_GENERATED_INSTANCES)]
     pub instances: u32,
     /// The original query.
     pub original: PathBuf,
@@ -181,6 +181,14 @@ pub struct ValidateArgs {
     /// DuckDB threads for every execution.
     #[arg(long, default_value_t = 1)]
     pub threads: u32,
+    /// Rows of the original's results (over every instance) a pass needs; fewer is
+    /// inconclusive/thin_evidence (`validation.min_rows`).
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    pub min_rows: i64,
+    /// Re-bindings of an empty or thin original's literals to try (0 = never;
+    /// `validation.rebind_tries`).
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    pub rebind_tries: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +218,10 @@ pub struct DbSurveyArgs {
     /// Deadline per statement, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
+    /// Re-bindings tried on each empty or thin statement (0 = none): the survey says
+    /// which ones re-binding rescues.
+    #[arg(long, default_value_t = 8)]
+    pub rebind_tries: u32,
     /// Print the survey as JSON.
     #[arg(long)]
     pub json: bool,
@@ -261,6 +273,11 @@ pub struct DbGenerateArgs {
     /// Which slice of the facts (1, 2, ...): instances share the dimension rows.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub instance: i64,
+    /// Build the sparse validation instance: whole dimension tables, 1 ticket or order in
+    /// 25 of the facts, about 1 in 8 nullable foreign keys NULL, some zero quantities and
+    /// prices (the default instance set checks every candidate on it at --scale 0.01).
+    #[arg(long, conflicts_with = "sample")]
+    pub sparse: bool,
     /// Output file (default: the shared cache, reused by `database.generate`).
     #[arg(long)]
     pub out: Option<PathBuf>,

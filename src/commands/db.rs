@@ -81,6 +81,7 @@ pub fn generate(a: &DbGenerateArgs) -> anyhow::Result<PathBuf> {
         scale: a.scale,
         sample: a.sample,
         instance: a.instance as u32,
+        sparse: a.sparse,
     };
     generate_spec(&spec, a.out.as_deref(), a.quiet)
 }
@@ -109,7 +110,7 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     if !json {
         crate::outln!("survey of {} query files on {}", files.len(), db.display());
     }
-    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), |r| {
+    let rows = survey::survey(&db, &files, Duration::from_secs_f64(a.timeout), a.rebind_tries, |r| {
         if !json {
             crate::outln!("{}", r.line());
         }
@@ -146,7 +147,7 @@ pub fn load(a: &super::cli::DbLoadArgs) -> anyhow::Result<i32> {
             if let Some(s) = a.sample {
                 crate::db::check_sample(s).map_err(|e| BadInput(format!("--sample: {e}")))?;
             }
-            let spec = crate::db::GenSpec { benchmark: a.benchmark.clone(), scale, sample: a.sample, instance: 1 };
+            let spec = crate::db::GenSpec { benchmark: a.benchmark.clone(), scale, sample: a.sample, instance: 1, sparse: false };
             crate::db::ensure_generated_spec(&spec, !a.quiet)?
         }
         (None, None) => {

@@ -9,7 +9,13 @@ use crate::validate::{self, ValidatorConfig};
 /// `qt validate` from its arguments: the given `--db`s, or the default generated ones.
 pub fn validate(a: &ValidateArgs) -> anyhow::Result<i32> {
     check_flags(a)?;
-    let cfg = ValidatorConfig { timing_rounds: a.rounds, threads: a.threads, ..Default::default() };
+    let cfg = ValidatorConfig {
+        timing_rounds: a.rounds,
+        threads: a.threads,
+        min_rows: a.min_rows as usize,
+        rebind_tries: a.rebind_tries as u32,
+        ..Default::default()
+    };
     if a.instances < 1 {
         return Err(BadInput(
             "--instances must be 1 or more (1 = the primary sample DB only)".into(),
@@ -42,6 +48,13 @@ fn check_flags(a: &ValidateArgs) -> Result<(), BadInput> {
             a.rounds,
             crate::spec::limits::MAX_TIMING_ROUNDS
         )));
+    }
+    use crate::spec::limits::{MAX_MIN_ROWS, MAX_REBIND_TRIES};
+    if !(1..=MAX_MIN_ROWS).contains(&a.min_rows) {
+        return Err(BadInput(format!("--min-rows {}: must be between 1 and {MAX_MIN_ROWS}", a.min_rows)));
+    }
+    if !(0..=MAX_REBIND_TRIES).contains(&a.rebind_tries) {
+        return Err(BadInput(format!("--rebind-tries {}: must be between 0 and {MAX_REBIND_TRIES} (0 = never re-bind)", a.rebind_tries)));
     }
     for db in a.db.iter().filter(|d| !is_url(d)).filter(|d| d.is_file()) {
         Target::from(db).check_open().map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;

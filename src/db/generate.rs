@@ -5,7 +5,8 @@
 //! scratch folder is `<path>.scratch-XXXX`, removed when the build ends.
 //!
 //! With a sample (`sample.rs`), dimension tables are generated in full and fact tables
-//! only over the sampled source-row ranges (returns over their sales' ranges).
+//! only over the sampled source-row ranges (returns over their sales' ranges). The sparse
+//! instance is a whole database thinned afterwards by `sparse.rs`'s SQL.
 //!
 //! This file does not decide *where* a database goes or whether it is trusted: the caller
 //! passes a path it owns (a temp file, see `cache.rs`), and renames it when we return Ok.
@@ -139,6 +140,13 @@ pub fn build_tpcds(path: &Path, spec: &GenSpec, progress: bool) -> Result<BuildS
             what: "concentrating the sampled facts on a block of customers and items".into(),
             source,
         })?;
+    }
+    if spec.sparse {
+        conn.execute_batch(&super::sparse::sparse_sql())
+            .map_err(|source| DbError::Query {
+                what: "thinning the facts into the sparse instance".into(),
+                source,
+            })?;
     }
     conn.execute_batch("CHECKPOINT")
         .map_err(|source| DbError::Query {

@@ -20,6 +20,7 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 pub(crate) mod schema;
+mod sparse;
 pub mod session;
 mod split;
 pub mod gate;
@@ -36,7 +37,7 @@ pub use cache::{
 pub use engine::{Engine, Target, TargetKey};
 pub use session::{ExecError, Execution, OpenError, Sandbox};
 pub use value::{Cell, ColumnInfo, ResultSet, Row, TypeClass};
-pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
+pub use sample::{DEFAULT_GENERATED_INSTANCES, GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;
 pub use lease::host_name;

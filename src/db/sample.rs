@@ -33,6 +33,9 @@ pub struct GenSpec {
     pub sample: Option<f64>,
     /// Which slice of the facts (1-based; only meaningful with a sample).
     pub instance: u32,
+    /// The sparse instance (`sparse.rs`): whole dimensions, few facts, NULL keys, zeros.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sparse: bool,
 }
 
 impl GenSpec {
@@ -43,6 +46,15 @@ impl GenSpec {
             scale,
             sample: None,
             instance: 1,
+            sparse: false,
+        }
+    }
+
+    /// The sparse validation instance at `scale` (see `sparse.rs`).
+    pub fn sparse(scale: f64) -> Self {
+        GenSpec {
+            sparse: true,
+            ..GenSpec::full(scale)
         }
     }
 
@@ -52,6 +64,7 @@ impl GenSpec {
             scale,
             sample: Some(sample),
             instance,
+            sparse: false,
         }
     }
 
@@ -62,6 +75,9 @@ impl GenSpec {
 
     /// Short human label: `tpcds scale 100 sample 0.01 instance 1`.
     pub fn label(&self) -> String {
+        if self.sparse {
+            return format!("{} scale {} sparse", self.benchmark, self.scale);
+        }
         match self.effective_sample() {
             Some(s) => format!(
                 "{} scale {} sample {s} instance {}",
@@ -73,6 +89,9 @@ impl GenSpec {
 
     /// The cache file name stem part after the benchmark: `sf100_s0.01_i1` or `sf0.1`.
     pub fn key(&self) -> String {
+        if self.sparse {
+            return format!("sf{}_sparse{}", self.scale, super::sparse::RECIPE);
+        }
         match self.effective_sample() {
             Some(s) => format!("sf{}_s{s}_i{}", self.scale, self.instance),
             None => format!("sf{}", self.scale),
@@ -81,6 +100,9 @@ impl GenSpec {
 
     /// Checks scale, sample and instance (benchmark is checked by `generate.rs`).
     pub fn check(&self) -> Result<(), DbError> {
+        if self.sparse && self.effective_sample().is_some() {
+            return Err(DbError::Generate("a sparse instance is built from a whole database: leave out --sample".into()));
+        }
         super::generate::check_benchmark(&self.benchmark)?;
         super::generate::check_scale(self.scale)?;
         if let Some(s) = self.sample {
@@ -93,8 +115,10 @@ impl GenSpec {
     }
 
     /// The default extra validation instances of this generated DB, in order: another
-    /// slice of the facts at the same scale, then a tiny full database (scale 0.01, where
-    /// empty groups, zero divisors, NULL keys and ties happen). `n` counts the primary.
+    /// slice of the facts at the same scale, a tiny full database (scale 0.01, where empty
+    /// groups, zero divisors and ties happen), then the sparse instance (scale 0.01, few
+    /// facts, NULL foreign keys: outer joins, `count(*)` vs `count(col)`, `NOT IN`).
+    /// `n` counts the primary.
     pub fn default_instances(&self, n: u32) -> Vec<GenSpec> {
         let mut out: Vec<GenSpec> = Vec::new();
         // Another slice: the next instance of the sample, or the second half of an
@@ -109,13 +133,13 @@ impl GenSpec {
         } else {
             GenSpec::sampled(TINY_SCALE, 0.25, 3)
         };
-        for g in [second, tiny] {
+        for g in [second, tiny, GenSpec::sparse(TINY_SCALE)] {
             if out.len() + 1 >= n as usize {
                 break;
             }
             out.push(g);
         }
-        // Beyond three: more slices of the primary's facts.
+        // Beyond four: more slices of the primary's facts.
         let mut k = self.instance + 2;
         while out.len() + 1 < n as usize {
             out.push(GenSpec {
@@ -128,6 +152,10 @@ impl GenSpec {
         out
     }
 }
+
+/// Data instances a generated DB is checked on by default (the primary, another slice,
+/// scale 0.01 and the sparse instance).
+pub const DEFAULT_GENERATED_INSTANCES: u32 = 4;
 
 /// The tiny validation instance's scale.
 pub const TINY_SCALE: f64 = 0.01;
@@ -251,9 +279,12 @@ mod tests {
     #[test]
     fn default_instances_add_a_slice_and_a_tiny_db() {
         let p = GenSpec::sampled(100.0, 0.01, 1);
-        let extra = p.default_instances(3);
+        let extra = p.default_instances(4);
         assert_eq!(extra[0], GenSpec::sampled(100.0, 0.01, 2));
         assert_eq!(extra[1], GenSpec::full(TINY_SCALE));
+        assert_eq!(extra[2], GenSpec::sparse(TINY_SCALE));
+        assert_eq!(extra[2].key(), "sf0.01_sparse3");
+        assert_eq!(p.default_instances(3).len(), 2);
         assert!(p.default_instances(1).is_empty());
         let tiny = GenSpec::full(0.01).default_instances(3);
         assert_ne!(tiny[1], GenSpec::full(0.01));

@@ -13,6 +13,12 @@ use std::path::{Path, PathBuf};
 pub(crate) struct ApiKey(String);
 
 impl ApiKey {
+    /// The key, registered so that no recorded or printed text can carry it (`crate::redact`).
+    fn new(key: &str) -> ApiKey {
+        crate::redact::register_secret(key);
+        ApiKey(key.to_string())
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -30,7 +36,7 @@ pub(crate) fn load(cfg: &LlmCfg, file_override: Option<&Path>) -> Result<Option<
     let mut tried = Vec::new();
     if let Some(var) = cfg.api_key_env.as_deref().filter(|v| !v.is_empty()) {
         match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => return Ok(Some(ApiKey(v.trim().to_string()))),
+            Ok(v) if !v.trim().is_empty() => return Ok(Some(ApiKey::new(v.trim()))),
             Ok(_) => tried.push(format!("environment variable {var} is empty")),
             Err(_) => tried.push(format!("environment variable {var} is not set")),
         }
@@ -39,7 +45,7 @@ pub(crate) fn load(cfg: &LlmCfg, file_override: Option<&Path>) -> Result<Option<
         file_override.map(Path::to_path_buf).or_else(|| cfg.api_key_file.as_ref().map(PathBuf::from));
     if let Some(file) = &file {
         match std::fs::read_to_string(file) {
-            Ok(text) if !text.trim().is_empty() => return Ok(Some(ApiKey(text.trim().to_string()))),
+            Ok(text) if !text.trim().is_empty() => return Ok(Some(ApiKey::new(text.trim()))),
             Ok(_) => tried.push(format!("key file {} is empty", file.display())),
             Err(e) => tried.push(format!("key file {} cannot be read ({e})", file.display())),
         }

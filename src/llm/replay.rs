@@ -197,11 +197,17 @@ fn query_files(recorded: Option<&dyn RecordedRuns>, root: &Path, q: &str) -> Vec
     if !txt.is_empty() {
         return txt;
     }
-    let prefix = format!("q{q}_");
+    // `q{Q}_w{NN}.txt` exactly: `q1_2_w01.txt` is query 1_2's, not query 1's.
     sorted_txt(root)
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .filter(|p| flat_place(&p.file_stem().unwrap_or_default().to_string_lossy()).is_some_and(|(fq, _)| fq == q))
         .collect()
+}
+
+/// `q{Q}_w{NN}` -> (Q, NN).
+fn flat_place(stem: &str) -> Option<(&str, &str)> {
+    let (q, nn) = stem.strip_prefix('q')?.rsplit_once("_w")?;
+    (!q.is_empty() && !nn.is_empty() && nn.bytes().all(|b| b.is_ascii_digit())).then_some((q, nn))
 }
 
 /// (query, worker NN) a glob-matched file stands for, from its name and parents: a
@@ -213,17 +219,11 @@ fn place(recorded: Option<&dyn RecordedRuns>, path: &Path) -> (Option<String>, O
     let name = |p: Option<&Path>| p.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
     let file = name(Some(path)).unwrap_or_default();
     let parent = name(path.parent());
-    let query_of_dir = |d: &str| -> Option<String> {
-        let rest = d.strip_prefix('q')?;
-        let q = match rest.split_once('_') {
-            Some((q, ts)) if ts.chars().all(|c| c.is_ascii_digit() || c == '_') => q,
-            Some(_) => return None,
-            None => rest,
-        };
-        (!q.is_empty()).then(|| q.to_string())
-    };
+    // `q{Q}/`: the whole folder name after `q` is the id (run folders with a stamp are
+    // placed by `recorded`, which knows their names exactly).
+    let query_of_dir = |d: &str| -> Option<String> { d.strip_prefix('q').filter(|q| !q.is_empty()).map(str::to_string) };
     let stem = file.strip_suffix(".txt").unwrap_or(&file);
-    if let Some((q, nn)) = stem.strip_prefix('q').and_then(|s| s.rsplit_once("_w")) {
+    if let Some((q, nn)) = flat_place(stem) {
         return (Some(q.to_string()), Some(nn.to_string()));
     }
     if let Some(q) = parent.as_deref().and_then(query_of_dir) {
@@ -246,6 +246,19 @@ mod tests {
         assert_eq!(p("r/q5_w04.txt"), (Some("5".into()), Some("04".into())));
         assert_eq!(p("r/q5/answer.txt"), (Some("5".into()), None));
         assert_eq!(p("r/other.txt"), (None, None));
+        // Ids that prefix each other stay apart.
+        assert_eq!(p("r/q1_2/w02.txt"), (Some("1_2".into()), Some("02".into())));
+        assert_eq!(p("r/q1_2_w04.txt"), (Some("1_2".into()), Some("04".into())));
+    }
+
+    #[test]
+    fn flat_answers_are_found_by_their_exact_id() {
+        let t = tempfile::tempdir().unwrap();
+        for f in ["q1_w01.txt", "q1_2_w01.txt", "q12_w01.txt"] {
+            std::fs::write(t.path().join(f), f).unwrap();
+        }
+        assert_eq!(query_files(None, t.path(), "1"), vec![t.path().join("q1_w01.txt")]);
+        assert_eq!(query_files(None, t.path(), "1_2"), vec![t.path().join("q1_2_w01.txt")]);
     }
 
     #[test]

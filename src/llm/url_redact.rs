@@ -9,15 +9,8 @@
 
 use serde_json::Value;
 
-pub const REDACTED: &str = "REDACTED";
-
-fn secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase().replace(['-', '_'], "");
-    ["key", "token", "secret", "password", "passwd", "pass", "pwd", "sig", "signature", "auth", "authorization", "code", "credential", "credentials"]
-        .iter()
-        .any(|s| n == *s)
-        || ["key", "token", "secret", "password", "signature", "credential"].iter().any(|s| n.ends_with(s))
-}
+pub use crate::redact::REDACTED;
+use crate::redact::secret_name;
 
 fn holds_secret(value: &str, secrets: &[String]) -> bool {
     secrets.iter().any(|s| !s.is_empty() && value.contains(s.as_str()))
@@ -57,6 +50,9 @@ pub fn redact_url_parts(url: &str, secrets: &[String]) -> (String, Vec<String>) 
         // Nothing in the URL itself: keep it exactly as written (no normalisation).
         return (scrub(url, secrets), removed);
     }
+    for r in &removed {
+        crate::redact::register_secret(r);
+    }
     let mut all: Vec<String> = secrets.to_vec();
     all.extend(removed.iter().cloned());
     (scrub(u.as_str(), &all), removed)
@@ -67,32 +63,15 @@ pub fn redact_url(url: &str, secrets: &[String]) -> String {
     redact_url_parts(url, secrets).0
 }
 
-/// Every occurrence of a secret (at least 4 characters, so that `a` does not eat text)
-/// replaced by `REDACTED`.
+/// `text` without secrets: every URL in it redacted, every registered secret and every
+/// one of `secrets` removed in all its forms (the one function, `crate::redact`).
 pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), REDACTED);
-        }
-    }
-    out
+    crate::redact::redact_text_with(text, secrets)
 }
 
-/// Redact every string of a JSON value: URLs lose their secrets, known secrets vanish.
+/// Redact every string of a JSON value (`crate::redact::redact_json`).
 pub fn redact_json(v: &mut Value, secrets: &[String]) {
-    match v {
-        Value::String(s) => {
-            let looks_like_url = s.starts_with("http://") || s.starts_with("https://");
-            let cleaned = if looks_like_url { redact_url(s, secrets) } else { scrub(s, secrets) };
-            if cleaned != *s {
-                *s = cleaned;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|x| redact_json(x, secrets)),
-        Value::Object(map) => map.values_mut().for_each(|x| redact_json(x, secrets)),
-        _ => {}
-    }
+    crate::redact::redact_json(v, secrets)
 }
 
 /// The secrets a spec points at: values of `api_key_env` variables and key files' text.
@@ -109,6 +88,9 @@ pub fn known_secrets(exp: &crate::spec::Experiment) -> Vec<String> {
     out.retain(|s| !s.is_empty());
     out.sort();
     out.dedup();
+    for s in &out {
+        crate::redact::register_secret(s);
+    }
     out
 }
 

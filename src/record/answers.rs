@@ -49,40 +49,24 @@ impl RecordedRuns for RecordedLayout {
         let worker = super::layout::parse_gen_name(&name(path.parent())?)?;
         let run = name(path.parent().and_then(Path::parent))?;
         // `q{Q}_<stamp>` (a run folder) or `q{Q}` (answers laid out the same way by hand).
-        let rest = run.strip_prefix('q')?;
-        let q = match rest.split_once('_') {
-            Some((q, stamp)) if stamp.chars().all(|c| c.is_ascii_digit() || c == '_') => q,
-            Some(_) => return None,
-            None => rest,
+        let q = match super::layout::run_folder_query(&run) {
+            Some(q) => q,
+            None => run.strip_prefix('q')?,
         };
         (file.starts_with("response") && !q.is_empty()).then(|| (q.to_string(), worker))
     }
 }
 
-/// Run folders for the query: the latest `q{Q}_<timestamp>` first, then `q{Q}`.
+/// Run folders for the query: the latest `q{Q}_<timestamp>` first (ids matched exactly,
+/// `layout::run_folders_of`), then `q{Q}`.
 pub fn run_dirs(root: &Path, q: &str) -> Vec<PathBuf> {
-    let prefix = format!("q{q}_");
-    let mut stamped: Vec<PathBuf> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix(&prefix).is_some_and(|ts| {
-                !ts.is_empty() && ts.chars().all(|c| c.is_ascii_digit() || c == '_')
-            }) && e.path().is_dir()
-        })
-        .map(|e| e.path())
-        .collect();
-    stamped.sort();
-    let mut out: Vec<PathBuf> = stamped.pop().into_iter().collect();
+    let mut out: Vec<PathBuf> = super::layout::run_folders_of(root, q).pop().into_iter().collect();
     let plain = root.join(format!("q{q}"));
     if plain.is_dir() {
         out.push(plain);
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -96,5 +80,20 @@ mod tests {
         assert_eq!(p("r/q1_20250101_120000/gen_03/prompt.txt"), None);
         assert_eq!(p("r/q5/gen_07/response.txt"), Some(("5".into(), 7)));
         assert_eq!(p("r/q23a/w02.txt"), None);
+        assert_eq!(p("r/q1_2_20250101_120000/gen_03/response.txt"), Some(("1_2".into(), 3)));
+        assert_eq!(p("r/q1_2/gen_03/response.txt"), Some(("1_2".into(), 3)));
+    }
+
+    #[test]
+    fn an_earlier_run_is_found_by_its_exact_id() {
+        let t = tempfile::tempdir().unwrap();
+        for name in ["q1_20250101_120000", "q1_2_20250102_120000", "q1_23_20250103_120000"] {
+            std::fs::create_dir_all(t.path().join(name).join("gen_01")).unwrap();
+            std::fs::write(t.path().join(name).join("gen_01/response.txt"), name).unwrap();
+        }
+        let paths = RecordedLayout.answer_paths(t.path(), "1", 1, 0);
+        assert!(paths[0].starts_with(t.path().join("q1_20250101_120000")), "{paths:?}");
+        let all = RecordedLayout.all_answers(t.path(), "1_2");
+        assert_eq!(all, vec![t.path().join("q1_2_20250102_120000/gen_01/response.txt")]);
     }
 }

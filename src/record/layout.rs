@@ -49,6 +49,61 @@ pub fn parse_gen_name(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// A run folder's stamp: `YYYYmmdd_HHMMSS`, then `_N` when a second folder was made in
+/// the same second. Returns (stamp, N) with N = 1 for the first.
+fn parse_stamp(s: &str) -> Option<(&str, u64)> {
+    let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
+    let (stamp, n) = match s.get(15..) {
+        Some("") => (s, 1),
+        Some(rest) => {
+            let n = rest.strip_prefix('_')?;
+            if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (&s[..15], n.parse().ok()?)
+        }
+        None => return None,
+    };
+    let (date, time) = stamp.split_once('_')?;
+    (digits(date, 8) && digits(time, 6)).then_some((stamp, n))
+}
+
+/// The one place that knows run folder names: is `name` a run folder of query `query_id`
+/// (`q<ID>_<YYYYmmdd_HHMMSS>` or `..._<N>`)? Returns its sort key (stamp, N): the latest
+/// has the largest. Exact: ids that prefix each other (`1`, `1_2`), ids with `_` and ids
+/// with digits after `_` never match each other's folders.
+pub fn run_folder_of(name: &str, query_id: &str) -> Option<(String, u64)> {
+    let rest = name.strip_prefix('q')?.strip_prefix(query_id)?.strip_prefix('_')?;
+    parse_stamp(rest).map(|(stamp, n)| (stamp.to_string(), n))
+}
+
+/// The query id of a run folder name (`q1_2_20261126_090000` -> `1_2`), if it is one.
+pub fn run_folder_query(name: &str) -> Option<&str> {
+    let body = name.strip_prefix('q')?;
+    // The stamp is the last 15 characters, or 15 + `_N`: try every `_` from the right.
+    body.char_indices()
+        .filter(|(_, c)| *c == '_')
+        .map(|(i, _)| i)
+        .filter(|&i| i > 0)
+        .find(|&i| parse_stamp(&body[i + 1..]).is_some() && run_folder_of(name, &body[..i]).is_some())
+        .map(|i| &body[..i])
+}
+
+/// The run folders of `query_id` directly under `dir`, oldest first.
+pub fn run_folders_of(dir: &Path, query_id: &str) -> Vec<PathBuf> {
+    let mut found: Vec<((String, u64), PathBuf)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let key = run_folder_of(&e.file_name().to_string_lossy(), query_id)?;
+            e.file_type().ok().filter(|t| t.is_dir()).map(|_| (key, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
 /// One query's run folder.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -72,22 +127,14 @@ impl RunDir {
         unreachable!("an unbounded range always yields")
     }
 
-    /// The latest run folder of `query_id` under `output_dir`, if any.
+    /// The latest run folder of `query_id` under `output_dir` (one with a config.json), if
+    /// any. Ids are matched exactly ([`run_folder_of`]): `q1_2_<stamp>` is never query 1's.
     pub fn latest(output_dir: &Path, query_id: &str) -> Option<RunDir> {
-        let prefix = format!("q{query_id}_");
-        let mut found: Vec<PathBuf> = fs::read_dir(output_dir)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n.starts_with(&prefix)
-                    && n[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
-                    && e.path().join(CONFIG).exists()
-            })
-            .map(|e| e.path())
-            .collect();
-        found.sort();
-        found.pop().map(|path| RunDir { path })
+        run_folders_of(output_dir, query_id)
+            .into_iter()
+            .rev()
+            .find(|p| p.join(CONFIG).is_file())
+            .map(|path| RunDir { path })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -145,10 +192,11 @@ impl RunDir {
         out
     }
 
-    /// Append one line to results.jsonl (after the generation's folder exists).
+    /// Append one line to results.jsonl (after the generation's folder exists); secrets
+    /// are removed from its strings first.
     pub fn append_result(&self, record: &serde_json::Value) -> io::Result<()> {
         let mut f = fs::OpenOptions::new().create(true).append(true).open(self.file(RESULTS))?;
-        let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
+        let mut line = serde_json::to_string(&redacted(record)).map_err(io::Error::other)?;
         line.push('\n');
         f.write_all(line.as_bytes())?;
         f.sync_data()
@@ -159,11 +207,18 @@ impl RunDir {
     pub fn rewrite_results(&self, records: &BTreeMap<u32, serde_json::Value>) -> io::Result<()> {
         let mut text = String::new();
         for r in records.values() {
-            text.push_str(&serde_json::to_string(r).map_err(io::Error::other)?);
+            text.push_str(&serde_json::to_string(&redacted(r)).map_err(io::Error::other)?);
             text.push('\n');
         }
         self.write(RESULTS, text)
     }
+}
+
+/// A record with every string through `crate::redact` (error texts may quote URLs).
+fn redacted(v: &serde_json::Value) -> serde_json::Value {
+    let mut v = v.clone();
+    crate::redact::redact_json(&mut v, &[]);
+    v
 }
 
 /// The files of one finished generation. `attempts` holds (prompt, response) per attempt
@@ -191,7 +246,7 @@ impl RunDir {
         if let Some(sql) = files.optimized_sql {
             list.push((OPTIMIZED.into(), sql.as_bytes().to_vec()));
         }
-        let json = serde_json::to_vec_pretty(files.validation).map_err(io::Error::other)?;
+        let json = serde_json::to_vec_pretty(&redacted(files.validation)).map_err(io::Error::other)?;
         list.push((VALIDATION.into(), json));
         let dir = self.gen_dir(number, total);
         atomic::write_dir_atomic(&dir, &list)?;
@@ -255,6 +310,48 @@ mod tests {
         assert_eq!(run.find_gen(3), Some(run.path.join("gen_03")));
         assert_eq!(run.find_gen(101), Some(run.path.join("gen_101")));
         assert_eq!(run.find_gen(4), None);
+    }
+
+    #[test]
+    fn run_folders_match_ids_exactly() {
+        let t = tempfile::tempdir().unwrap();
+        let mk = |name: &str| {
+            let p = t.path().join(name);
+            fs::create_dir(&p).unwrap();
+            fs::write(p.join(CONFIG), "{}").unwrap();
+            p
+        };
+        let q1 = mk("q1_20261126_090000");
+        let q1_later = mk("q1_20261126_090000_2");
+        let q1_tenth = mk("q1_20261126_090000_10");
+        mk("q1_2_20261127_090000");
+        mk("q1_2_3_20261128_090000");
+        mk("q12_20261129_090000");
+        mk("qa_1_20261130_090000");
+        mk("qa_20261101_090000");
+        mk("q1_x_20261201_090000");
+        mk("q1_20261202");
+        // Ids that prefix each other, ids with `_`, ids with digits after `_`.
+        assert_eq!(RunDir::latest(t.path(), "1").unwrap().path, q1_tenth);
+        assert_eq!(run_folders_of(t.path(), "1"), vec![q1.clone(), q1_later, q1_tenth]);
+        assert!(RunDir::latest(t.path(), "1_2").unwrap().path.ends_with("q1_2_20261127_090000"));
+        assert!(RunDir::latest(t.path(), "1_2_3").unwrap().path.ends_with("q1_2_3_20261128_090000"));
+        assert!(RunDir::latest(t.path(), "a").unwrap().path.ends_with("qa_20261101_090000"));
+        assert!(RunDir::latest(t.path(), "a_1").unwrap().path.ends_with("qa_1_20261130_090000"));
+        assert!(RunDir::latest(t.path(), "2").is_none());
+        for (name, id) in [
+            ("q1_20261126_090000", Some("1")),
+            ("q1_20261126_090000_2", Some("1")),
+            ("q1_2_20261127_090000", Some("1_2")),
+            ("q1_2_3_20261128_090000_4", Some("1_2_3")),
+            ("q23a_20261126_090000", Some("23a")),
+            ("q1_20261202", None),
+            ("q_20261126_090000", None),
+            ("gen_01", None),
+            ("q1_20261126_0900001", None),
+        ] {
+            assert_eq!(run_folder_query(name), id, "{name}");
+        }
     }
 
     #[test]

@@ -133,6 +133,9 @@ impl Console {
         };
         let n = gen_name(o.number, self.total);
         let mut s = format!("Gen {}: {painted}", n.trim_start_matches("gen_"));
+        if r["rebinding"]["applied"].as_bool() == Some(true) {
+            s.push_str(&format!(" (re-bound: {})", r["rebinding"]["description"].as_str().unwrap_or("")));
+        }
         if let Some(x) = r["speedup"].as_f64() {
             s.push_str(&format!(", {x:.2}x"));
             let ci = &r["timing"]["ci95"];

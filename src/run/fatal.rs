@@ -34,7 +34,7 @@ pub fn infrastructure_failure(
     first_llm_error: Option<String>,
 ) -> Option<String> {
     if !q.no_validate {
-        if let Some(Err(v)) = q.baseline.get() {
+        if let Some(Err(v)) = q.reference.get() {
             if matches!(v.reason(), Some("execution_error" | "timeout")) {
                 return Some(format!(
                     "the original query cannot run on the sample DB ({}: {})",

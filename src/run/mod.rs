@@ -82,9 +82,23 @@ pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
         .build()
         .context("starting the async runtime")?;
     let result = rt.block_on(run_experiment(exp, &sel, args));
-    // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
-    rt.shutdown_background();
+    // Blocking work may still be inside DuckDB (the original's baseline when every LLM
+    // call failed fast, a validation abandoned by Ctrl+C): interrupt it and wait for it,
+    // so the process never exits under a running query (see `crate::stop`).
+    crate::stop::request_stop();
+    rt.shutdown_timeout(crate::stop::EXIT_WAIT);
     result
+}
+
+/// `spawn_blocking` for work that may enter DuckDB: it counts as busy while it runs, so
+/// the process does not exit under it (`crate::stop`).
+pub(crate) fn spawn_duckdb<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> tokio::task::JoinHandle<R> {
+    tokio::task::spawn_blocking(move || {
+        let _busy = crate::stop::busy();
+        f()
+    })
 }
 
 async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunOptions) -> anyhow::Result<i32> {
@@ -175,10 +189,9 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             vcfg: exp.arms.iter().map(|a| ValidatorConfig::from_spec(&a.validation)).collect(),
             base_cfg: base_cfg.clone(),
             lane: lane.clone(),
-            baseline: tokio::sync::OnceCell::new(),
+            reference: tokio::sync::OnceCell::new(),
             primary: primary.clone(),
             instances: instances.clone(),
-            extras: tokio::sync::OnceCell::new(),
             validate_slots: Semaphore::new(cores.saturating_sub(base_cfg.threads as usize).max(1)),
             lane_queue: Semaphore::new(1),
             dedup: exp.resolved.validation.dedup,

@@ -20,7 +20,8 @@ use crate::record::summary::{GenStat, SummaryContext, summary_json, summary_text
 use crate::record::RunDir;
 use crate::report::Console;
 use crate::spec::{Experiment, Job};
-use crate::validate::instances::{self, Checked, Extras, Instance};
+use crate::validate::instances::{Checked, Extras, Instance};
+use crate::validate::reference::Reference;
 use crate::validate::{self, Baseline, TimingLane, ValidatorConfig, Verdict};
 
 /// State shared by the generations of one query.
@@ -32,12 +33,11 @@ pub struct QueryShared {
     pub vcfg: Vec<ValidatorConfig>,
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,
-    pub baseline: OnceCell<Result<Arc<Baseline>, Arc<Verdict>>>,
+    /// The original (statement 1) on every instance, re-bound if thin, computed once.
+    pub reference: OnceCell<Result<Arc<Reference>, Arc<Verdict>>>,
     /// The primary DB as an instance (label, fingerprint) and the extra instances.
     pub primary: Instance,
     pub instances: Arc<Vec<Instance>>,
-    /// The original's baselines on the extra instances, computed once.
-    pub extras: OnceCell<Arc<Extras>>,
     /// Concurrent correctness checks: the cores the timing lane does not use.
     pub validate_slots: Semaphore,
     /// Candidates waiting for the lane wait here (one permit), not on a blocked thread.
@@ -56,13 +56,20 @@ pub struct QueryShared {
 }
 
 impl QueryShared {
-    /// The original's baseline, computed once (self-consistency, emptiness, timing).
-    pub async fn baseline(&self) -> Result<Arc<Baseline>, Arc<Verdict>> {
-        self.baseline
+    /// The original's reference, computed once: its baseline on the primary (timed), on
+    /// every extra instance, its evidence, and a re-binding when it is thin as written.
+    pub async fn reference(&self) -> Result<Arc<Reference>, Arc<Verdict>> {
+        self.reference
             .get_or_init(|| async {
-                let (db, sql, cfg, lane) =
-                    (self.db.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone(), self.lane.clone());
-                let r = tokio::task::spawn_blocking(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
+                let (primary, inst, sql, cfg, lane) = (
+                    self.primary.clone(),
+                    self.instances.clone(),
+                    self.inputs.target_sql.clone(),
+                    self.base_cfg.clone(),
+                    self.lane.clone(),
+                );
+                let r =
+                    super::spawn_duckdb(move || Reference::prepare(&primary, &inst, &sql, &cfg, &lane)).await;
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(v)) => Err(Arc::new(v)),
@@ -73,17 +80,9 @@ impl QueryShared {
             .clone()
     }
 
-    /// The original on every extra instance (and the tables it reads), computed once.
-    pub async fn extras(&self) -> Arc<Extras> {
-        self.extras
-            .get_or_init(|| async {
-                let (primary, inst, sql, cfg) =
-                    (self.primary.clone(), self.instances.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone());
-                let r = tokio::task::spawn_blocking(move || Extras::prepare(&primary, &inst, &sql, &cfg)).await;
-                Arc::new(r.unwrap_or_default())
-            })
-            .await
-            .clone()
+    /// The original's baseline on the primary (the one candidates are timed against).
+    pub async fn baseline(&self) -> Result<Arc<Baseline>, Arc<Verdict>> {
+        self.reference().await.map(|r| r.base.clone())
     }
 
     /// Validate a candidate on every instance; `None` when cancelled while waiting. With
@@ -91,11 +90,19 @@ impl QueryShared {
     /// settings) are validated once: the others get the same verdict and, as second
     /// value, the number of the generation that was validated (recorded as `same_as`).
     pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<(Checked, Option<u32>)> {
-        let base = match self.baseline().await {
+        let reference = match self.reference().await {
             Ok(b) => b,
+            // A baseline cut short by Ctrl+C says nothing about the candidate.
+            Err(_) if self.cancel.is_cancelled() => return None,
             Err(v) => return Some(((*v).clone().into(), None)),
         };
-        if validate::dedup::normalize(&sql) == validate::dedup::normalize(&base.original_sql) {
+        // The one rule for files of several statements (validate/statements.rs): the
+        // candidate's statement k against the original's; the prompts ask for statement 1.
+        let pairs = match validate::statements::pair(&self.inputs.query.sql, &sql) {
+            Ok(p) => p,
+            Err(message) => return Some((Verdict::Error { reason: validate::Reason::NotSelect, message }.into(), None)),
+        };
+        if pairs.iter().all(|p| p.same) {
             let v = Verdict::Inconclusive {
                 reason: validate::Reason::NoChange,
                 rows: None,
@@ -103,15 +110,17 @@ impl QueryShared {
             };
             return Some((v.into(), None));
         }
+        let beyond_first = pairs.iter().any(|p| p.index > 1 && !p.same);
+        let sql = if beyond_first { sql } else { pairs[0].candidate.clone() };
         if !self.dedup {
-            return self.validate_fresh(number, arm, base, sql).await.map(|v| (v, None));
+            return self.validate_fresh(number, arm, reference, sql, beyond_first).await.map(|v| (v, None));
         }
         let key = format!("{:?}\n{}", self.vcfg[arm], validate::dedup::normalize(&sql));
         let cell = self.seen.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
         // The first to arrive validates; the others wait for its verdict. If it is
         // cancelled, the cell stays empty and a waiter validates instead.
         let init = || async {
-            let v = self.validate_fresh(number, arm, base.clone(), sql.clone()).await;
+            let v = self.validate_fresh(number, arm, reference.clone(), sql.clone(), beyond_first).await;
             v.map(|v| (v, number)).ok_or(())
         };
         let got = tokio::select! {
@@ -125,19 +134,26 @@ impl QueryShared {
     /// equivalent) timing on the primary in the lane's queue: the slot is released before
     /// the candidate waits for the lane, so the next candidate's check runs while this
     /// one is timed.
-    async fn validate_fresh(&self, number: u32, arm: usize, base: Arc<Baseline>, sql: String) -> Option<Checked> {
+    async fn validate_fresh(
+        &self,
+        number: u32,
+        arm: usize,
+        reference: Arc<Reference>,
+        sql: String,
+        whole_file: bool,
+    ) -> Option<Checked> {
         let cfg = self.vcfg[arm].clone();
-        let extras = self.extras().await;
+        if whole_file {
+            return self.validate_file(number, cfg, sql).await;
+        }
         let checked = {
             let _slot = tokio::select! {
                 s = self.validate_slots.acquire() => s.ok()?,
                 _ = self.cancel.cancelled() => return None,
             };
             let _ = self.events.send(Event::ValidationStarted { number }).await;
-            let (db, base, sql, cfg) = (self.db.clone(), base.clone(), sql.clone(), cfg.clone());
-            let task = tokio::task::spawn_blocking(move || {
-                instances::check_correctness(&db, &base, &extras, &sql, &cfg)
-            });
+            let (db, r, sql, cfg) = (self.db.clone(), reference.clone(), sql.clone(), cfg.clone());
+            let task = super::spawn_duckdb(move || r.check_correctness(&db, &sql, &cfg));
             // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
             tokio::select! {
                 r = task => r.unwrap_or_else(|e| Err(internal(format!("validation task failed: {e}")).into())),
@@ -151,15 +167,47 @@ impl QueryShared {
                     s = self.lane_queue.acquire() => s.ok()?,
                     _ = self.cancel.cancelled() => return None,
                 };
-                let (db, lane) = (self.db.clone(), self.lane.clone());
+                let (db, lane, base) = (self.db.clone(), self.lane.clone(), reference.base.clone());
                 let task =
-                    tokio::task::spawn_blocking(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
+                    super::spawn_duckdb(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
                 let verdict = tokio::select! {
                     r = task => r.unwrap_or_else(|e| internal(format!("timing task failed: {e}"))),
                     _ = self.cancel.cancelled() => return None,
                 };
-                Checked { verdict, instances: reports }
+                Checked { verdict, instances: reports, rebinding: reference.rebinding_json() }
             }
+        };
+        // A check cut short by Ctrl+C carries the stop error, not a verdict: unrecorded.
+        if self.cancel.is_cancelled() {
+            return None;
+        }
+        let _ = self.events.send(Event::ValidationFinished { number }).await;
+        Some(v)
+    }
+}
+
+impl QueryShared {
+    /// A candidate that changes a statement beyond the first (a `sql` answer holding the
+    /// whole file): judged statement by statement like `qt validate`, holding a check slot
+    /// and the lane's turn for the whole file.
+    async fn validate_file(&self, number: u32, cfg: ValidatorConfig, sql: String) -> Option<Checked> {
+        let _slot = tokio::select! {
+            s = self.validate_slots.acquire() => s.ok()?,
+            _ = self.cancel.cancelled() => return None,
+        };
+        let _turn = tokio::select! {
+            s = self.lane_queue.acquire() => s.ok()?,
+            _ = self.cancel.cancelled() => return None,
+        };
+        let _ = self.events.send(Event::ValidationStarted { number }).await;
+        let (primary, inst, file, lane) =
+            (self.primary.clone(), self.instances.clone(), self.inputs.query.sql.clone(), self.lane.clone());
+        let task = super::spawn_duckdb(move || {
+            validate::multi::judge_file(&primary, &inst, &file, &sql, &cfg, &lane)
+        });
+        let v = tokio::select! {
+            r = task => r.unwrap_or_else(|e| internal(format!("validation task failed: {e}")).into()),
+            _ = self.cancel.cancelled() => return None,
         };
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
@@ -309,10 +357,19 @@ pub async fn run_query(
     if !q.no_validate {
         let qb = q.clone();
         tokio::spawn(async move {
-            let base = qb.baseline().await;
-            if let Ok(b) = &base {
-                let extras = qb.extras().await;
-                let _ = qb.events.send(Event::Note(instance_survey(b, &qb.primary, &extras))).await;
+            let base = qb.reference().await;
+            if let Ok(r) = &base {
+                let _ = qb.events.send(Event::Note(instance_survey(&r.base, &qb.primary, &r.extras))).await;
+                if let Some(j) = r.rebinding_json() {
+                    let note = match j["applied"].as_bool() {
+                        Some(true) => format!(
+                            "the original has {} row(s) of evidence as written: candidates are judged re-bound ({})",
+                            j["evidence_written"], j["description"].as_str().unwrap_or("")
+                        ),
+                        _ => format!("the original has {} row(s) of evidence and re-binding did not help ({}): candidates that agree are inconclusive", j["evidence_written"], j["why"].as_str().unwrap_or("")),
+                    };
+                    let _ = qb.events.send(Event::Note(note)).await;
+                }
             }
             if let Err(v) = base {
                 let why = format!("{}: {}", v.reason().unwrap_or("error"), v.message().unwrap_or_default());
@@ -411,11 +468,12 @@ async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Consol
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
     let dir = rec.run.find_gen(number)?;
     let sql = std::fs::read_to_string(dir.join(layout::OPTIMIZED)).ok()?;
-    let base = q.baseline().await.ok()?;
+    let reference = q.reference().await.ok()?;
+    let (base, sql) = (reference.base.clone(), reference.candidate_sql(&sql).ok()?);
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
-    let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
+    let timing = super::spawn_duckdb(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
     Some(json!({"gen": number, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
 }

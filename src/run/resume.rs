@@ -47,10 +47,26 @@ pub fn check_explicit(exp: &Experiment, dir: &Path, force: bool) -> Result<(), B
 pub fn check_latest(exp: &Experiment, force: bool) -> Result<(), BadInput> {
     for q in &exp.queries {
         if let Some(run) = crate::record::RunDir::latest(&exp.output_dir, &q.id) {
-            check_identity(exp, &read_config(&run.path)?, &run.path, force)?;
+            let cfg = read_config(&run.path)?;
+            check_query(&cfg, &run.path, &q.id)?;
+            check_identity(exp, &cfg, &run.path, force)?;
         }
     }
     Ok(())
+}
+
+/// The folder's config.json names `query_id`: a resume never continues one query in
+/// another's folder.
+pub fn check_query(cfg: &Value, dir: &Path, query_id: &str) -> Result<(), BadInput> {
+    match cfg["query_id"].as_str() {
+        Some(q) if q == query_id => Ok(()),
+        other => Err(BadInput(format!(
+            "--resume {}: this folder holds query {} (its config.json), not query {query_id}; \
+             resume that folder explicitly with --resume DIR, or start a new run without --resume",
+            dir.display(),
+            other.unwrap_or("(none)")
+        ))),
+    }
 }
 
 /// Name and spec hash of the folder's config.json against the spec being run.

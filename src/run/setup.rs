@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::prompts::{ArmPrompts, QueryInputs, for_each_first_prompt, prompt_digest};
 use super::RunOptions;
-use crate::db::{self, Target};
+use crate::db::{self, DEFAULT_GENERATED_INSTANCES, Target};
 use crate::error::BadInput;
 use crate::llm::{Client, ClientOptions, RetryPolicy};
 use crate::record::config::{ConfigInputs, config_json};
@@ -62,7 +62,7 @@ pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<Target>
         }
         DbSource::Generate { .. } => {
             let g = exp.database.gen_spec().context("generated DB")?;
-            tokio::task::spawn_blocking(move || db::ensure_generated_spec(&g, !quiet))
+            super::spawn_duckdb(move || db::ensure_generated_spec(&g, !quiet))
                 .await
                 .context("sample DB generation task")?
                 .map(Target::from)
@@ -72,15 +72,16 @@ pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<Target>
 }
 
 /// The extra data instances every candidate must also agree on: for a generated DB its
-/// default instances (another slice, a tiny scale; built once, cached), then every
+/// default instances (another slice, a tiny scale, the sparse instance; built once,
+/// cached), then every
 /// `validation.extra_paths` file. `validation.instances` counts all of them, the primary
-/// included (default: 3 + extra paths for a generated DB, 1 + extra paths otherwise);
+/// included (default: 4 + extra paths for a generated DB, 1 + extra paths otherwise);
 /// extra paths are always checked, so it limits the generated ones. A file that is not a
 /// DuckDB database is bad input.
 pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<Vec<Instance>> {
     let generated = exp.database.gen_spec();
     let paths = exp.extra_paths.len() as u32;
-    let n = exp.instances.unwrap_or(if generated.is_some() { 3 + paths } else { 1 + paths });
+    let n = exp.instances.unwrap_or(if generated.is_some() { DEFAULT_GENERATED_INSTANCES + paths } else { 1 + paths });
     let mut out = Vec::new();
     let mut servers = Vec::new();
     for p in &exp.extra_paths {
@@ -97,7 +98,7 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
     if let Some(g) = generated {
         for spec in g.default_instances(n.saturating_sub(paths).max(1)) {
             let s = spec.clone();
-            let path = tokio::task::spawn_blocking(move || db::ensure_generated_spec(&s, !quiet))
+            let path = super::spawn_duckdb(move || db::ensure_generated_spec(&s, !quiet))
                 .await
                 .context("sample DB generation task")??;
             out.push(Instance::new(path, spec.label()));
@@ -127,11 +128,14 @@ pub fn check_extra_tables(exp: &Experiment, primary: &Target, instances: &[Insta
         for i in instances {
             let have = i.target.schema(&names).map_err(|e| BadInput(format!("{}: {e}", i.path.display())))?;
             if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
+                let at = match crate::spec::limits::line_of(&exp.spec_text, &["validation", "extra_paths"]) {
+                    Some(n) => format!("{}:{n}", exp.spec_path.display()),
+                    None => exp.spec_path.display().to_string(),
+                };
                 return Err(BadInput(format!(
-                    "extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths in {}",
+                    "{at}: extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths",
                     i.path.display(),
                     q.path.display(),
-                    exp.spec_path.display()
                 ))
                 .into());
             }
@@ -268,6 +272,7 @@ fn locked_run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> any
     let (lock, note) = super::resume::lock(&run.path)?;
     if resumed {
         let cfg = super::resume::read_config(&run.path)?;
+        super::resume::check_query(&cfg, &run.path, query_id)?;
         super::resume::check_identity(exp, &cfg, &run.path, args.force)?;
     }
     Ok((run, resumed, lock, note))
@@ -294,7 +299,7 @@ pub async fn preflight(
     let (dbp, timeout, query) = (db.clone(), base_cfg.original_timeout, exp.queries[qi].clone());
     let key = db_info.key.clone();
     let inputs =
-        tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
+        super::spawn_duckdb(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
     let base_prompt = arms[0].render(&inputs, None, &[], &[])?;
     let (total, distinct) = distinct_prompts(jobs, qi, arms, &inputs)?;
     Ok(Preflight { inputs, base_prompt, total, distinct })

@@ -40,6 +40,8 @@ pub const OVERRIDABLE: &[&str] = &[
     "validation.memory_limit",
     "validation.skip",
     "validation.dedup",
+    "validation.min_rows",
+    "validation.rebind_tries",
 ];
 
 /// The per-arm configuration sections, with overrides applied.

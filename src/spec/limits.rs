@@ -19,6 +19,8 @@ pub const MAX_ATTEMPTS: u32 = 100;
 pub const MAX_RETRIES_ON_FAILURE: u32 = 100;
 pub const MAX_WORKERS: u32 = 1_000_000;
 pub const MAX_CONCURRENCY: usize = 10_000;
+pub const MAX_MIN_ROWS: i64 = 1_000_000;
+pub const MAX_REBIND_TRIES: i64 = 100;
 /// Below this DuckDB cannot run TPC-DS-sized queries at all.
 pub const MIN_MEMORY_BYTES: u64 = 16 * 1000 * 1000;
 
@@ -78,6 +80,8 @@ pub fn check(s: &Sections) -> Option<(&'static str, String, String)> {
         (v.timing_rounds > MAX_TIMING_ROUNDS, "validation.timing_rounds", format!("timing_rounds = {} is more than {MAX_TIMING_ROUNDS}", v.timing_rounds), "use e.g. timing_rounds = 7".into()),
         (v.warmup > MAX_WARMUP, "validation.warmup", format!("warmup = {} is more than {MAX_WARMUP}", v.warmup), "use e.g. warmup = 1".into()),
         (v.timeout_factor > MAX_TIMEOUT_FACTOR, "validation.timeout_factor", format!("timeout_factor = {} is more than {MAX_TIMEOUT_FACTOR}", num(v.timeout_factor)), "use e.g. timeout_factor = 10.0".into()),
+        (!(1..=MAX_MIN_ROWS).contains(&v.min_rows), "validation.min_rows", format!("min_rows = {} must be between 1 and {MAX_MIN_ROWS}", v.min_rows), "use e.g. min_rows = 2 (a pass then needs two rows of the original's results over the instances)".into()),
+        (!(0..=MAX_REBIND_TRIES).contains(&v.rebind_tries), "validation.rebind_tries", format!("rebind_tries = {} must be between 0 and {MAX_REBIND_TRIES}", v.rebind_tries), "use e.g. rebind_tries = 8, or 0 to never re-bind literals".into()),
         (v.original_timeout_s > MAX_TIMEOUT_S, "validation.original_timeout_s", format!("original_timeout_s = {} is {day}", num(v.original_timeout_s)), "use e.g. original_timeout_s = 300".into()),
         (
             v.threads == 0 || v.threads > max_threads,
@@ -128,7 +132,7 @@ pub fn warnings(exp: &Experiment) -> Vec<String> {
 }
 
 /// 1-based line of the value at `path` in a spec's text, if written there.
-fn line_of(text: &str, path: &[&str]) -> Option<usize> {
+pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     let root = toml::de::DeTable::parse(text).ok()?;
     let span = super::spans::value_span(root.get_ref(), path)?;
     Some(text[..span.start].matches('\n').count() + 1)

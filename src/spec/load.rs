@@ -298,7 +298,7 @@ fn resolve_instances(
             return Err(src.at_value(
                 &["validation", "instances"],
                 format!("instances must be between 1 and 100, not {n}"),
-                Some("instances = 1 checks the primary DB only; 3 (the default for generated DBs) adds another slice and a tiny scale".into()),
+                Some("instances = 1 checks the primary DB only; 4 (the default for generated DBs) adds another slice, a tiny scale and a sparse one".into()),
             ));
         }
         Some(n) => Some(n as u32),

@@ -96,6 +96,7 @@ impl DbSource {
                 scale: *scale,
                 sample: *sample,
                 instance: *instance,
+                sparse: false,
             }),
         }
     }

@@ -294,9 +294,9 @@ pub struct ValidationCfg {
     /// Skip validation entirely (benchmarks of the LLM path only).
     #[serde(default)]
     pub skip: bool,
-    /// Data instances a candidate must agree on (the primary included). Default: 3 for a
-    /// generated DB (another slice of the facts and a tiny scale), 1 + extra_paths for
-    /// `database.path`.
+    /// Data instances a candidate must agree on (the primary included). Default: 4 for a
+    /// generated DB (another slice of the facts, a tiny scale, the sparse instance),
+    /// 1 + extra_paths for `database.path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<i64>,
     /// The user's own extra DuckDB files, checked after the primary.
@@ -306,6 +306,14 @@ pub struct ValidationCfg {
     /// times every one (A/A noise runs).
     #[serde(default = "default_dedup")]
     pub dedup: bool,
+    /// A pass needs at least this many rows of the original's results, summed over the
+    /// instances, that hold a value a candidate could get wrong (else thin_evidence).
+    #[serde(default = "default_min_rows")]
+    pub min_rows: i64,
+    /// Re-bindings of the original's literals tried when it is empty or thin on every
+    /// instance (0 = never re-bind).
+    #[serde(default = "default_rebind_tries")]
+    pub rebind_tries: i64,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -320,6 +328,8 @@ impl Default for ValidationCfg {
             instances: None,
             extra_paths: Vec::new(),
             dedup: default_dedup(),
+            min_rows: default_min_rows(),
+            rebind_tries: default_rebind_tries(),
         }
     }
 }
@@ -334,6 +344,12 @@ fn default_timeout_factor() -> f64 {
 }
 fn default_original_timeout() -> f64 {
     300.0
+}
+fn default_min_rows() -> i64 {
+    2
+}
+fn default_rebind_tries() -> i64 {
+    8
 }
 fn default_dedup() -> bool {
     true

@@ -106,7 +106,7 @@ impl Extras {
 }
 
 /// Like [`prepare_baseline`] without timing, but an empty result is a valid reference.
-fn instance_baseline(
+pub(super) fn instance_baseline(
     db: &Target,
     sql: &str,
     cfg: &ValidatorConfig,
@@ -173,6 +173,9 @@ impl InstanceReport {
 pub struct Checked {
     pub verdict: Verdict,
     pub instances: Vec<InstanceReport>,
+    /// The re-binding both queries were judged under (`reference.rs`), as recorded in
+    /// validation.json `rebinding`.
+    pub rebinding: Option<Value>,
 }
 
 impl std::ops::Deref for Checked {
@@ -187,6 +190,7 @@ impl From<Verdict> for Checked {
         Checked {
             verdict,
             instances: Vec::new(),
+            rebinding: None,
         }
     }
 }
@@ -202,11 +206,25 @@ impl Checked {
                 Value::Array(self.instances.iter().map(InstanceReport::json).collect()),
             );
         }
+        if let Some(r) = &self.rebinding {
+            m.insert("rebinding".into(), r.clone());
+        }
         m
+    }
+
+    /// `re-bound: d_year 2000->1999` when the verdict was reached under a re-binding.
+    pub fn rebound_label(&self) -> Option<String> {
+        let r = self.rebinding.as_ref()?;
+        r["applied"].as_bool().filter(|a| *a)?;
+        Some(format!("re-bound: {}", r["description"].as_str().unwrap_or("")))
     }
 
     pub fn render_human(&self) -> String {
         let mut out = self.verdict.render_human();
+        if let Some(label) = self.rebound_label() {
+            let status = self.verdict.status();
+            out = out.replacen(status, &format!("{status} ({label})"), 1);
+        }
         for (k, i) in self.instances.iter().enumerate() {
             let rows = |r: Option<usize>| r.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
             out.push_str(&format!(
@@ -284,6 +302,7 @@ pub fn check(
         Ok((eq, instances)) => Checked {
             verdict: super::time_checked(&primary, base, cfg, lane, eq),
             instances,
+            rebinding: None,
         },
     }
 }
@@ -325,6 +344,7 @@ pub fn check_correctness(
             return Err(Checked {
                 verdict,
                 instances: reports,
+                rebinding: None,
             });
         }
     };
@@ -352,6 +372,7 @@ pub fn check_correctness(
             return Err(Checked {
                 verdict,
                 instances: reports,
+                rebinding: None,
             });
         }
         ReadCheck::NoFactTable(facts) => notes.push(format!(
@@ -388,6 +409,7 @@ pub fn check_correctness(
                 return Err(Checked {
                     verdict: add_notes(on_instance(failed, k + 2, &i.label), notes),
                     instances: reports,
+                    rebinding: None,
                 });
             }
         }

@@ -25,9 +25,15 @@
 mod baseline;
 pub mod dedup;
 pub mod equivalence;
+pub mod evidence;
 mod exposed;
 pub mod instances;
+pub mod multi;
 pub mod reads;
+pub mod rebind;
+pub mod reference;
+pub mod risk;
+pub mod statements;
 pub mod resultset;
 pub mod sandbox;
 mod standalone;
@@ -72,6 +78,10 @@ pub struct ValidatorConfig {
     pub original_timeout: Duration,
     /// Check equivalence only; no timing rounds (speedup is then absent).
     pub skip_timing: bool,
+    /// Rows of evidence a pass needs (`validation.min_rows`, at least 1).
+    pub min_rows: usize,
+    /// Re-bindings tried for an empty or thin original (`validation.rebind_tries`).
+    pub rebind_tries: u32,
 }
 
 impl ValidatorConfig {
@@ -93,6 +103,8 @@ impl ValidatorConfig {
             },
             original_timeout: Duration::from_secs_f64(secs),
             skip_timing: false,
+            min_rows: v.min_rows.clamp(1, crate::spec::limits::MAX_MIN_ROWS) as usize,
+            rebind_tries: v.rebind_tries.clamp(0, crate::spec::limits::MAX_REBIND_TRIES) as u32,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Only printing lives here (flags are checked in `commands/validate.rs`); the decisions
 //! are in `mod.rs`.
 
-use super::instances::{self, Extras, Instance};
+use super::instances::Instance;
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
 use crate::db::Target;
 use std::path::{Path, PathBuf};
@@ -69,13 +69,7 @@ pub fn validate_cli_multi(
     let primary = Instance::of(db.clone(), db.short_label());
     let others: Vec<Instance> = dbs[1..].iter().map(|t| Instance::of(t.clone(), t.short_label())).collect();
     let lane = TimingLane::new();
-    let verdict = match prepare_baseline(db, &original_sql, &cfg, &lane) {
-        Ok(base) => {
-            let extras = Extras::prepare(&primary, &others, &original_sql, &cfg);
-            instances::check(db, &base, &extras, &candidate_sql, &cfg, &lane)
-        }
-        Err(v) => v.into(),
-    };
+    let verdict = super::multi::judge_file(&primary, &others, &original_sql, &candidate_sql, &cfg, &lane);
     if json {
         crate::outln!(
             "{}",

@@ -36,6 +36,9 @@ pub enum Reason {
     ConstantResult,
     /// The candidate is the original again (after normalizing layout).
     NoChange,
+    /// The candidate agrees, but the original's results hold fewer than
+    /// `validation.min_rows` rows (over every instance) a wrong candidate could get wrong.
+    ThinEvidence,
 }
 
 impl Reason {
@@ -57,6 +60,7 @@ impl Reason {
             Reason::UnverifiableOrder => "unverifiable_order",
             Reason::ConstantResult => "constant_result",
             Reason::NoChange => "no_change",
+            Reason::ThinEvidence => "thin_evidence",
         }
     }
 }

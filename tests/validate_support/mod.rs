@@ -31,6 +31,7 @@ pub fn quick_cfg() -> ValidatorConfig {
         timeout_factor: 10.0,
         original_timeout: Duration::from_secs(60),
         skip_timing: true,
+        ..Default::default()
     }
 }
 

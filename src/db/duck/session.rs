@@ -10,9 +10,11 @@
 //! would otherwise execute every statement but the last, so nothing runs here before
 //! the gate let it through (except through `fetch` callers that checked it).
 
+use super::arrow_cells::ColumnCells;
 use super::spill;
 use crate::db::session::{ExecError, Execution, OpenError, WATCHDOG_TICK};
-use crate::db::value::{Cell, ColumnInfo, ResultSet};
+use crate::db::value::{ColumnInfo, ResultSet};
+use duckdb::arrow::array::Array as _;
 use super::values::describe_type;
 use duckdb::{AccessMode, Config, Connection};
 use std::path::Path;
@@ -20,17 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Approximate bytes a value takes once converted (text and blobs by length).
-fn cell_bytes(v: &duckdb::types::ValueRef<'_>) -> usize {
-    use duckdb::types::ValueRef;
-    match v {
-        ValueRef::Text(b) | ValueRef::Blob(b) => b.len() + 24,
-        _ => 32,
-    }
-}
-
 /// A read-only, locked-down connection to the sample DB.
 pub struct DuckSession {
+    // Declared first, dropped first: the stop request never reaches a closed connection.
+    _interrupt: crate::stop::Registration,
     conn: Connection,
     // Spill files live here and vanish with the sandbox.
     _spill: tempfile::TempDir,
@@ -64,7 +59,9 @@ impl DuckSession {
                 ))
             })?;
         let conn = Connection::open_with_flags(db, config).map_err(|e| err(e.to_string()))?;
+        let handle = conn.interrupt_handle();
         Ok(Self {
+            _interrupt: crate::stop::register_interrupt(move || handle.interrupt()),
             conn,
             _spill: spill,
         })
@@ -103,23 +100,29 @@ impl DuckSession {
         let mut rows_out = Vec::new();
         let mut truncated = false;
         let mut bytes = 0usize;
-        {
-            let mut rows = stmt.query([])?;
-            let width = rows.as_ref().map(|s| s.column_count()).unwrap_or(0);
-            'rows: while let Some(row) = rows.next()? {
+        stmt.execute([])?;
+        let logical: Vec<Option<duckdb::core::LogicalTypeId>> =
+            (0..stmt.column_count()).map(|i| Some(stmt.column_logical_type(i).id())).collect();
+        // Batches are converted by qt (arrow_cells.rs), never by the crate's row reader,
+        // which panics on NULL-typed columns.
+        'batches: while let Some(batch) = stmt.step()? {
+            let columns: Vec<ColumnCells<'_>> =
+                batch.columns().iter().enumerate().map(|(i, a)| ColumnCells::new(a, logical.get(i).copied().flatten())).collect();
+            let len = columns.first().map(ColumnCells::len).unwrap_or_else(|| batch.len());
+            for row in 0..len {
                 // Past the deadline: stop converting rows (the result is a timeout anyway).
                 if rows_out.len() >= max_rows || stop.load(Ordering::Relaxed) {
                     truncated = true;
-                    break;
+                    break 'batches;
                 }
-                let mut cells = Vec::with_capacity(width);
-                for i in 0..width {
-                    bytes = bytes.saturating_add(cell_bytes(&row.get_ref(i)?));
+                let mut cells = Vec::with_capacity(columns.len());
+                for c in &columns {
+                    bytes = bytes.saturating_add(c.bytes(row));
                     if bytes > max_bytes {
                         truncated = true;
-                        break 'rows;
+                        break 'batches;
                     }
-                    cells.push(Cell::from(row.get::<_, duckdb::types::Value>(i)?));
+                    cells.push(c.cell(row));
                 }
                 rows_out.push(cells);
             }
@@ -157,6 +160,11 @@ impl DuckSession {
         deadline: Duration,
         f: impl FnOnce(&AtomicBool) -> duckdb::Result<(ResultSet, bool)>,
     ) -> Result<Execution, ExecError> {
+        // qt is stopping (Ctrl+C, end of run): no new execution starts.
+        if crate::stop::stop_requested() {
+            return Err(ExecError::Failed(STOPPED.into()));
+        }
+        let _busy = crate::stop::busy();
         let handle = self.conn.interrupt_handle();
         let state = Arc::new((Mutex::new(Watch::default()), Condvar::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -168,7 +176,12 @@ impl DuckSession {
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             while !w.done {
                 let now = Instant::now();
-                let wait = if now >= end {
+                let wait = if crate::stop::stop_requested() {
+                    w.stopped = true;
+                    stop_w.store(true, Ordering::Relaxed);
+                    handle.interrupt();
+                    WATCHDOG_TICK
+                } else if now >= end {
                     // Interrupt while holding the lock: the query cannot be marked done
                     // (and the connection reused) between the check and the interrupt.
                     // Repeated: an interrupt that lands while DuckDB is still planning
@@ -186,15 +199,16 @@ impl DuckSession {
         let started = Instant::now();
         let outcome = f(&stop);
         let elapsed = started.elapsed();
-        let fired = {
+        let (fired, stopped) = {
             let (lock, cvar) = &*state;
             let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
             w.done = true;
             cvar.notify_all();
-            w.fired
+            (w.fired, w.stopped)
         };
         let _ = watchdog.join();
         match outcome {
+            _ if stopped => Err(ExecError::Failed(STOPPED.into())),
             // A deadline hit counts as a timeout even if the query squeezed through.
             _ if fired => Err(ExecError::Timeout(deadline)),
             Ok((result, truncated)) => Ok(Execution {
@@ -211,4 +225,9 @@ impl DuckSession {
 struct Watch {
     done: bool,
     fired: bool,
+    /// Interrupted because qt is stopping (not a timeout).
+    stopped: bool,
 }
+
+/// The error of an execution refused or interrupted because qt is stopping.
+pub const STOPPED: &str = "interrupted: qt is stopping (Ctrl+C, a signal or the end of the run)";

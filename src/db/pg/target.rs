@@ -6,7 +6,8 @@
 //! read at the command line's edge) or a key file, or from a URL typed on the command
 //! line; it is held apart from the URL (which keeps only the user), never printed (`Debug`
 //! hides it) and scrubbed from every server message here. Above `db/`, error strings go
-//! through the one redaction function (`llm::url_redact`) before they are printed.
+//! through the one redaction function (`redact.rs`, where the password is registered) before
+//! they are printed.
 
 use std::fmt;
 
@@ -38,6 +39,10 @@ impl PgTarget {
         })?;
         let in_url = cfg.get_password().map(|p| String::from_utf8_lossy(p).into_owned());
         let bare = strip_password(url.trim());
+        // From now on no printed or recorded text holds it (`redact.rs`).
+        for p in in_url.iter().chain(password.iter()) {
+            crate::redact::register_secret(p);
+        }
         Ok(Self { url: bare, password: in_url.or(password).filter(|p| !p.is_empty()) })
     }
 
