@@ -125,3 +125,78 @@ fn bad_postgres_input_is_exit_2_without_the_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("typed-in-url-4"));
 }
+
+/// An offline spec (replayed answers) on the loaded PostgreSQL database.
+fn pg_spec(dir: &std::path::Path, url: &str, files: &[&str]) -> PathBuf {
+    let text = common::patched(
+        common::offline_spec(dir, "pg_run", files),
+        &[(
+            "generate = { benchmark = \"tpcds\", scale = 0.01 }",
+            &format!("engine = \"postgres\"\nurl = \"{url}\""),
+        )],
+    );
+    common::write_spec(dir, "pg_run.toml", &text)
+}
+
+#[test]
+fn a_run_validates_on_postgres_with_its_dialect() {
+    let Some((_, url)) = loaded("a_run_validates_on_postgres_with_its_dialect") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = pg_spec(dir.path(), &url, &["@REPO@/queries/demo/demo1.sql"]);
+    let out = qt().arg("run").arg(&spec).arg("--quiet").output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let config = common::sorted_entries(&dir.path().join("out"), |p| p.join("config.json").is_file())
+        .into_iter()
+        .chain(walk(&dir.path().join("out")).into_iter().filter(|p| p.ends_with("config.json")).filter_map(|p| p.parent().map(PathBuf::from)))
+        .next()
+        .expect("a run folder with config.json");
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["engine"], "postgres", "{cfg}");
+    assert!(cfg["engine_version"].as_str().unwrap_or("").contains("PostgreSQL"), "{cfg}");
+    assert!(!cfg.to_string().contains("password"), "{cfg}");
+    // Every generation was judged on PostgreSQL; the good rewrite passes.
+    let verdicts: Vec<serde_json::Value> = walk(&dir.path().join("out"))
+        .into_iter()
+        .filter(|p| p.ends_with("validation.json"))
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    assert!(!verdicts.is_empty(), "{stdout}{stderr}");
+    assert!(verdicts.iter().any(|v| v["status"] == "pass"), "{verdicts:?}");
+    // Prompts name the engine's dialect.
+    let prompts: Vec<String> = walk(&dir.path().join("out"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("prompt")))
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    assert!(!prompts.is_empty());
+    assert!(prompts.iter().all(|p| p.contains("faster on PostgreSQL") && !p.contains("faster on DuckDB")), "{}", prompts[0]);
+}
+
+#[test]
+fn a_run_on_postgres_missing_a_table_stops_before_any_llm_call() {
+    let Some((_, url)) = loaded("a_run_on_postgres_missing_a_table_stops_before_any_llm_call") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q_missing.sql");
+    std::fs::write(&q, "select count(*) from no_such_table").unwrap();
+    let spec = pg_spec(dir.path(), &url, &[&q.display().to_string()]);
+    let out = qt().arg("run").arg(&spec).arg("--quiet").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no_such_table"), "{stderr}");
+    assert!(stderr.contains("qt_reader@"), "the URL is named: {stderr}");
+    assert!(walk(&dir.path().join("out")).iter().all(|p| !p.ends_with("response.txt")), "no LLM answer recorded");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -150,7 +150,7 @@ impl Target {
     pub fn check_open(&self) -> Result<(), DbError> {
         match self {
             Target::DuckDb(p) => super::open_read_only(p).map(drop),
-            Target::Postgres(t) => {
+            Target::Postgres(t) => off_runtime(|| {
                 let s = Self::pg_session(t)?;
                 match s.with_client(super::pg::catalog::role_can_write)? {
                     None => Ok(()),
@@ -162,7 +162,7 @@ impl Target {
                         ),
                     }),
                 }
-            }
+            }),
         }
     }
 
@@ -175,10 +175,10 @@ impl Target {
     pub fn gate(&self, sql: &str) -> Result<(), GateError> {
         match self {
             Target::DuckDb(_) => super::gate::check(sql),
-            Target::Postgres(t) => match PgSession::open(t, 1) {
+            Target::Postgres(t) => off_runtime(|| match PgSession::open(t, 1) {
                 Ok(s) => s.gate(sql),
                 Err(e) => Err(GateError::Parse(format!("cannot reach PostgreSQL to parse the SQL: {e}"))),
-            },
+            }),
         }
     }
 
@@ -186,7 +186,7 @@ impl Target {
     pub fn explain(&self, sql: &str, timeout: Duration) -> Result<PlanAnalysis, DbError> {
         match self {
             Target::DuckDb(p) => super::analyze_plan(p, sql, timeout),
-            Target::Postgres(t) => super::pg::explain::analyze(t, sql, timeout),
+            Target::Postgres(t) => off_runtime(|| super::pg::explain::analyze(t, sql, timeout)),
         }
     }
 
@@ -194,7 +194,9 @@ impl Target {
     pub fn schema(&self, tables: &[String]) -> Result<Vec<TableSchema>, DbError> {
         match self {
             Target::DuckDb(p) => super::schema_for_path(p, tables),
-            Target::Postgres(t) => Self::pg_session(t)?.with_client(|c| super::pg::catalog::schema_for(c, tables)),
+            Target::Postgres(t) => {
+                off_runtime(|| Self::pg_session(t)?.with_client(|c| super::pg::catalog::schema_for(c, tables)))
+            }
         }
     }
 
@@ -203,7 +205,7 @@ impl Target {
         match self {
             Target::DuckDb(p) => super::fingerprint(p),
             Target::Postgres(t) => {
-                Self::pg_session(t)?.with_client(|c| super::pg::catalog::fingerprint(c, &t.label()))
+                off_runtime(|| Self::pg_session(t)?.with_client(|c| super::pg::catalog::fingerprint(c, &t.label())))
             }
         }
     }
@@ -212,10 +214,10 @@ impl Target {
     pub fn version(&self) -> String {
         match self {
             Target::DuckDb(_) => super::duckdb_version(),
-            Target::Postgres(t) => match Self::pg_session(t) {
+            Target::Postgres(t) => off_runtime(|| match Self::pg_session(t) {
                 Ok(s) => s.with_client(super::pg::catalog::version),
                 Err(e) => format!("unknown ({e})"),
-            },
+            }),
         }
     }
 
@@ -237,6 +239,17 @@ impl Target {
             }
             Target::Postgres(t) => TargetKey::Server(t.clone()),
         }
+    }
+}
+
+/// Runs `f` (which uses PostgreSQL's synchronous client) off the async runtime: that
+/// client drives its own runtime and may not be entered from a runtime thread (run/ calls
+/// the seam from async code, e.g. fingerprinting before the matrix starts).
+pub(crate) fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    } else {
+        f()
     }
 }
 

@@ -36,12 +36,23 @@ pub const WORK_MEM: &str = "64MB";
 const TICK: Duration = WATCHDOG_TICK;
 
 pub struct PgSession {
-    client: Mutex<Client>,
+    /// Dropped off the async runtime (`Drop` below).
+    client: std::mem::ManuallyDrop<Mutex<Client>>,
     cancel: CancelToken,
     /// Set once a run was cancelled or failed mid-protocol: never reuse this session.
     tainted: AtomicBool,
     /// The role's temp_file_limit as the server reports it (kB, -1 = none).
     pub temp_file_limit: String,
+}
+
+impl Drop for PgSession {
+    /// The synchronous client shuts its own runtime down when dropped, which may not
+    /// happen on an async runtime's thread (a pooled session dropped at the end of a run).
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and never used again.
+        let client = unsafe { std::mem::ManuallyDrop::take(&mut self.client) };
+        crate::db::engine::off_runtime(move || drop(client));
+    }
 }
 
 /// The readable part of a PostgreSQL error: the server's message (+ hint), or the
@@ -87,7 +98,7 @@ impl PgSession {
             .query_one("SELECT current_setting('temp_file_limit')", &[])
             .map(|r| r.get::<_, String>(0))
             .unwrap_or_default();
-        Ok(Self { client: Mutex::new(client), cancel, tainted: AtomicBool::new(false), temp_file_limit })
+        Ok(Self { client: std::mem::ManuallyDrop::new(Mutex::new(client)), cancel, tainted: AtomicBool::new(false), temp_file_limit })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Client> {
