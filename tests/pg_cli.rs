@@ -146,10 +146,10 @@ fn a_run_validates_on_postgres_with_its_dialect() {
     let out = qt().arg("run").arg(&spec).arg("--quiet").output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    let config = common::sorted_entries(&dir.path().join("out"), |p| p.join("config.json").is_file())
+    let config = walk(&dir.path().join("out"))
         .into_iter()
-        .chain(walk(&dir.path().join("out")).into_iter().filter(|p| p.ends_with("config.json")).filter_map(|p| p.parent().map(PathBuf::from)))
-        .next()
+        .find(|p| p.ends_with("config.json"))
+        .and_then(|p| p.parent().map(PathBuf::from))
         .expect("a run folder with config.json");
     let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["engine"], "postgres", "{cfg}");
@@ -171,6 +171,26 @@ fn a_run_validates_on_postgres_with_its_dialect() {
         .collect();
     assert!(!prompts.is_empty());
     assert!(prompts.iter().all(|p| p.contains("faster on PostgreSQL") && !p.contains("faster on DuckDB")), "{}", prompts[0]);
+    // The same experiment on DuckDB: qt compare says the engines differ, and compares
+    // only when asked.
+    let duck_dir = tempfile::tempdir().unwrap();
+    let duck_spec = common::write_spec(
+        duck_dir.path(),
+        "pg_run.toml",
+        &common::offline_spec(duck_dir.path(), "pg_run", &["@REPO@/queries/demo/demo1.sql"]),
+    );
+    let out = qt().arg("run").arg(&duck_spec).arg("--quiet").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let run_of = |d: &std::path::Path| {
+        walk(d).into_iter().find(|p| p.ends_with("config.json")).and_then(|p| p.parent().map(PathBuf::from)).unwrap()
+    };
+    let (a, b) = (run_of(&dir.path().join("out")), run_of(&duck_dir.path().join("out")));
+    let out = qt().arg("compare").arg(&a).arg(&b).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("postgres") && err.contains("duckdb") && err.contains("--across-engines"), "{err}");
+    let out = qt().arg("compare").arg(&a).arg(&b).arg("--across-engines").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -199,4 +219,28 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn every_postgres_dialect_query_parses_and_prepares_on_the_sample() {
+    let Some((_, url)) = loaded("every_postgres_dialect_query_parses_and_prepares_on_the_sample") else { return };
+    let Some(q) = pg_queries() else { return };
+    let db = qt::db::Target::parse(&url, None).unwrap();
+    let mut files: Vec<PathBuf> = common::sorted_entries(&q, |p| p.extension().is_some_and(|e| e == "sql"));
+    files.retain(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("query_")));
+    assert!(files.len() >= 99, "{}", files.len());
+    let mut bad = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, sql) in qt::db::split_statements(&text).into_iter().enumerate() {
+            // qt's DAG parser (prompts, patterns) and PostgreSQL's own parser (the gate).
+            if let Err(e) = qt::dag::parse_first_dag(&sql) {
+                bad.push(format!("{} #{}: dag: {e}", f.display(), i + 1));
+            }
+            if let Err(e) = db.gate(&sql) {
+                bad.push(format!("{} #{}: gate: {e}", f.display(), i + 1));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

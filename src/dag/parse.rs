@@ -1,7 +1,7 @@
 //! SQL text -> statements -> one [`Dag`] per query statement.
 //!
-//! Parsing tries sqlparser's DuckDB dialect first and falls back to the generic one; the
-//! DuckDB error is the one reported. Comments (`-- start query 1 ...`) are handled by the
+//! Parsing tries sqlparser's DuckDB dialect first and falls back to PostgreSQL's, then the
+//! generic one; the DuckDB error is the one reported. Comments (`-- start query 1 ...`) are handled by the
 //! tokenizer. This file does not judge whether a statement is safe to run: the sandbox in
 //! `validate` does that; here anything that is not a query is simply not a DAG.
 
@@ -9,15 +9,18 @@ use super::contract::contract_of;
 use super::walk::Walker;
 use super::{Columns, Dag, DagError, MAIN_QUERY, Node, NodeKind};
 use sqlparser::ast::{Query, Statement};
-use sqlparser::dialect::{DuckDbDialect, GenericDialect};
+use sqlparser::dialect::{DuckDbDialect, GenericDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 
-/// Parse with DuckDB's dialect, else the generic one. Err carries the DuckDB message.
+/// Parse with DuckDB's dialect, else PostgreSQL's (the second engine's queries), else the
+/// generic one. Err carries the DuckDB message.
 pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, String> {
     match Parser::parse_sql(&DuckDbDialect {}, sql) {
         Ok(stmts) => Ok(stmts),
-        Err(duck) => Parser::parse_sql(&GenericDialect {}, sql).map_err(|_| duck.to_string()),
+        Err(duck) => Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .or_else(|_| Parser::parse_sql(&GenericDialect {}, sql))
+            .map_err(|_| duck.to_string()),
     }
 }
 
