@@ -188,3 +188,19 @@ fn a_role_that_can_write_is_refused() {
     let reader = Target::Postgres(PgTarget::new(&c.url("reader", "qtdb"), None).unwrap());
     reader.check_open().expect("the SELECT-only role is fine");
 }
+
+#[test]
+fn plans_are_summarized_on_postgres_like_on_duckdb() {
+    let Some((_, db)) = setup("plans_are_summarized_on_postgres_like_on_duckdb") else { return };
+    let p = db
+        .explain("SELECT t.a, count(*) FROM t JOIN big ON big.n = t.a WHERE big.n < 15000 GROUP BY t.a", D)
+        .expect("EXPLAIN ANALYZE in the sandbox");
+    let s = &p.summary;
+    let big = s.scans.iter().find(|x| x.table == "big").unwrap_or_else(|| panic!("{s:?}"));
+    assert_eq!(big.rows_scanned, 20000, "{s:?}");
+    assert_eq!(big.rows_kept, 14999, "{s:?}");
+    assert!(!s.joins.is_empty(), "{s:?}");
+    assert!(s.total_time_s > 0.0);
+    assert!(p.summary_text.contains("big"), "{}", p.summary_text);
+    assert!(p.full_text.to_lowercase().contains("scan"), "{}", p.full_text);
+}
