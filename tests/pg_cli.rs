@@ -244,3 +244,25 @@ fn every_postgres_dialect_query_parses_and_prepares_on_the_sample() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn a_second_database_is_another_instance() {
+    let Some((c, url)) = loaded("a_second_database_is_another_instance") else { return };
+    let Some(q) = pg_queries() else { return };
+    // The tiny sample (different rows) in a second database, loaded the same way.
+    let tiny = qt::db::ensure_generated_in(&common::cache_dir(), "tpcds", 0.01, false).unwrap().path;
+    let out = qt().args(["db", "load", "--engine", "postgres", "--url", &c.admin_url("tpcds_b"), "--from"]).arg(&tiny).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let url_b = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(url_b.contains("/tpcds_b?"), "{url_b}");
+    let dir = tempfile::tempdir().unwrap();
+    let q3 = std::fs::read_to_string(q.join("query_3.sql")).unwrap();
+    let o = dir.path().join("o.sql");
+    std::fs::write(&o, &q3).unwrap();
+    let out = qt().args(["validate", "--rounds", "0", "--json", "--db", &url, "--db", &url_b]).arg(&o).arg(&o).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["status"], "pass", "{v}");
+    let text = v.to_string();
+    assert!(text.contains("tpcds_b"), "the second instance is named: {v}");
+}
