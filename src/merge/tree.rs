@@ -10,6 +10,7 @@ use std::path::Path;
 use super::inputs::{Matrix, Source};
 use crate::record::RunDir;
 use crate::record::layout;
+use crate::record::figures;
 use crate::record::summary::{GenStat, SummaryContext, summary_json, summary_text};
 
 fn read_json(p: &Path) -> Option<Value> {
@@ -66,10 +67,14 @@ pub fn write_query(
     let summaries: Vec<Value> = sources.iter().filter_map(|s| read_json(&s.run.file(layout::SUMMARY_JSON))).collect();
     let stats: BTreeMap<u32, GenStat> = records.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect();
     let arms: Vec<(String, usize)> = matrix.arms.iter().map(|(n, w)| (n.clone(), *w as usize)).collect();
-    // The merged best is the best of the shard that ran it, which re-timed it (unless
-    // that shard was interrupted or ran without validation).
-    let best = stats.iter().filter(|(_, g)| g.is_pass()).filter_map(|(n, g)| g.speedup.map(|s| (*n, s))).max_by(|a, b| a.1.total_cmp(&b.1));
-    let confirmed = best.and_then(|(n, _)| summaries.iter().map(|s| &s["confirmed"]).find(|c| c["gen"].as_u64() == Some(u64::from(n))).cloned());
+    // Each shard re-timed the best of each arm among its own generations (unless it was
+    // interrupted or ran without validation): every such re-timing is kept.
+    let mut confirmations: Vec<Value> = Vec::new();
+    for c in summaries.iter().flat_map(figures::confirmations_of) {
+        if !confirmations.iter().any(|k| k["gen"] == c["gen"]) {
+            confirmations.push(c);
+        }
+    }
     let ctx = SummaryContext {
         query_id,
         total,
@@ -78,7 +83,7 @@ pub fn write_query(
         // Shards run in parallel: the query took as long as its slowest shard.
         elapsed_seconds: summaries.iter().filter_map(|s| s["elapsed_seconds"].as_f64()).fold(0.0, f64::max),
         interrupted: records.len() < total || summaries.iter().any(|s| s["interrupted"].as_bool() == Some(true)),
-        confirmed,
+        confirmations,
     };
     let summary = summary_json(&stats, &ctx);
     run.write(layout::SUMMARY_JSON, serde_json::to_vec_pretty(&summary)?)?;
