@@ -29,7 +29,7 @@ pub struct QueryShared {
     pub inputs: QueryInputs,
     pub arms: Arc<Vec<ArmPrompts>>,
     pub clients: Vec<Client>,
-    pub db: PathBuf,
+    pub db: crate::db::Target,
     pub vcfg: Vec<ValidatorConfig>,
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,
@@ -63,7 +63,7 @@ impl QueryShared {
             .get_or_init(|| async {
                 let (db, sql, cfg, lane) =
                     (self.db.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone(), self.lane.clone());
-                let r = tokio::task::spawn_blocking(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
+                let r = super::spawn_duckdb(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(v)) => Err(Arc::new(v)),
@@ -85,7 +85,7 @@ impl QueryShared {
                     self.base_cfg.clone(),
                     self.lane.clone(),
                 );
-                let r = tokio::task::spawn_blocking(move || {
+                let r = super::spawn_duckdb(move || {
                     let _quiet = lane.quiet();
                     Extras::prepare(&primary, &inst, &sql, &cfg)
                 })
@@ -103,6 +103,8 @@ impl QueryShared {
     pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<(Checked, Option<u32>)> {
         let base = match self.baseline().await {
             Ok(b) => b,
+            // A baseline cut short by Ctrl+C says nothing about the candidate.
+            Err(_) if self.cancel.is_cancelled() => return None,
             Err(v) => return Some(((*v).clone().into(), None)),
         };
         if validate::dedup::normalize(&sql) == validate::dedup::normalize(&base.original_sql) {
@@ -145,7 +147,7 @@ impl QueryShared {
             let _ = self.events.send(Event::ValidationStarted { number }).await;
             let (db, base, sql, cfg) = (self.db.clone(), base.clone(), sql.clone(), cfg.clone());
             let lane = self.lane.clone();
-            let task = tokio::task::spawn_blocking(move || {
+            let task = super::spawn_duckdb(move || {
                 let _quiet = lane.quiet();
                 let started = std::time::Instant::now();
                 let r = instances::check_correctness(&db, &base, &extras, &sql, &cfg);
@@ -167,7 +169,7 @@ impl QueryShared {
                 };
                 let (db, lane) = (self.db.clone(), self.lane.clone());
                 let task =
-                    tokio::task::spawn_blocking(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
+                    super::spawn_duckdb(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
                 let verdict = tokio::select! {
                     r = task => r.unwrap_or_else(|e| internal(format!("timing task failed: {e}"))),
                     _ = self.cancel.cancelled() => return None,
@@ -175,6 +177,10 @@ impl QueryShared {
                 Checked { verdict, instances: reports }
             }
         };
+        // A check cut short by Ctrl+C carries the stop error, not a verdict: unrecorded.
+        if self.cancel.is_cancelled() {
+            return None;
+        }
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
     }
@@ -477,7 +483,7 @@ async fn confirm_one(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.vcfg.get(arm).unwrap_or(&q.base_cfg).clone(), q.lane.clone());
-    let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
+    let timing = super::spawn_duckdb(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
     Some(json!({"gen": number, "gen_name": name, "screening_speedup": screening, "confirmed_speedup": t["speedup"],
                 "ci95": t["ci95"], "win": t["win"], "timing": t}))
