@@ -40,7 +40,8 @@ pub struct ReportArgs {
     /// A run folder (q<ID>_<stamp>) or an experiment's output folder (a sweep).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// Output file (default: report.html, .md or .json inside DIR); `-` for stdout.
+    /// Output file; `-` for stdout (default: report.html inside DIR for html, stdout for
+    /// md and json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]

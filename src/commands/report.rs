@@ -55,12 +55,13 @@ impl Sink {
 
 /// `qt report [DIR] [--out FILE] [--format html|md|json]`.
 pub fn report(a: &ReportArgs) -> anyhow::Result<i32> {
-    let default_name = match a.format {
-        ReportFormat::Html => REPORT_HTML,
-        ReportFormat::Md => "report.md",
-        ReportFormat::Json => "report.json",
+    // HTML is a page to open: report.html in DIR. Markdown and JSON are text to paste or
+    // pipe: stdout unless --out.
+    let out = match (&a.out, a.format) {
+        (Some(o), _) => o.clone(),
+        (None, ReportFormat::Html) => a.dir.join(REPORT_HTML),
+        (None, _) => PathBuf::from("-"),
     };
-    let out = a.out.clone().unwrap_or_else(|| a.dir.join(default_name));
     if !a.dir.is_dir() {
         return Err(BadInput(format!("{}: no such folder; pass a run folder (q<ID>_<stamp>) or an experiment's output folder", a.dir.display())).into());
     }
