@@ -150,14 +150,6 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
     }))
 }
 
-/// TPC-DS table names: the words [`case_variant`] may re-case (never an output column name).
-const TABLES: &[&str] = &[
-    "call_center", "catalog_page", "catalog_returns", "catalog_sales", "customer", "customer_address",
-    "customer_demographics", "date_dim", "household_demographics", "income_band", "inventory", "item",
-    "promotion", "reason", "ship_mode", "store", "store_returns", "store_sales", "time_dim", "warehouse",
-    "web_page", "web_returns", "web_sales", "web_site",
-];
-
 /// `sql` with the letters of its table names re-cased by the bits of `k` (bit i: the i-th
 /// such letter in the text is upper case): the same query to DuckDB (unquoted identifiers
 /// are case-insensitive) but a different text for every `k` below 2^letters. String
@@ -185,7 +177,7 @@ pub fn case_variant(sql: &str, k: u64) -> String {
                 chars.next();
             }
             let word = &sql[i..end];
-            if TABLES.contains(&word.to_ascii_lowercase().as_str()) {
+            if crate::db::TPCDS_TABLES.contains(&word.to_ascii_lowercase().as_str()) {
                 for ch in word.chars() {
                     if ch.is_ascii_alphabetic() {
                         let up = bit < 64 && (k >> bit) & 1 == 1;

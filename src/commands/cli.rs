@@ -167,6 +167,11 @@ pub struct MergeArgs {
     /// No per-query lines: the sweep table and problems only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Merge shards that ran with different options (samples seed / --repeat,
+    /// --no-validate, filters, validation settings) instead of refusing them: every merged
+    /// generation records its shard and that shard's options.
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 #[derive(Debug, Args)]

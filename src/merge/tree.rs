@@ -40,6 +40,7 @@ pub fn write_query(
     query_id: &str,
     sources: &[Source],
     matrix: &Matrix,
+    mixed: bool,
 ) -> anyhow::Result<(Value, std::path::PathBuf)> {
     let mut sources: Vec<&Source> = sources.iter().collect();
     sources.sort_by_key(|s| s.run.path.file_name().map(|n| n.to_os_string()));
@@ -59,7 +60,15 @@ pub fn write_query(
         for (n, v) in &s.gens {
             let from = s.run.find_gen(*n).unwrap_or_else(|| s.run.gen_dir(*n, total));
             copy_dir(&from, &run.gen_dir(*n, total))?;
-            records.insert(*n, v.clone());
+            let mut v = v.clone();
+            if mixed {
+                // Shards ran with different options (--allow-mixed): each generation says
+                // which shard made it and with what.
+                v["shard"] = json!(s.shard);
+                v["shard_options"] = s.options.clone();
+                crate::files::atomic::write_atomic(&run.gen_dir(*n, total).join(layout::VALIDATION), &serde_json::to_vec_pretty(&v)?)?;
+            }
+            records.insert(*n, v);
         }
     }
     run.rewrite_results(&records)?;
@@ -98,6 +107,21 @@ pub fn write_query(
     // Distinct prompts were counted per shard; across shards they are not known here.
     cfg["distinct_prompts"] = Value::Null;
     cfg["merged_from"] = json!(sources.iter().map(|s| json!({"shard": s.shard, "run_dir": s.run.path})).collect::<Vec<_>>());
+    if mixed {
+        // One config cannot hold the options of every shard: each shard's are listed, and
+        // each arm's samples seeds are those seen (never the first shard's alone).
+        cfg["mixed_options"] = json!(sources.iter().map(|s| json!({"shard": s.shard, "options": s.options})).collect::<Vec<_>>());
+        for (i, arm) in cfg["arms"].as_array_mut().into_iter().flatten().enumerate() {
+            let mut seeds: Vec<Value> = Vec::new();
+            for c in &configs {
+                let seed = c["arms"][i]["samples_seed"].clone();
+                if !seeds.contains(&seed) {
+                    seeds.push(seed);
+                }
+            }
+            arm["samples_seed"] = json!(seeds);
+        }
+    }
     run.write(layout::CONFIG, serde_json::to_vec_pretty(&cfg)?)?;
     Ok((summary, final_out.join(name)))
 }
