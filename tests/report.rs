@@ -122,10 +122,11 @@ fn run_ids_transforms_and_valid_at_k_are_recorded() {
 fn qt_report_renders_markdown_and_json_and_refuses_a_stranger_folder() {
     let sweep = demo();
     let run = &run_folders(sweep)[0];
-    let md = qt().args(["report", run.to_str().unwrap(), "--format", "md", "--out", "-"]).output().unwrap();
+    let md = qt().args(["report", run.to_str().unwrap(), "--format", "md"]).output().unwrap();
     assert_eq!(md.status.code(), Some(0), "{}", String::from_utf8_lossy(&md.stderr));
     let text = String::from_utf8_lossy(&md.stdout);
-    assert!(text.starts_with("# qt report: demo") && text.contains("valid@k"), "{text}");
+    assert!(text.starts_with("# qt report: demo") && text.contains("valid@k"), "markdown goes to stdout without --out: {text}");
+    assert!(!run.join("report.md").exists(), "and no file is written");
     let js = qt().args(["report", sweep.to_str().unwrap(), "--format", "json", "--out", "-"]).output().unwrap();
     let model: Value = serde_json::from_slice(&js.stdout).unwrap();
     assert_eq!(model["kind"], "sweep");
@@ -202,6 +203,67 @@ fn compare_refuses_runs_that_share_no_query() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("share no query") && err.contains("A has 1, B has 2"), "{err}");
+}
+
+#[test]
+fn compare_refuses_arms_that_do_not_pair_and_map_pairs_them() {
+    let t = tempfile::tempdir().unwrap();
+    let gens: Vec<(&str, Option<f64>)> = (0..6).map(|i| ("pass", Some(1.2 + i as f64 * 0.01))).collect();
+    let a = fake_run(&t.path().join("a"), "1", "default", &gens);
+    let b1 = fake_run(&t.path().join("b"), "1", "dag_batches", &gens);
+    let out = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("A's arms: default") && err.contains("B's arms: dag_batches") && err.contains("--map default=dag_batches"), "{err}");
+    let out = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap(), "--map", "default=dag_batches", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["rows"][0]["arm"], "default -> dag_batches");
+    assert_eq!(c["arms"][0]["candidates_b"], 6);
+    let bad = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap(), "--map", "default=nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`nope`"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
+
+#[test]
+fn copies_of_one_candidate_are_not_enough_evidence() {
+    // The case: B's 6 generations are one SQL (gen_01 timed, 5 copies).
+    let t = tempfile::tempdir().unwrap();
+    let a = fake_run(&t.path().join("a"), "1", "x", &[("pass", Some(1.0)); 6]);
+    let b = fake_run(&t.path().join("b"), "1", "x", &[("pass", Some(1.096)); 6]);
+    for n in 2..=6 {
+        let p = b.join(format!("gen_{n:02}/validation.json"));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["same_as"] = json!("gen_01");
+        std::fs::write(&p, v.to_string()).unwrap();
+    }
+    let out = qt().args(["compare", a.to_str().unwrap(), b.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("x: not enough evidence (1 query; 6 vs 1 distinct candidates"), "{text}");
+    assert!(text.contains("5 copies not counted") && !text.contains("B better"), "{text}");
+}
+
+#[test]
+fn compare_two_arms_of_one_run() {
+    let t = tempfile::tempdir().unwrap();
+    let run = fake_run(t.path(), "1", "low", &[("pass", Some(1.05)); 8]);
+    let cfg = json!({"name": "fake", "query_id": "1", "arms": [{"name": "low"}, {"name": "high"}], "run_id": "20261127T100000Z-abcdef"});
+    std::fs::write(run.join("config.json"), cfg.to_string()).unwrap();
+    for n in 9..=16 {
+        let g = run.join(format!("gen_{n:02}"));
+        std::fs::create_dir_all(&g).unwrap();
+        let v = json!({"status": "pass", "speedup": 2.0 + n as f64 * 0.01, "arm_name": "high", "original_time": 0.5,
+                       "timing": {"ci95": [1.9, 2.2], "win": true}});
+        std::fs::write(g.join("validation.json"), v.to_string()).unwrap();
+    }
+    let out = qt().args(["compare", run.to_str().unwrap(), "--arms", "low,high"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("low -> high: B better (1 query; 8 vs 8 distinct candidates"), "{text}");
+    let bad = qt().args(["compare", run.to_str().unwrap(), "--arms", "low,nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("its arms: low, high"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
 // ---- the README's DuckDB queries over results.jsonl ----

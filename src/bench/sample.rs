@@ -16,6 +16,14 @@ use crate::db::GenSpec;
 use crate::validate::instances::{self, Extras, Instance};
 use crate::validate::{TimingLane, ValidatorConfig, prepare_baseline};
 
+/// Are the default sample DB and its instances already in the cache (no build needed)?
+pub fn default_dbs_cached() -> bool {
+    let primary = GenSpec::sampled(100.0, 0.01, 1);
+    std::iter::once(primary.clone())
+        .chain(primary.default_instances(3))
+        .all(|g| crate::db::generated_path_for(&g).is_file())
+}
+
 /// The build rows (`builds`) and the validation row (`validation`).
 pub fn sample_bench(builds: bool, validation: bool) -> anyhow::Result<Vec<Value>> {
     let mut rows = Vec::new();

@@ -40,7 +40,8 @@ pub struct ReportArgs {
     /// A run folder (q<ID>_<stamp>) or an experiment's output folder (a sweep).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// Output file (default: report.html, .md or .json inside DIR); `-` for stdout.
+    /// Output file; `-` for stdout (default: report.html inside DIR for html, stdout for
+    /// md and json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
@@ -67,13 +68,26 @@ pub enum CompareFormat {
 pub struct CompareArgs {
     /// The baseline: a run folder or a sweep folder.
     pub a: PathBuf,
-    /// The candidate: a run folder or a sweep folder of the same queries.
-    pub b: PathBuf,
+    /// The candidate: a run folder or a sweep folder of the same queries (leave it out
+    /// with --arms to compare two arms of A).
+    #[arg(required_unless_present = "arms")]
+    pub b: Option<PathBuf>,
+    /// Compare two arms of one run or sweep folder: A_ARM,B_ARM.
+    #[arg(long, value_name = "A_ARM,B_ARM", conflicts_with_all = ["b", "map"])]
+    pub arms: Option<String>,
+    /// Pair arm A_ARM of A with arm B_ARM of B (arms pair by name otherwise; a spec's
+    /// unnamed arm is `default`). Repeatable.
+    #[arg(long, value_name = "A_ARM=B_ARM")]
+    pub map: Vec<crate::compare::pairing::ArmMap>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: CompareFormat,
     /// Relative change treated as no change (default: the A/A timing noise, 5%).
     #[arg(long, default_value_t = crate::compare::DEFAULT_NOISE)]
     pub noise: f64,
+    /// Distinct candidates each side needs for a verdict (copies of one SQL count once);
+    /// below it the verdict is "not enough evidence".
+    #[arg(long, value_name = "N", default_value_t = crate::compare::DEFAULT_MIN_CANDIDATES)]
+    pub min_candidates: usize,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +167,11 @@ pub struct MergeArgs {
     /// No per-query lines: the sweep table and problems only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Merge shards that ran with different options (samples seed / --repeat,
+    /// --no-validate, filters, validation settings) instead of refusing them: every merged
+    /// generation records its shard and that shard's options.
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 #[derive(Debug, Args)]

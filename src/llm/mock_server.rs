@@ -325,11 +325,11 @@ fn messages(body: &Value) -> impl Iterator<Item = &str> {
 
 /// The first ```sql block of the last message, re-fenced; `SELECT 1` if there is none.
 fn echo_sql(body: &Value) -> String {
+    format!("```sql\n{}\n```", prompt_sql(body).unwrap_or_else(|| "SELECT 1".into()))
+}
+
+/// The first ```sql block of a request's last message (the query the prompt shows).
+pub fn prompt_sql(body: &Value) -> Option<String> {
     let last = messages(body).last().unwrap_or("");
-    let sql = last
-        .split_once("```sql")
-        .and_then(|(_, rest)| rest.split_once("```"))
-        .map(|(sql, _)| sql.trim())
-        .unwrap_or("SELECT 1");
-    format!("```sql\n{sql}\n```")
+    last.split_once("```sql").and_then(|(_, rest)| rest.split_once("```")).map(|(sql, _)| sql.trim().to_string())
 }

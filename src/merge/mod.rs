@@ -10,6 +10,7 @@
 //! holds a complete merge or the previous one.
 
 pub mod inputs;
+pub mod options;
 pub mod tree;
 
 use serde_json::{Value, json};
@@ -33,11 +34,14 @@ pub struct MergeOptions {
     pub out: Option<PathBuf>,
     /// No per-query lines: the sweep table and problems only.
     pub quiet: bool,
+    /// Merge shards that ran with different options (`options.rs`), recording each
+    /// shard's options with its generations, instead of refusing them.
+    pub allow_mixed: bool,
 }
 
 /// `qt merge`: returns the exit code (1 when shards or generations are missing).
 pub fn merge(args: &MergeOptions) -> anyhow::Result<i32> {
-    let plan = inputs::plan(inputs::find_shards(&args.dirs)?)?;
+    let plan = inputs::plan(inputs::find_shards(&args.dirs)?, args.allow_mixed)?;
     let out = match (&args.out, &plan.sweep_dir) {
         (Some(o), _) => o.clone(),
         (None, Some(sweep)) => sweep.join("merged"),
@@ -86,7 +90,7 @@ fn build(plan: &inputs::MergePlan, tmp: &Path, out: &Path, quiet: bool) -> anyho
         if sources.is_empty() {
             continue;
         }
-        let (summary, dir) = tree::write_query(tmp, out, qid, sources, &plan.matrix)?;
+        let (summary, dir) = tree::write_query(tmp, out, qid, sources, &plan.matrix, plan.mixed)?;
         if !quiet {
             let from: Vec<String> = sources.iter().map(|s| format!("{}-of-{}", s.shard, plan.total)).collect();
             crate::outln!(

@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod at_k;
 pub mod config;
+pub mod figures;
 pub mod layout;
 pub mod report_model;
 pub mod runs;

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod compare_view;
 pub mod console;
+pub mod console_text;
 pub mod events;
 pub mod export;
 pub mod sqlview;

@@ -223,9 +223,17 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
 
     let mut sweep = sweep::sweep_json(&exp.name, &results);
     sweep["run_id"] = serde_json::json!(run_id);
-    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
-        let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
-        console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
+    let previous = crate::record::runs::read_experiment_summary(&exp.output_dir);
+    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() || previous.is_some() {
+        let exists = |r: &Value| crate::record::runs::row_run_exists(&exp.output_dir, r);
+        let view = sweep::experiment_view(previous.as_ref(), &sweep, &exists);
+        let own = crate::record::runs::write_sweep_summary(
+            &exp.output_dir,
+            &run_id,
+            &serde_json::to_vec_pretty(&sweep)?,
+            &serde_json::to_vec_pretty(&view)?,
+        )?;
+        console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&view)));
         console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join(crate::record::layout::SUMMARY_JSON).display(), own.display()));
         match crate::report::write_report(&exp.output_dir) {
             Ok(p) => console.emit(&format!("  report:     {}", p.display())),

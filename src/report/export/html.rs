@@ -13,6 +13,7 @@ use std::path::Path;
 use super::markdown::SHOWN_K;
 use super::{ExportError, Exporter};
 use crate::record::report_model::{DETAIL_LIMIT, ArmStats, GenReport, Kind, ReportModel, RunReport, TransformRow, stats_of};
+use crate::record::figures::{self, Stage};
 use crate::record::summary::confirmed_line;
 use crate::report::sqlview;
 
@@ -60,6 +61,8 @@ struct ArmView<'a> {
     #[serde(flatten)]
     a: &'a ArmStats,
     shown: Vec<(usize, f64, f64)>,
+    screening_cell: String,
+    confirmed_cell: String,
 }
 
 #[derive(Serialize)]
@@ -71,7 +74,8 @@ struct RunView<'a> {
     original_sql: &'a str,
     base_prompt: &'a str,
     interrupted: bool,
-    confirmed: Option<String>,
+    /// One line per re-timing (each arm's best candidate).
+    confirmed: Vec<String>,
     arms: Vec<ArmView<'a>>,
     curves: Vec<Curve>,
     best_max: f64,
@@ -84,11 +88,15 @@ struct RunView<'a> {
 
 #[derive(Serialize)]
 struct Cell {
-    best: Option<f64>,
+    /// The named figures' cells (figures.rs: the same text as every other view).
+    screening: String,
+    confirmed: String,
     median: Option<f64>,
     valid_rate: Option<f64>,
+    wins: usize,
     heat: String,
-    marks: String,
+    /// The run the cell comes from (an experiment shows the latest of every cell).
+    run: String,
 }
 
 #[derive(Serialize)]
@@ -234,7 +242,12 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         .map(|a| {
             let last = a.at_k.last().map(|p| p.k);
             let shown = a.at_k.iter().filter(|p| SHOWN_K.contains(&p.k) || Some(p.k) == last).map(|p| (p.k, p.valid, p.best_speedup)).collect();
-            ArmView { a, shown }
+            ArmView {
+                a,
+                shown,
+                screening_cell: figures::cell(&a.figures, Stage::Screening),
+                confirmed_cell: figures::cell(&a.figures, Stage::Confirmed),
+            }
         })
         .collect();
     RunView {
@@ -245,7 +258,13 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         original_sql: &r.original_sql,
         base_prompt: &r.base_prompt,
         interrupted: r.interrupted,
-        confirmed: r.confirmed.get("confirmed_speedup").map(|_| confirmed_line(&r.confirmed)),
+        confirmed: r.confirmations.iter().map(|c| {
+            let arms = c["arms"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "));
+            match arms {
+                Some(a) if !a.is_empty() => format!("{} (best of {a})", confirmed_line(c)),
+                _ => confirmed_line(c),
+            }
+        }).collect(),
         arms,
         curves,
         best_max,
@@ -277,20 +296,20 @@ fn matrix(m: &ReportModel) -> Vec<MatrixRow> {
                 .iter()
                 .map(|arm| {
                     let (run, a) = m.cell(&q, arm)?;
-                    let held = run.confirmed["held"].as_bool();
-                    let confirmed_here = run.gens.iter().any(|g| g.arm == *arm && g.confirmed.is_some());
-                    let mut marks = String::new();
-                    if confirmed_here && held == Some(false) {
-                        marks.push('!');
-                    }
-                    if run.gens.iter().filter(|g| g.arm == *arm && g.is_pass()).max_by(|x, y| x.speedup.unwrap_or(0.0).total_cmp(&y.speedup.unwrap_or(0.0))).is_some_and(|g| g.below_floor) {
-                        marks.push('~');
-                    }
-                    Some(Cell { best: a.best_speedup, median: a.median_speedup, valid_rate: a.valid_rate, heat: heat(a.best_speedup).into(), marks })
+                    let f = &a.figures;
+                    Some(Cell {
+                        screening: figures::cell(f, Stage::Screening),
+                        confirmed: figures::cell(f, Stage::Confirmed),
+                        median: f.median_screening,
+                        valid_rate: a.valid_rate,
+                        wins: f.wins,
+                        heat: heat(f.best_screening.map(|b| b.speedup)).into(),
+                        run: run.run_id.clone().unwrap_or_default(),
+                    })
                 })
                 .collect();
-            let link = m.runs.iter().find(|r| r.query_id == q).map(|r| link_to(&m.dir, &r.dir)).unwrap_or_default();
-            MatrixRow { query_id: q, link, cells }
+            let link = m.cells.iter().find(|(cq, _, _)| *cq == q).and_then(|(_, _, i)| m.runs.get(*i)).map(|r| link_to(&m.dir, &r.dir));
+            MatrixRow { query_id: q, link: link.unwrap_or_default(), cells }
         })
         .collect()
 }
@@ -308,7 +327,7 @@ fn view(m: &ReportModel) -> View<'_> {
         .arm_names
         .iter()
         .map(|a| {
-            let mut st = stats_of(a, gens().filter(|g| &g.arm == a));
+            let mut st = stats_of(a, m.cell_gens().filter(|g| &g.arm == a));
             st.at_k.clear(); // curves are per query: pooled over queries they mean nothing
             st
         })
