@@ -57,6 +57,8 @@ pub struct Header {
     pub wall_s: f64,
     pub tokens_prompt: u64,
     pub tokens_completion: u64,
+    /// The command-line overrides of the run (`--set generation.workers=5`, `--ids 15`).
+    pub overrides: Vec<String>,
 }
 
 /// One earlier attempt of a generation (the failure it was re-asked about).
@@ -267,7 +269,17 @@ fn header(cfg: &Value) -> Header {
         wall_s: 0.0,
         tokens_prompt: 0,
         tokens_completion: 0,
+        overrides: overrides_of(cfg),
     }
+}
+
+/// config.json `overrides` as typed: `--set KEY=VALUE`, `--ids 15`.
+fn overrides_of(cfg: &Value) -> Vec<String> {
+    let shown = |o: &Value| {
+        let (flag, given) = (o["flag"].as_str()?, o["given"].as_str()?);
+        Some(if flag.starts_with("--set") { format!("--set {given}") } else { format!("{flag} {given}") })
+    };
+    cfg["overrides"].as_array().into_iter().flatten().filter_map(shown).collect()
 }
 
 /// Read one query's run folder.

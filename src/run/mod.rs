@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub fail_on: Option<FailOn>,
     /// Run one shard of the spec.
     pub shard: Option<ShardArg>,
+    /// `--set KEY=VALUE` and its shortcuts, applied by the spec loader (recorded in
+    /// config.json; part of the resume identity).
+    pub overrides: Vec<spec::Override>,
 }
 
 /// Stricter exit-code gates for CI (`--fail-on`).
@@ -66,7 +69,7 @@ pub enum FailOn {
 /// `qt run SPEC`: returns the process exit code (0 done, 1 failure, 130 interrupted);
 /// bad input is an error carrying [`BadInput`].
 pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
-    let mut exp = spec::load(&args.spec)?;
+    let mut exp = spec::load_with_overrides(&args.spec, &args.overrides)?;
     let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");

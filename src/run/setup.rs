@@ -285,6 +285,9 @@ pub fn open_run(
         if old["spec_sha256"] != cfg["spec_sha256"] {
             cfg["forced_from_sha256"] = old["spec_sha256"].clone();
         }
+        if old["identity_sha256"].is_string() && old["identity_sha256"] != cfg["identity_sha256"] {
+            cfg["forced_from_identity_sha256"] = old["identity_sha256"].clone();
+        }
     }
     run.write(layout::CONFIG, serde_json::to_vec_pretty(&cfg)?)?;
     Ok(PreparedQuery { run, inputs, already, notes, lock })

@@ -26,6 +26,11 @@ pub const NOT_IDENTITY: &[&str] = &[
     "llm.max_attempts",
 ];
 
+/// Whether a dotted key is part of the identity.
+pub fn in_identity(key: &str) -> bool {
+    !NOT_IDENTITY.iter().any(|x| key == *x || key.starts_with(&format!("{x}.")))
+}
+
 /// The document, keys sorted recursively (arrays keep their order).
 pub fn canonical(t: &toml::Table) -> toml::Table {
     let sorted: BTreeMap<&String, &toml::Value> = t.iter().collect();
@@ -54,7 +59,7 @@ pub fn sha256_hex(text: &str) -> String {
 pub fn identity_keys(doc: &toml::Table) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     flatten(doc, "", &mut out);
-    out.retain(|k, _| !NOT_IDENTITY.iter().any(|x| k == x || k.starts_with(&format!("{x}."))));
+    out.retain(|k, _| in_identity(k));
     out
 }
 

@@ -47,6 +47,21 @@ impl Override {
         self.path.join(".")
     }
 
+    /// The value as JSON (for config.json); null if it cannot be read.
+    pub fn value_json(&self) -> serde_json::Value {
+        format!("v = {}", self.value)
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// What config.json records of it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"flag": self.origin, "key": self.dotted(), "value": self.value_json(), "given": self.given})
+    }
+
     /// `--set generation.workers=5` / `--ids 15,23`, as shown in reports.
     pub fn display(&self) -> String {
         match self.origin.strip_prefix("--set #") {
