@@ -16,6 +16,8 @@ mod error;
 mod key;
 mod limiter;
 mod openai;
+pub mod price;
+pub mod price_table;
 mod replay;
 mod retry;
 pub mod url_redact;
@@ -103,6 +105,15 @@ pub struct LlmResponse {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens the provider served from its own prompt cache (billed at the cached
+    /// input price): OpenAI `usage.prompt_tokens_details.cached_tokens`, DeepSeek
+    /// `usage.prompt_cache_hit_tokens`. Part of `prompt_tokens`.
+    #[serde(default)]
+    pub prompt_cache_hit_tokens: u64,
+    /// False when the server reported no usage at all: the tokens (and so the cost) of
+    /// this answer are unknown, not zero.
+    #[serde(default = "reported")]
+    pub usage_reported: bool,
     /// Latency of the successful request (of the original call for cache hits); earlier
     /// attempts are in `attempts`.
     pub latency_s: f64,
@@ -114,6 +125,10 @@ pub struct LlmResponse {
     /// Non-fatal problems, e.g. the cache could not be written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+fn reported() -> bool {
+    true
 }
 
 /// Options that are not part of the spec (flags, environment, tests).
