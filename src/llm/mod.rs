@@ -254,9 +254,20 @@ impl Client {
     /// One completion: cache, then the provider with retries. A truncated or empty answer
     /// is an error that keeps the partial content ([`LlmError::partial_content`]).
     pub async fn complete(&self, req: ChatRequest) -> Result<LlmResponse, LlmError> {
+        self.complete_gated(req, &|| true).await
+    }
+
+    /// [`Client::complete`], but a network request is sent only if `gate()` still says
+    /// yes once its concurrency permit is taken (else [`LlmError::NotSent`]). Cache hits
+    /// and replayed answers cost nothing and pass.
+    pub async fn complete_gated(
+        &self,
+        req: ChatRequest,
+        gate: &(dyn Fn() -> bool + Sync),
+    ) -> Result<LlmResponse, LlmError> {
         let resp = match &self.inner.backend {
             Backend::Replay(r) => r.answer(&req).await?,
-            Backend::OpenAi(o) => self.complete_openai(o, &req).await?,
+            Backend::OpenAi(o) => self.complete_openai(o, &req, gate).await?,
         };
         check_content(resp)
     }
@@ -265,6 +276,7 @@ impl Client {
         &self,
         o: &openai::OpenAi,
         req: &ChatRequest,
+        gate: &(dyn Fn() -> bool + Sync),
     ) -> Result<LlmResponse, LlmError> {
         let key = cache::key(o.provider_name(), o.endpoint(), o.model(), req, self.inner.samples_seed);
         if let Some(c) = &self.inner.cache
@@ -272,7 +284,7 @@ impl Client {
         {
             return Ok(hit);
         }
-        let mut resp = retry::run(&self.inner.retry, &self.limiter, || o.send_once(req))
+        let mut resp = retry::run(&self.inner.retry, &self.limiter, gate, || o.send_once(req))
             .await
             .map_err(|(failure, attempts)| o.to_error(failure, attempts))?;
         o.redact_response(&mut resp);

@@ -271,6 +271,7 @@ impl OpenAi {
             }
             FailureKind::Malformed => LlmError::Malformed { endpoint, detail: f.message, attempts },
             FailureKind::Retryable => LlmError::GaveUp { endpoint, last: f.message, attempts },
+            FailureKind::NotSent => LlmError::NotSent { attempts },
         }
     }
 

@@ -47,6 +47,10 @@ pub struct GenStat {
     pub thin: bool,
     /// The original ran faster than the noise floor: the speedup is not meaningful.
     pub below_floor: bool,
+    /// Dollars of the answers this run paid for / re-read from the response cache; None
+    /// when unknown (`record/cost.rs`).
+    pub cost_usd: Option<f64>,
+    pub cost_usd_cached: Option<f64>,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -80,6 +84,8 @@ impl GenStat {
                 n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
             }),
             below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
+            cost_usd: v["cost_usd"].as_f64(),
+            cost_usd_cached: v["cost_usd_cached"].as_f64(),
         }
     }
 
@@ -148,7 +154,7 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirme
     let confirmed_here = best.is_some_and(|b| confirmed["gen"].as_u64() == Some(b.0 as u64));
     let at_k = at_k::curves(&mine.iter().map(|g| (g.1.is_pass(), g.1.speedup)).collect::<Vec<_>>());
     let mine: Vec<&GenStat> = mine.into_iter().map(|g| g.1).collect();
-    json!({
+    let mut out = json!({
         "name": arm,
         "total": total,
         "completed": mine.len(),
@@ -166,7 +172,15 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirme
         "at_k": at_k,
         "tokens": tokens(mine.iter().copied()),
         "by_status": count_by(mine.iter().map(|g| g.status.as_str())),
-    })
+    });
+    extend(&mut out, super::cost::fields(&super::cost::totals(mine.iter().copied()), valid));
+    out
+}
+
+fn extend(v: &mut Value, fields: Map<String, Value>) {
+    if let Some(o) = v.as_object_mut() {
+        o.extend(fields);
+    }
 }
 
 /// summary.json: the seed's fields plus counts by status/reason, per-arm aggregates,
@@ -188,7 +202,7 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
     let confirmed = confirmed_with_verdict(ctx.confirmed.clone());
     let below_floor: Vec<u32> = records.iter().filter(|(_, g)| g.is_pass() && g.below_floor).map(|(n, _)| *n).collect();
     let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
-    json!({
+    let mut out = json!({
         "query_number": query_number,
         "query_id": ctx.query_id,
         "total_workers": ctx.total,
@@ -213,11 +227,12 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "by_reason": count_by(records.values().filter_map(|g| g.reason.as_deref())),
         "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w, &confirmed)).collect::<Vec<_>>(),
         "tokens": tokens(records.values()),
-        "cost_usd": Value::Null,
         "llm_answers": answers,
         "cached_responses": cached_answers,
         "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
-    })
+    });
+    extend(&mut out, super::cost::fields(&super::cost::totals(records.values()), valid.len()));
+    out
 }
 
 /// Add `held` to the re-timing of the best: did the fresh rounds confirm a speedup (their
@@ -263,6 +278,9 @@ pub fn summary_text(s: &Value) -> String {
     }
     out.push_str(&format!("Elapsed: {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
     out.push_str(&format!("Completed: {}/{}\n", g("completed"), g("total_workers")));
+    if let Some(line) = super::skipped::skipped_line(s) {
+        out.push_str(&format!("{line}\n"));
+    }
     out.push_str(&format!("{}   Wins (ci95 > 1): {}\n", counts_line(s), g("wins")));
     let list = |m: &Value| {
         m.as_object()
@@ -307,6 +325,7 @@ pub fn summary_text(s: &Value) -> String {
         ));
     }
     out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
+    out.push_str(&format!("{}\n", super::cost::cost_line(s)));
     out
 }
 

@@ -96,6 +96,12 @@ impl Console {
             }
             Event::Note(n) => self.line(&format!("  {n}")),
             Event::LlmStarted { .. } | Event::LlmFinished { .. } | Event::Abandoned { .. } => {}
+            // One line says why when it starts (run/); each skip only moves the bar.
+            Event::Skipped { .. } => {
+                if let Some(g) = &self.gens {
+                    g.inc(1);
+                }
+            }
             Event::ValidationStarted { .. } => {
                 if let Some(v) = &self.vals {
                     v.inc_length(1);
@@ -160,6 +166,9 @@ impl Console {
         }
         t.push_str(&format!("  elapsed:    {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
         t.push_str(&format!("  completed:  {}/{}\n", s["completed"], s["total_workers"]));
+        if let Some(line) = crate::record::skipped::skipped_line(s) {
+            t.push_str(&format!("  {line}\n"));
+        }
         t.push_str(&format!(
             "  valid:      {}   failed: {}   inconclusive: {}\n",
             s["valid_count"],
@@ -180,6 +189,7 @@ impl Console {
         }
         t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
         t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
+        t.push_str(&format!("  {}\n", crate::record::cost::cost_line(s)));
         t.push_str(&format!("  saved in:   {}", run_dir.display()));
         if !self.json {
             self.emit(&t);
