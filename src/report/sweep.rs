@@ -25,6 +25,10 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
                 "wins": arm["wins"],
                 "run_id": s["run_id"],
                 "tokens": arm["tokens"],
+                "cost_usd": arm["cost_usd"],
+                "cost_usd_cached": arm["cost_usd_cached"],
+                "cost_per_valid": arm["cost_per_valid"],
+                "skipped_count": arm["skipped_count"],
                 "run_dir": dir,
             }));
         }
