@@ -22,4 +22,5 @@ pub mod run;
 pub mod spec;
 pub mod sqltext;
 pub mod stdio;
+pub mod stop;
 pub mod validate;

@@ -17,5 +17,6 @@ fn main() {
             commands::exit_code_of(&e)
         }
     };
-    std::process::exit(stdio::finish(code));
+    // Never exit() while another thread is inside DuckDB (see stop.rs).
+    qt::stop::exit(stdio::finish(code));
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules and their layer: a module may use only modules of a lower layer.
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
+    ("stop", 0),
     ("files", 1),
     ("sqltext", 1),
     ("stdio", 1),
@@ -232,6 +233,29 @@ fn only_commands_know_the_command_line() {
             }
             if line.contains("crate::commands") || line.contains("crate::cli") {
                 bad.push(format!("src/{}:{n}: `commands` used below the commands layer", s.file.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn only_db_knows_the_engines() {
+    // The engine seam: above `db/`, databases are `db::Target`s and `db::Sandbox`es;
+    // no module names an engine's client library.
+    let mut bad = Vec::new();
+    for s in sources() {
+        if s.module.first().map(String::as_str) == Some("db") {
+            continue;
+        }
+        for (n, line) in code_lines(&s.text) {
+            let t = line.trim_start();
+            for lib in ["duckdb", "postgres", "tokio_postgres"] {
+                if t.contains(&format!("{lib}::")) && !t.contains(&format!("crate::{lib}::"))
+                    || t.starts_with(&format!("use {lib}"))
+                {
+                    bad.push(format!("src/{}:{n}: `{lib}` used above the engine seam (db/)", s.file.display()));
+                }
             }
         }
     }

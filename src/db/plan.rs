@@ -122,6 +122,10 @@ pub(crate) fn with_watchdog<T>(
     f: impl FnOnce() -> T,
 ) -> (T, bool) {
     let handle = conn.interrupt_handle();
+    // A stop request (Ctrl+C, end of the run) interrupts this query too.
+    let on_stop = conn.interrupt_handle();
+    let _registered = crate::stop::register_interrupt(move || on_stop.interrupt());
+    let _busy = crate::stop::busy();
     let fired = Arc::new(AtomicBool::new(false));
     let (done, wait) = channel::<()>();
     let flag = Arc::clone(&fired);

@@ -33,7 +33,11 @@ impl Cancel {
         }
     }
 
-    /// Cancel on SIGINT or SIGTERM (spawned on the runtime).
+    /// Cancel on SIGINT or SIGTERM (spawned on the runtime). The first signal stops new
+    /// work and interrupts every running DuckDB query (`crate::stop`); the summary is
+    /// written from what completed. If qt has not ended [`GRACE`] later (DuckDB busy where
+    /// it checks no interrupt, e.g. parsing a huge statement), it exits 130 anyway; a second
+    /// signal exits 130 at once.
     pub fn listen_for_signals(&self) {
         let me = self.clone();
         tokio::spawn(async move {
@@ -46,19 +50,35 @@ impl Cancel {
                     return;
                 };
                 tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                crate::errln!(
+                    "\ninterrupt received: stopping new work, writing a true summary (exits within {} s; Ctrl+C again to force)",
+                    GRACE.as_secs()
+                );
+                me.cancel();
+                crate::stop::request_stop();
+                std::thread::spawn(|| {
+                    std::thread::sleep(GRACE);
+                    crate::errln!("still not stopped {} s after the signal: exiting now; --resume continues", GRACE.as_secs());
+                    force_exit();
+                });
+                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                force_exit();
             }
             #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            crate::errln!("\ninterrupt received: stopping new work, writing a true summary (Ctrl+C again to force)");
-            me.cancel();
-            #[cfg(unix)]
             {
-                use tokio::signal::unix::{SignalKind, signal};
-                if let Ok(mut int) = signal(SignalKind::interrupt()) {
-                    int.recv().await;
-                    std::process::exit(crate::error::EXIT_INTERRUPTED);
-                }
+                let _ = tokio::signal::ctrl_c().await;
+                me.cancel();
+                crate::stop::request_stop();
             }
         });
     }
+}
+
+/// How long after the first signal qt may take to end by itself.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Exit 130 now: stdout flushed, no exit handler run under a busy DuckDB thread.
+fn force_exit() -> ! {
+    let code = crate::stdio::finish(crate::error::EXIT_INTERRUPTED);
+    crate::stop::exit_now(code)
 }

@@ -87,9 +87,23 @@ pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
         .build()
         .context("starting the async runtime")?;
     let result = rt.block_on(run_experiment(exp, &sel, args));
-    // Do not wait for abandoned blocking work (a validation interrupted by Ctrl+C).
-    rt.shutdown_background();
+    // Blocking work may still be inside DuckDB (the original's baseline when every LLM
+    // call failed fast, a validation abandoned by Ctrl+C): interrupt it and wait for it,
+    // so the process never exits under a running query (see `crate::stop`).
+    crate::stop::request_stop();
+    rt.shutdown_timeout(crate::stop::EXIT_WAIT);
     result
+}
+
+/// `spawn_blocking` for work that may enter DuckDB: it counts as busy while it runs, so
+/// the process does not exit under it (`crate::stop`).
+pub(crate) fn spawn_duckdb<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> tokio::task::JoinHandle<R> {
+    tokio::task::spawn_blocking(move || {
+        let _busy = crate::stop::busy();
+        f()
+    })
 }
 
 async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &RunOptions) -> anyhow::Result<i32> {
@@ -128,7 +142,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     let validating = !(args.no_validate || exp.resolved.validation.skip);
     let instances =
         Arc::new(if validating { setup::resolve_instances(&exp, args.quiet).await? } else { Vec::new() });
-    let primary = Instance::new(db.clone(), setup::primary_label(&exp, &db));
+    let primary = Instance::of(db.clone(), setup::primary_label(&exp, &db));
     setup::check_extra_tables(&exp, &db, &instances)?;
     let arms = Arc::new(prompts::load_arms(&exp)?);
     let clients = setup::clients(&exp, args.no_cache)?;

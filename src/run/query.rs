@@ -30,7 +30,7 @@ pub struct QueryShared {
     pub inputs: QueryInputs,
     pub arms: Arc<Vec<ArmPrompts>>,
     pub clients: Vec<Client>,
-    pub db: PathBuf,
+    pub db: crate::db::Target,
     pub vcfg: Vec<ValidatorConfig>,
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,
@@ -70,7 +70,7 @@ impl QueryShared {
             .get_or_init(|| async {
                 let (db, sql, cfg, lane) =
                     (self.db.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone(), self.lane.clone());
-                let r = tokio::task::spawn_blocking(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
+                let r = super::spawn_duckdb(move || validate::prepare_baseline(&db, &sql, &cfg, &lane)).await;
                 match r {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(v)) => Err(Arc::new(v)),
@@ -87,7 +87,7 @@ impl QueryShared {
             .get_or_init(|| async {
                 let (primary, inst, sql, cfg) =
                     (self.primary.clone(), self.instances.clone(), self.inputs.target_sql.clone(), self.base_cfg.clone());
-                let r = tokio::task::spawn_blocking(move || Extras::prepare(&primary, &inst, &sql, &cfg)).await;
+                let r = super::spawn_duckdb(move || Extras::prepare(&primary, &inst, &sql, &cfg)).await;
                 Arc::new(r.unwrap_or_default())
             })
             .await
@@ -101,6 +101,8 @@ impl QueryShared {
     pub async fn validate(&self, number: u32, arm: usize, sql: String) -> Option<(Checked, Option<u32>)> {
         let base = match self.baseline().await {
             Ok(b) => b,
+            // A baseline cut short by Ctrl+C says nothing about the candidate.
+            Err(_) if self.cancel.is_cancelled() => return None,
             Err(v) => return Some(((*v).clone().into(), None)),
         };
         if validate::dedup::normalize(&sql) == validate::dedup::normalize(&base.original_sql) {
@@ -143,7 +145,7 @@ impl QueryShared {
             };
             let _ = self.events.send(Event::ValidationStarted { number }).await;
             let (db, base, sql, cfg) = (self.db.clone(), base.clone(), sql.clone(), cfg.clone());
-            let task = tokio::task::spawn_blocking(move || {
+            let task = super::spawn_duckdb(move || {
                 instances::check_correctness(&db, &base, &extras, &sql, &cfg)
             });
             // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
@@ -161,7 +163,7 @@ impl QueryShared {
                 };
                 let (db, lane) = (self.db.clone(), self.lane.clone());
                 let task =
-                    tokio::task::spawn_blocking(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
+                    super::spawn_duckdb(move || validate::time_checked(&db, &base, &cfg, &lane, eq));
                 let verdict = tokio::select! {
                     r = task => r.unwrap_or_else(|e| internal(format!("timing task failed: {e}"))),
                     _ = self.cancel.cancelled() => return None,
@@ -169,6 +171,10 @@ impl QueryShared {
                 Checked { verdict, instances: reports }
             }
         };
+        // A check cut short by Ctrl+C carries the stop error, not a verdict: unrecorded.
+        if self.cancel.is_cancelled() {
+            return None;
+        }
         let _ = self.events.send(Event::ValidationFinished { number }).await;
         Some(v)
     }
@@ -453,7 +459,7 @@ async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Consol
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
     let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
-    let timing = tokio::task::spawn_blocking(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
+    let timing = super::spawn_duckdb(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
     Some(json!({"gen": number, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
 }

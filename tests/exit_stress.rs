@@ -1,0 +1,79 @@
+//! The process never exits under a running DuckDB query. When every LLM call fails fast
+//! (HTTP 400), `qt run` used to return while the original's baseline was still being
+//! computed on a blocking thread; `exit()` then ran DuckDB's static destructors under it
+//! (heap corruption: "corrupted double-linked list", SIGSEGV in the binder; 4 of 60 runs
+//! crashed with `MALLOC_PERTURB_`). Here the all-calls-fail path runs many times with
+//! `MALLOC_PERTURB_` set, the baseline busy with many short timing rounds at exit, and
+//! every run must end with exit 1 (no LLM call could be judged), never a signal.
+//!
+//! To widen the race window deterministically, half of the runs preload a tiny library
+//! whose destructor sleeps after the executable's static destructors ran (compiled here
+//! with `cc`; skipped with a plain line when there is no C compiler): a thread still inside
+//! DuckDB then runs on destroyed objects. Before the fix 8 of 10 such runs crashed.
+
+mod common;
+use common::*;
+use qt::llm::mock_server::{self, MockReply, MockScript};
+use std::os::unix::process::ExitStatusExt;
+
+/// Runs of the all-fail path (each ~1-2 s): before the fix about one in fifteen crashed
+/// without the preload, eight in ten with it.
+const RUNS: usize = 16;
+
+/// A shared library whose destructor sleeps 300 ms at exit, or None without `cc`.
+fn slow_fini(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let src = dir.join("slowfini.c");
+    let lib = dir.join("slowfini.so");
+    std::fs::write(&src, "#include <unistd.h>\n__attribute__((destructor)) static void slow_fini(void) { usleep(300000); }\n").ok()?;
+    let ok = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped the preloaded half: no C compiler (cc) to build the slow-exit library");
+    }
+    ok.then_some(lib)
+}
+
+#[test]
+fn every_llm_call_failing_never_ends_in_a_crash_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server = rt.block_on(mock_server::start(MockScript::always(MockReply::Status(400, "{\"error\": \"bad request\"}".into()))));
+    // A fast original timed in many rounds: its baseline is inside DuckDB when the run ends.
+    std::fs::write(
+        dir.path().join("q1.sql"),
+        "SELECT ss_store_sk, count(*) AS n, sum(ss_net_paid) AS s FROM store_sales GROUP BY ss_store_sk ORDER BY 1\n",
+    )
+    .unwrap();
+    let text = patched(offline_spec(dir.path(), "allfail", &[&format!("{}/q1.sql", dir.path().display())]), &[
+        ("provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"", &format!("base_url = \"{}\"", server.url)),
+        ("workers = 2", "workers = 4"),
+        ("timing_rounds = 1\nwarmup = 0", "timing_rounds = 400\nwarmup = 5"),
+    ]);
+    let spec = write_spec(dir.path(), "allfail.toml", &text);
+    qt().args(["db", "generate", "--scale", "0.01", "--quiet"]).assert().success();
+    let preload = slow_fini(dir.path());
+    let mut codes = Vec::new();
+    for i in 0..RUNS {
+        let mut cmd = qt_std();
+        cmd.args(["run", spec.to_str().unwrap(), "--no-cache", "--quiet"]).env("MALLOC_PERTURB_", (i % 254 + 1).to_string());
+        if let Some(lib) = preload.as_ref().filter(|_| i % 2 == 0) {
+            cmd.env("LD_PRELOAD", lib);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.signal().is_none() && out.status.code() == Some(1),
+            "run {i}: {:?} (signal {:?}); stderr:\n{stderr}",
+            out.status.code(),
+            out.status.signal()
+        );
+        assert!(stderr.contains("every LLM call failed"), "run {i}: {stderr}");
+        codes.push(out.status.code());
+    }
+    assert_eq!(codes.len(), RUNS);
+    rt.block_on(server.shutdown());
+}
