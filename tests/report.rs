@@ -38,7 +38,8 @@ fn demo() -> &'static Path {
             .replace("\"../research/experiments\"", &format!("\"{}\"", dir.join("out").display()))
             .replace("\"../", "\"@REPO@/");
         let spec = write_spec(&dir, "demo.toml", &text);
-        let out = qt().args(["run", spec.to_str().unwrap()]).output().unwrap();
+        // One override, so the report header shows it.
+        let out = qt().args(["run", spec.to_str().unwrap(), "--set", "description=the offline demo"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("report:"), "the run says where its report is:\n{stdout}");
@@ -349,6 +350,11 @@ fn the_report_works_in_a_real_browser() {
     // or a request blocked by the Content-Security-Policy (an attempted network access).
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Refused to")).collect();
     assert!(console.is_empty(), "browser console:\n{}", console.join("\n"));
+    // The header names the run's overrides and its cost (replayed answers are free), and
+    // every arm row has a cost and a cost per valid rewrite.
+    assert!(dom.contains("<code>--set description=the offline demo</code>"), "overrides in the header");
+    assert!(dom.contains("<dd id=\"cost\">$0.0000 spent, $0.0000 from the response cache</dd>"), "cost in the header");
+    assert!(dom.contains("<td class=\"n cost\">$0.0000</td>"), "cost per arm");
 
     let (dom, _) = browse(&bin, &format!("{url}#status=pass"), &["--virtual-time-budget=5000", "--dump-dom"]);
     let groups = gen_groups(&dom);
