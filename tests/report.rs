@@ -152,7 +152,8 @@ fn fake_run(root: &Path, q: &str, arm: &str, gens: &[(&str, Option<f64>)]) -> Pa
         let g = run.join(format!("gen_{:02}", i + 1));
         std::fs::create_dir_all(&g).unwrap();
         let v = json!({"status": status, "speedup": speedup, "arm_name": arm, "reason": if *status == "pass" { Value::Null } else { json!("value_mismatch") },
-                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)}});
+                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)},
+                       "cost_usd": 0.001, "cost_usd_cached": 0.0});
         std::fs::write(g.join("validation.json"), v.to_string()).unwrap();
     }
     run
@@ -181,9 +182,14 @@ fn compare_gives_a_verdict_with_an_interval_in_every_format() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("batches: B better (4 queries"), "{text}");
     assert!(text.contains("valid rate +60 pts ["), "the interval is printed: {text}");
+    assert!(
+        text.contains("cost per valid rewrite, batches: A $0.005000 (8 valid of 40, $0.0400 in all), B $0.001250 (32 valid of 40, $0.0400 in all): x0.25"),
+        "{text}"
+    );
     let back = qt().args(["compare", b.to_str().unwrap(), a.to_str().unwrap(), "--format", "md"]).output().unwrap();
     let md = String::from_utf8_lossy(&back.stdout);
     assert!(md.contains("| batches | **B worse** | 4 |"), "{md}");
+    assert!(md.contains("- cost per valid rewrite, batches: A $0.001250"), "{md}");
     let same = qt().args(["compare", a.to_str().unwrap(), a.to_str().unwrap(), "--format", "json"]).output().unwrap();
     let c: Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(c["arms"][0]["verdict"], "no_evidence");

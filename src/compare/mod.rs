@@ -11,6 +11,8 @@
 //! speed, so "B better" means a B generation is worth more than an A generation.
 
 
+pub mod cost;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -106,6 +108,8 @@ pub struct Comparison {
     pub only_in_b: Vec<String>,
     pub rows: Vec<Row>,
     pub arms: Vec<ArmComparison>,
+    /// Dollars per arm over the shared queries (`cost.rs`).
+    pub costs: Vec<cost::ArmCost>,
 }
 
 /// Read both folders and compare them.
@@ -178,6 +182,7 @@ pub fn compare(a: &ReportModel, b: &ReportModel, noise: f64) -> Result<Compariso
         seed: SEED,
         only_in_a: qa.iter().filter(|q| !shared.contains(q)).cloned().collect(),
         only_in_b: qb.iter().filter(|q| !shared.contains(q)).cloned().collect(),
+        costs: cost::arm_costs(a, b, &shared, &arms),
         rows,
         arms: per_arm,
     })
