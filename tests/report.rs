@@ -38,7 +38,8 @@ fn demo() -> &'static Path {
             .replace("\"../research/experiments\"", &format!("\"{}\"", dir.join("out").display()))
             .replace("\"../", "\"@REPO@/");
         let spec = write_spec(&dir, "demo.toml", &text);
-        let out = qt().args(["run", spec.to_str().unwrap()]).output().unwrap();
+        // One override, so the report header shows it.
+        let out = qt().args(["run", spec.to_str().unwrap(), "--set", "description=the offline demo"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("report:"), "the run says where its report is:\n{stdout}");
@@ -152,7 +153,8 @@ fn fake_run(root: &Path, q: &str, arm: &str, gens: &[(&str, Option<f64>)]) -> Pa
         let g = run.join(format!("gen_{:02}", i + 1));
         std::fs::create_dir_all(&g).unwrap();
         let v = json!({"status": status, "speedup": speedup, "arm_name": arm, "reason": if *status == "pass" { Value::Null } else { json!("value_mismatch") },
-                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)}});
+                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)},
+                       "cost_usd": 0.001, "cost_usd_cached": 0.0});
         std::fs::write(g.join("validation.json"), v.to_string()).unwrap();
     }
     run
@@ -181,9 +183,14 @@ fn compare_gives_a_verdict_with_an_interval_in_every_format() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("batches: B better (4 queries"), "{text}");
     assert!(text.contains("valid rate +60 pts ["), "the interval is printed: {text}");
+    assert!(
+        text.contains("cost per valid rewrite, batches: A $0.005000 (8 valid of 40, $0.0400 in all), B $0.001250 (32 valid of 40, $0.0400 in all): x0.25"),
+        "{text}"
+    );
     let back = qt().args(["compare", b.to_str().unwrap(), a.to_str().unwrap(), "--format", "md"]).output().unwrap();
     let md = String::from_utf8_lossy(&back.stdout);
     assert!(md.contains("| batches | **B worse** | 4 |"), "{md}");
+    assert!(md.contains("- cost per valid rewrite, batches: A $0.001250"), "{md}");
     let same = qt().args(["compare", a.to_str().unwrap(), a.to_str().unwrap(), "--format", "json"]).output().unwrap();
     let c: Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(c["arms"][0]["verdict"], "no_evidence");
@@ -411,6 +418,11 @@ fn the_report_works_in_a_real_browser() {
     // or a request blocked by the Content-Security-Policy (an attempted network access).
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Refused to")).collect();
     assert!(console.is_empty(), "browser console:\n{}", console.join("\n"));
+    // The header names the run's overrides and its cost (replayed answers are free), and
+    // every arm row has a cost and a cost per valid rewrite.
+    assert!(dom.contains("<code>--set description=the offline demo</code>"), "overrides in the header");
+    assert!(dom.contains("<dd id=\"cost\">$0.0000 spent, $0.0000 from the response cache</dd>"), "cost in the header");
+    assert!(dom.contains("<td class=\"n cost\">$0.0000</td>"), "cost per arm");
 
     let (dom, _) = browse(&bin, &format!("{url}#status=pass"), &["--virtual-time-budget=5000", "--dump-dom"]);
     let groups = gen_groups(&dom);

@@ -133,6 +133,32 @@ pub struct RunArgs {
     /// from JOB_COMPLETION_INDEX (Kubernetes, 0-based) or SLURM_ARRAY_TASK_ID.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<ShardArg>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Spec keys set from the command line (`qt run` and `qt plan`): the same experiment with
+/// another query, model or size without editing the file.
+#[derive(Debug, Args, Default)]
+pub struct OverrideArgs {
+    /// Set a spec key for this run: a dotted key and a TOML value, a bare word being a
+    /// string (-s generation.workers=5 -s llm.model=deepseek-reasoner -s 'queries.ids=[15,23]').
+    /// Repeatable; checked like the file; recorded in config.json with the effective spec.
+    #[arg(long = "set", short = 's', value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The queries to run instead of the spec's (sets queries.ids): --ids 15 or --ids 15,23a.
+    #[arg(long, value_name = "IDS")]
+    pub ids: Option<String>,
+    /// The model to ask (sets llm.model).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// The OpenAI-compatible endpoint (sets llm.base_url), e.g. http://127.0.0.1:8080/v1.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Stop issuing LLM calls once the run has spent this many dollars (sets
+    /// generation.budget_usd; `--resume` with a larger one continues the skipped generations).
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub budget_usd: Option<f64>,
 }
 
 /// `--fail-on`: stricter exit-code gates for CI.
@@ -154,6 +180,8 @@ pub struct PlanArgs {
     /// List and render only what shard K of N (or auto/N) will run.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<ShardArg>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 }
 
 #[derive(Debug, Args)]

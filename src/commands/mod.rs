@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod db;
 pub mod merge;
+pub mod overrides;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -21,6 +21,8 @@
 pub mod evidence;
 pub mod pairing;
 
+pub mod cost;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -167,6 +169,8 @@ pub struct Comparison {
     pub unpaired_arms_b: Vec<String>,
     pub rows: Vec<Row>,
     pub arms: Vec<ArmComparison>,
+    /// Dollars per arm over the shared queries (`cost.rs`).
+    pub costs: Vec<cost::ArmCost>,
 }
 
 /// Read both folders and compare them.
@@ -298,6 +302,7 @@ pub fn compare(a: &ReportModel, b: &ReportModel, pairs: &[ArmPair], opts: &Compa
         only_in_b: qb.iter().filter(|q| !shared.contains(q)).cloned().collect(),
         unpaired_arms_a: if within_run { Vec::new() } else { unpaired(&a.arm_names, &|p| &p.a) },
         unpaired_arms_b: if within_run { Vec::new() } else { unpaired(&b.arm_names, &|p| &p.b) },
+        costs: cost::arm_costs(a, b, &shared, &arms),
         rows,
         arms: per_arm,
     })

@@ -144,9 +144,10 @@ pub fn plan(mut shards: Vec<ShardIn>, allow_mixed: bool) -> anyhow::Result<Merge
         get(&s.json) == get(&first.json)
     };
     for s in &shards[1..] {
-        let checks: [(&[&str], &str); 5] = [
+        let checks: [(&[&str], &str); 6] = [
             (&["total"], "number of shards"),
             (&["spec_sha256"], "spec (spec_sha256)"),
+            (&["identity_sha256"], "effective spec (its --set overrides)"),
             (&["database", "fingerprint", "sha256"], "sample DB (fingerprint)"),
             (&["partition"], "partition scheme"),
             (&["matrix"], "matrix (queries and arms)"),

@@ -94,7 +94,18 @@ pub fn write_query(
         interrupted: records.len() < total || summaries.iter().any(|s| s["interrupted"].as_bool() == Some(true)),
         confirmations,
     };
-    let summary = summary_json(&stats, &ctx);
+    let mut summary = summary_json(&stats, &ctx);
+    // Generations a shard skipped (budget, stop_when) and no shard ran since.
+    let arm_of = |n: u32| {
+        let mut upto = 0;
+        arms.iter().find(|(_, w)| { upto += *w as u32; n <= upto }).map(|(a, _)| a.clone()).unwrap_or_default()
+    };
+    let mut skipped = std::collections::BTreeMap::new();
+    for s in &summaries {
+        skipped.extend(crate::record::skipped::from_summary(s, arm_of));
+    }
+    skipped.retain(|n, _| !records.contains_key(n));
+    crate::record::skipped::annotate(&mut summary, &skipped);
     run.write(layout::SUMMARY_JSON, serde_json::to_vec_pretty(&summary)?)?;
     run.write(layout::SUMMARY_TXT, summary_text(&summary))?;
 

@@ -7,10 +7,12 @@
 pub mod answers;
 pub mod at_k;
 pub mod config;
+pub mod cost;
 pub mod figures;
 pub mod layout;
 pub mod report_model;
 pub mod runs;
+pub mod skipped;
 pub mod summary;
 
 pub use crate::files::atomic::{write_atomic, write_dir_atomic};

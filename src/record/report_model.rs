@@ -56,6 +56,13 @@ pub struct Header {
     pub wall_s: f64,
     pub tokens_prompt: u64,
     pub tokens_completion: u64,
+    /// The command-line overrides of the run (`--set generation.workers=5`, `--ids 15`).
+    pub overrides: Vec<String>,
+    /// Dollars spent / re-read from the response cache by every generation shown (None:
+    /// some cost is unknown), and the generations skipped (budget, stop_when).
+    pub cost_spent_usd: Option<f64>,
+    pub cost_cached_usd: Option<f64>,
+    pub skipped: u64,
 }
 
 /// One earlier attempt of a generation (the failure it was re-asked about).
@@ -91,6 +98,8 @@ pub struct GenReport {
     pub transforms: Vec<String>,
     pub tokens_prompt: u64,
     pub tokens_completion: u64,
+    /// Dollars of this generation's answers, spent + from the response cache (None: unknown).
+    pub cost_usd: Option<f64>,
     pub retried: bool,
     pub first_error: Option<String>,
     pub rows_original: Option<u64>,
@@ -129,6 +138,10 @@ pub struct ArmStats {
     pub at_k: Vec<AtK>,
     /// The named figures (screening, confirmed, wins; copies once): see figures.rs.
     pub figures: Figures,
+    /// Dollars of these generations' answers (spent + from the response cache; None when
+    /// one is unknown) and per valid rewrite (`record/cost.rs`).
+    pub cost_usd_total: Option<f64>,
+    pub cost_per_valid: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +170,10 @@ pub struct RunReport {
     pub arms: Vec<ArmStats>,
     /// Sorted: passes by speedup (best first), then the rest by number.
     pub gens: Vec<GenReport>,
+    /// summary.json's dollars and skipped generations (`record/cost.rs`, `skipped.rs`).
+    pub cost_usd: Option<f64>,
+    pub cost_usd_cached: Option<f64>,
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +281,7 @@ fn assemble(kind: Kind, dir: &Path, mut runs: Vec<RunReport>, cfg: &Value) -> Re
             }
         }
         header.wall_s += r.elapsed_s;
+        add_costs(&mut header, r);
         if let Some(id) = &r.run_id {
             if !header.run_ids.contains(id) {
                 header.run_ids.push(id.clone());
@@ -331,7 +349,27 @@ fn header(cfg: &Value) -> Header {
         wall_s: 0.0,
         tokens_prompt: 0,
         tokens_completion: 0,
+        overrides: overrides_of(cfg),
+        cost_spent_usd: Some(0.0),
+        cost_cached_usd: Some(0.0),
+        skipped: 0,
     }
+}
+
+/// Sum a run's dollars and skipped generations into the header (None stays None).
+fn add_costs(h: &mut Header, r: &RunReport) {
+    h.cost_spent_usd = h.cost_spent_usd.zip(r.cost_usd).map(|(a, b)| super::cost::usd(a + b));
+    h.cost_cached_usd = h.cost_cached_usd.zip(r.cost_usd_cached).map(|(a, b)| super::cost::usd(a + b));
+    h.skipped += r.skipped;
+}
+
+/// config.json `overrides` as typed: `--set KEY=VALUE`, `--ids 15`.
+fn overrides_of(cfg: &Value) -> Vec<String> {
+    let shown = |o: &Value| {
+        let (flag, given) = (o["flag"].as_str()?, o["given"].as_str()?);
+        Some(if flag.starts_with("--set") { format!("--set {given}") } else { format!("{flag} {given}") })
+    };
+    cfg["overrides"].as_array().into_iter().flatten().filter_map(shown).collect()
 }
 
 /// Read one query's run folder.
@@ -375,6 +413,9 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         confirmations,
         arms,
         gens,
+        cost_usd: summary["cost_usd"].as_f64(),
+        cost_usd_cached: summary["cost_usd_cached"].as_f64(),
+        skipped: summary["skipped_count"].as_u64().unwrap_or(0),
     })
 }
 
@@ -407,6 +448,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
         examples: strings(&v["examples"]),
         transforms: strings(&v["transforms"]),
         tokens_prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),
+        cost_usd: v["cost_usd"].as_f64().zip(v["cost_usd_cached"].as_f64()).map(|(a, b)| a + b),
         tokens_completion: v["tokens"]["completion"].as_u64().unwrap_or(0),
         retried: v["retried"].as_bool() == Some(true),
         first_error,
@@ -461,8 +503,15 @@ pub fn stats_of<'a>(name: &str, gens: impl Iterator<Item = &'a GenReport> + Clon
         best_speedup: f.best_screening.map(|b| b.speedup),
         wins: f.wins,
         at_k: at_k::curves(&pairs),
+        cost_usd_total: cost_total(gens.clone()),
+        cost_per_valid: cost_total(gens).filter(|_| valid > 0).map(|c| super::cost::usd(c / valid as f64)),
         figures: f,
     }
+}
+
+/// Dollars (spent + from the cache) of some generations; None when one is unknown.
+fn cost_total<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Option<f64> {
+    gens.map(|g| g.cost_usd).sum::<Option<f64>>().map(super::cost::usd)
 }
 
 fn arm_stats(gens: &[GenReport], order: &[String]) -> Vec<ArmStats> {

@@ -50,6 +50,10 @@ pub struct GenStat {
     pub below_floor: bool,
     /// What the named figures (figures.rs) read of it.
     pub facts: GenFacts,
+    /// Dollars of the answers this run paid for / re-read from the response cache; None
+    /// when unknown (`record/cost.rs`).
+    pub cost_usd: Option<f64>,
+    pub cost_usd_cached: Option<f64>,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -85,6 +89,8 @@ impl GenStat {
             }),
             below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
             facts: GenFacts::from_record(number, v),
+            cost_usd: v["cost_usd"].as_f64(),
+            cost_usd_cached: v["cost_usd_cached"].as_f64(),
         }
     }
 
@@ -167,6 +173,7 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, facts: &[GenFacts], arm: &str, to
         "by_status": count_by(mine.iter().map(|g| g.status.as_str())),
     });
     extend(&mut v, figures::to_json(&f));
+    extend(&mut v, super::cost::fields(&super::cost::totals(mine.iter().copied()), valid));
     v
 }
 
@@ -235,12 +242,12 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "by_reason": count_by(records.values().filter_map(|g| g.reason.as_deref())),
         "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, &facts, a, *w)).collect::<Vec<_>>(),
         "tokens": tokens(records.values()),
-        "cost_usd": Value::Null,
         "llm_answers": answers,
         "cached_responses": cached_answers,
         "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
     });
     extend(&mut v, figures::to_json(&all));
+    extend(&mut v, super::cost::fields(&super::cost::totals(records.values()), valid.len()));
     v
 }
 
@@ -280,6 +287,9 @@ pub fn summary_text(s: &Value) -> String {
     }
     out.push_str(&format!("Elapsed: {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
     out.push_str(&format!("Completed: {}/{}\n", g("completed"), g("total_workers")));
+    if let Some(line) = super::skipped::skipped_line(s) {
+        out.push_str(&format!("{line}\n"));
+    }
     out.push_str(&format!("{}\n", counts_line(s)));
     let list = |m: &Value| {
         m.as_object()
@@ -303,6 +313,7 @@ pub fn summary_text(s: &Value) -> String {
         out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
     }
     out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
+    out.push_str(&format!("{}\n", super::cost::cost_line(s)));
     out
 }
 

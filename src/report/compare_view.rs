@@ -64,6 +64,22 @@ fn list(v: &[String]) -> String {
     if v.is_empty() { "none".into() } else { v.join(", ") }
 }
 
+fn usd(x: Option<f64>) -> String {
+    x.map(crate::record::cost::fmt_usd).unwrap_or_else(|| "unknown".into())
+}
+
+/// `cost per valid rewrite` lines, one per arm (plain ratios: cost is counted, not sampled).
+fn cost_lines(c: &Comparison) -> Vec<String> {
+    c.costs
+        .iter()
+        .map(|k| {
+            let side = |s: &crate::compare::cost::CostSide| format!("{} ({} valid of {}, {} in all)", usd(s.cost_per_valid), s.valid, s.generations, usd(s.cost_usd));
+            let ratio = k.per_valid_ratio.map(|r| format!(": x{r:.2}")).unwrap_or_default();
+            format!("cost per valid rewrite, {}: A {}, B {}{ratio}", k.arm, side(&k.a), side(&k.b))
+        })
+        .collect()
+}
+
 /// Fixed-width table for the console.
 pub fn table(c: &Comparison) -> String {
     let mut t = preamble(c).join("\n") + "\n\n";
@@ -92,6 +108,9 @@ pub fn table(c: &Comparison) -> String {
             ratio(&a.median_ratio),
             ratio(&a.best_ratio)
         ));
+    }
+    for line in cost_lines(c) {
+        t.push_str(&format!("{line}\n"));
     }
     t
 }
@@ -129,6 +148,13 @@ pub fn markdown(c: &Comparison) -> String {
             t.push_str(&format!(" {} | {} |", a[i], b[i]));
         }
         t.push('\n');
+    }
+    let costs = cost_lines(c);
+    if !costs.is_empty() {
+        t.push('\n');
+        for line in costs {
+            t.push_str(&format!("- {line}\n"));
+        }
     }
     t
 }

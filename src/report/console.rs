@@ -92,6 +92,12 @@ impl Console {
             }
             Event::Note(n) => self.line(&format!("  {n}")),
             Event::LlmStarted { .. } | Event::LlmFinished { .. } | Event::Abandoned { .. } => {}
+            // One line says why when it starts (run/); each skip only moves the bar.
+            Event::Skipped { .. } => {
+                if let Some(g) = &self.gens {
+                    g.inc(1);
+                }
+            }
             Event::ValidationStarted { .. } => {
                 if let Some(v) = &self.vals {
                     v.inc_length(1);

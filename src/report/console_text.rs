@@ -78,6 +78,9 @@ pub fn results_text(s: &Value, run_dir: &Path, paint: &dyn Fn(&str, &str) -> Str
     }
     t.push_str(&format!("  elapsed:    {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
     t.push_str(&format!("  completed:  {}/{}\n", s["completed"], s["total_workers"]));
+    if let Some(line) = crate::record::skipped::skipped_line(s) {
+        t.push_str(&format!("  {line}\n"));
+    }
     t.push_str(&format!(
         "  valid:      {}   failed: {}   inconclusive: {}\n",
         s["valid_count"],
@@ -95,6 +98,7 @@ pub fn results_text(s: &Value, run_dir: &Path, paint: &dyn Fn(&str, &str) -> Str
     }
     t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
     t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
+    t.push_str(&format!("  {}\n", crate::record::cost::cost_line(s)));
     t.push_str(&format!("  saved in:   {}", run_dir.display()));
     t
 }

@@ -30,5 +30,8 @@ pub enum Event {
     GenFinished(Box<GenOutcome>),
     /// Not finished because the run was interrupted (left for `--resume`).
     Abandoned { number: u32 },
+    /// Not started: the budget is spent or its (query, arm) met `stop_when`
+    /// (`reason`: `budget` / `stop_when`); recorded in the summary, no folder.
+    Skipped { number: u32, arm: usize, reason: &'static str },
     QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
 }

@@ -13,7 +13,7 @@ use crate::record::summary::fmt_x;
 /// Fields of a query's arm copied into its sweep row, besides the named figures.
 const ARM_FIELDS: &[&str] = &[
     "completed", "total", "valid_count", "valid_rate", "best_speedup", "median_speedup", "confirmed_speedup",
-    "best_below_floor", "tokens",
+    "best_below_floor", "tokens", "cost_usd", "cost_usd_cached", "cost_per_valid", "skipped_count",
 ];
 
 /// Build the summary of one run's part of the experiment from each query's summary.json

@@ -2,6 +2,7 @@
 //! each query's jobs concurrently (see `query.rs`), with cancellation and resume.
 //! It emits events and hands results to record/ and report/; it formats nothing itself.
 
+pub mod budget;
 pub mod cancel;
 pub mod fatal;
 pub mod generation;
@@ -13,6 +14,7 @@ pub mod resume;
 pub mod select;
 pub mod setup;
 pub mod shard;
+pub mod stop_when;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -52,6 +54,9 @@ pub struct RunOptions {
     pub fail_on: Option<FailOn>,
     /// Run one shard of the spec.
     pub shard: Option<ShardArg>,
+    /// `--set KEY=VALUE` and its shortcuts, applied by the spec loader (recorded in
+    /// config.json; part of the resume identity).
+    pub overrides: Vec<spec::Override>,
 }
 
 /// Stricter exit-code gates for CI (`--fail-on`).
@@ -66,7 +71,7 @@ pub enum FailOn {
 /// `qt run SPEC`: returns the process exit code (0 done, 1 failure, 130 interrupted);
 /// bad input is an error carrying [`BadInput`].
 pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
-    let mut exp = spec::load(&args.spec)?;
+    let mut exp = spec::load_with_overrides(&args.spec, &args.overrides)?;
     let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");
@@ -121,6 +126,11 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     if let Some(s) = &sharded {
         console.line(&format!("  shard {} ({}): {}", s.shard, s.source, shard::describe(&exp, &all_jobs)));
     }
+    let running: Vec<usize> = all_jobs.iter().map(|j| j.arm).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let prices = Arc::new(budget::resolve_prices(&exp, &running)?);
+    for n in budget::unknown_price_notes(&exp, &prices, &running) {
+        console.line(&format!("  {n}"));
+    }
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
     let mut db_info = setup::DbInfo::read(&db)?;
@@ -143,6 +153,16 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     // Correctness checks get the cores the timing lane (validation.threads) leaves free.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let queries: Vec<usize> = shard::gens_by_query(&all_jobs).into_keys().collect();
+    let limit = exp.resolved.generation.budget_usd;
+    let already = if limit.is_some() { setup::already_spent(&exp, &queries, &args.resume) } else { 0.0 };
+    let budget = Arc::new(budget::Budget::new(limit, already));
+    if let Some(b) = limit {
+        let before = if already > 0.0 { format!(" (${already:.4} already spent by the folders resumed)") } else { String::new() };
+        console.line(&format!("  budget: ${b:.4}{before}; requests stop once it is spent"));
+    }
+    if let Some(why) = budget.take_reason() {
+        console.emit(&format!("  {why}"));
+    }
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
@@ -196,6 +216,9 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             events: tx,
             no_validate: args.no_validate || exp.resolved.validation.skip,
             run_id: run_id.clone(),
+            prices: prices.clone(),
+            budget: budget.clone(),
+            stop: stop_when::StopWhen::new(exp.resolved.generation.stop_when, exp.arms.len()),
         });
         let jobs = all_jobs
             .iter()

@@ -12,6 +12,8 @@ use std::time::Instant;
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
 use super::cancel::Cancel;
+use super::generation::GenEnd;
+use crate::record::skipped::{STOP_WHEN, Skip};
 use crate::report::events::Event;
 use super::prompts::{ArmPrompts, QueryInputs};
 use crate::llm::Client;
@@ -54,6 +56,12 @@ pub struct QueryShared {
     pub no_validate: bool,
     /// This `qt run`'s id, recorded in every results line.
     pub run_id: String,
+    /// Each arm's price (`llm/price.rs`); None: unknown, costs recorded as null.
+    pub prices: Arc<Vec<Option<crate::llm::price::Price>>>,
+    /// The run's spending (`budget.rs`), shared by every query.
+    pub budget: Arc<super::budget::Budget>,
+    /// This query's early stop per arm (`stop_when.rs`).
+    pub stop: super::stop_when::StopWhen,
 }
 
 impl QueryShared {
@@ -261,6 +269,8 @@ struct Recorder<'a> {
     run: RunDir,
     /// What the summary reads of each recorded generation.
     records: BTreeMap<u32, GenStat>,
+    /// Generations not started (budget, stop_when): in the summary, without a folder.
+    skipped: BTreeMap<u32, Skip>,
     last_summary: Instant,
     arms: Vec<(String, usize)>,
     total: usize,
@@ -290,6 +300,7 @@ impl Recorder<'_> {
         };
         let mut s = summary_json(&self.records, &ctx);
         s["run_id"] = json!(self.run_id);
+        crate::record::skipped::annotate(&mut s, &self.skipped);
         s
     }
 
@@ -366,6 +377,7 @@ pub async fn run_query(
     let mut rec = Recorder {
         run: qr.run.clone(),
         records: qr.already.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect(),
+        skipped: BTreeMap::new(),
         last_summary: Instant::now(),
         arms: qr.arms.clone(),
         total,
@@ -384,6 +396,12 @@ pub async fn run_query(
     });
     for n in &qr.notes {
         console.on_event(&Event::Note(n.clone()));
+    }
+    // What a resumed folder already holds counts toward stop_when.
+    for v in qr.already.values() {
+        if let Some(arm) = qr.exp.arms.iter().position(|a| v["arm_name"].as_str() == Some(a.name.as_str())) {
+            q.stop.record(arm, v);
+        }
     }
     rec.write_summary(&rec.summary(false, Vec::new()))?;
 
@@ -436,9 +454,24 @@ pub async fn run_query(
                     console.emit(&format!("error: {e:#}\n  stopping the run: no more LLM calls; fix the problem, then --resume"));
                     q.cancel.cancel();
                     fatal = Some(format!("{e:#}"));
+                } else if q.stop.record(o.arm, &o.record) {
+                    let name = qr.exp.arms.get(o.arm).map(|a| a.name.as_str()).unwrap_or("?");
+                    console.emit(&format!(
+                        "  stop_when met for arm {name} ({}): its remaining generations are skipped",
+                        q.stop.describe()
+                    ));
+                }
+                if let Some(why) = q.budget.take_reason() {
+                    console.emit(&format!("  {why}"));
                 }
             }
             Event::Abandoned { .. } => pending -= 1,
+            Event::Skipped { number, arm, reason } => {
+                pending -= 1;
+                let name = qr.exp.arms.get(*arm).map(|a| a.name.clone()).unwrap_or_default();
+                // Written with the next summary (a skip costs nothing to redo).
+                rec.skipped.insert(*number, Skip { arm: name, reason: reason.to_string() });
+            }
             _ => {}
         }
         console.on_event(&ev);
@@ -478,11 +511,16 @@ fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
                 let _ = q.events.send(Event::Abandoned { number: job.r#gen }).await;
                 continue;
             };
+            if q.stop.is_met(job.arm) {
+                let _ = q.events.send(Event::Skipped { number: job.r#gen, arm: job.arm, reason: STOP_WHEN }).await;
+                continue;
+            }
             let qj = q.clone();
             tokio::spawn(async move {
                 let ev = match super::generation::run_generation(qj.clone(), job).await {
-                    Some(o) => Event::GenFinished(Box::new(o)),
-                    None => Event::Abandoned { number: job.r#gen },
+                    GenEnd::Done(o) => Event::GenFinished(o),
+                    GenEnd::Skipped(reason) => Event::Skipped { number: job.r#gen, arm: job.arm, reason },
+                    GenEnd::Cancelled => Event::Abandoned { number: job.r#gen },
                 };
                 let _ = qj.events.send(ev).await;
                 drop(permit);

@@ -14,10 +14,12 @@ pub mod arm;
 pub mod diagnose;
 pub mod env;
 pub mod error;
+pub mod identity;
 pub mod keys;
 pub mod limits;
 pub mod load;
 pub mod matrix;
+pub mod overrides;
 mod paths;
 pub mod shard;
 pub mod spans;
@@ -25,7 +27,8 @@ pub mod types;
 
 pub use crate::query::QueryFile;
 pub use error::{Location, SpecError};
-pub use load::{load, load_with_env};
+pub use load::{load, load_with, load_with_env, load_with_overrides};
+pub use overrides::Override;
 pub use types::*;
 
 use std::collections::BTreeMap;
@@ -57,6 +60,13 @@ pub struct Experiment {
     /// The spec after env expansion (paths as written). Holds no secrets: API keys are
     /// never written in a spec, only the name of their variable or file.
     pub resolved: SpecFile,
+    /// The command-line overrides applied (`--set`, `--ids`, ...), in order.
+    pub overrides: Vec<Override>,
+    /// The file with the overrides applied, as canonical TOML before `${VAR}` expansion
+    /// (`identity.rs`): an edited copy of the spec gives the same text.
+    pub effective_spec: String,
+    /// What `--resume`, shards and `qt merge` compare (`identity.rs`).
+    pub identity_sha256: String,
 }
 
 /// Where the sample database comes from.

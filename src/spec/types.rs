@@ -131,6 +131,33 @@ pub struct LlmCfg {
     pub max_attempts: u32,
     /// Replay: a folder or glob of response files (provider = "replay").
     pub responses: Option<String>,
+    /// Dollars per million tokens; without it the built-in table (llm/price_table.rs) is
+    /// used, and an unknown model has no cost (null), never a guessed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<PriceCfg>,
+}
+
+/// `[llm] price = { input = 0.27, output = 1.10, cached_input = 0.07 }`: US dollars per
+/// million tokens; `cached_input` (prompt tokens the provider served from its prompt
+/// cache) defaults to `input`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceCfg {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+}
+
+/// `[generation] stop_when = { valid = 3, min_speedup = 1.2 }`: per query and arm, stop
+/// issuing generations once `valid` distinct passes with a (screening) speedup of at least
+/// `min_speedup` are recorded.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StopWhenCfg {
+    pub valid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_speedup: Option<f64>,
 }
 impl Default for LlmCfg {
     fn default() -> Self {
@@ -146,6 +173,7 @@ impl Default for LlmCfg {
             max_concurrency: default_max_concurrency(),
             max_attempts: default_max_attempts(),
             responses: None,
+            price: None,
         }
     }
 }
@@ -195,6 +223,13 @@ pub struct GenerationCfg {
     /// `qt run --repeat N` sets it to N for the run.
     #[serde(default)]
     pub samples_seed: u64,
+    /// Stop issuing LLM calls once the run has spent this many dollars (run-level: not
+    /// per arm). Calls in flight finish; the rest are recorded as skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// Early stop per query and arm (run-level setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<StopWhenCfg>,
 }
 impl Default for GenerationCfg {
     fn default() -> Self {
@@ -204,6 +239,8 @@ impl Default for GenerationCfg {
             response_format: ResponseFormat::DagJson,
             retries_on_failure: default_retries(),
             samples_seed: 0,
+            budget_usd: None,
+            stop_when: None,
         }
     }
 }

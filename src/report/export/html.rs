@@ -365,6 +365,12 @@ fn env() -> Environment<'static> {
             Err(_) => "-".into(),
         }
     });
+    env.add_filter("usd", |v: Value| -> String {
+        match f64::try_from(v) {
+            Ok(f) => crate::record::cost::fmt_usd(f),
+            Err(_) => "-".into(),
+        }
+    });
     env.add_filter("pct", |v: Value| -> String {
         match f64::try_from(v) {
             Ok(f) => format!("{:.0}%", f * 100.0),

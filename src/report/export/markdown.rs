@@ -35,6 +35,9 @@ impl Exporter for Markdown {
         let h = &m.header;
         let mut o = format!("# qt report: {}\n\n", if h.name.is_empty() { "(unnamed)" } else { &h.name });
         o.push_str(&format!("- spec: `{}` (sha256 `{}`)\n", h.spec_path, h.spec_sha256.get(..12).unwrap_or(&h.spec_sha256)));
+        if !h.overrides.is_empty() {
+            o.push_str(&format!("- overrides: `{}`\n", h.overrides.join("` `")));
+        }
         if let Some(c) = &h.git_commit {
             let dirty = if h.git_dirty == Some(true) { " (dirty)" } else { "" };
             o.push_str(&format!("- git: `{}`{dirty}\n", c.get(..12).unwrap_or(c)));
