@@ -33,6 +33,40 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two runs or two sweeps (before/after a change), with bootstrap intervals.
     Compare(CompareArgs),
+    /// Confirm an existing run's best passes on a full-size database (e.g. one only another
+    /// machine has: copy the run folder there, confirm, copy it back).
+    Confirm(ConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// A run folder (q<ID>_<stamp>) or an experiment's output folder (every query's run).
+    pub dir: PathBuf,
+    /// The full-size DuckDB file to confirm on (opened read-only).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// How the records name this DB (default: its file name).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Per query and arm: the best distinct passes to confirm (default: the spec's
+    /// [validation.confirm] top, else 3).
+    #[arg(long, value_name = "K")]
+    pub top: Option<i64>,
+    /// Skip passes whose screening speedup is below this.
+    #[arg(long, value_name = "X")]
+    pub min_speedup: Option<f64>,
+    /// Paired timing rounds on the full-size DB (default: the run's settings).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<u32>,
+    /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Print a JSON object per run folder on stdout (human lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines: the results only.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,8 @@ pub struct GenStat {
     pub thin: bool,
     /// The original ran faster than the noise floor: the speedup is not meaningful.
     pub below_floor: bool,
+    /// The full-size confirmation (`confirm`), when there is one.
+    pub full: Option<super::summary_full::FullStat>,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -80,6 +82,7 @@ impl GenStat {
                 n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
             }),
             below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
+            full: super::summary_full::FullStat::from_record(v),
         }
     }
 
@@ -137,6 +140,14 @@ fn tokens<'a>(stats: impl Iterator<Item = &'a GenStat>) -> Value {
 }
 
 fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirmed: &Value) -> Value {
+    let mut v = arm_stats_screening(records, arm, total, confirmed);
+    if let Some(o) = v.as_object_mut() {
+        o.extend(super::summary_full::arm_fields(records, arm));
+    }
+    v
+}
+
+fn arm_stats_screening(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirmed: &Value) -> Value {
     let mine: Vec<(u32, &GenStat)> = records.iter().filter(|(_, g)| g.arm == arm).map(|(n, g)| (*n, g)).collect();
     let speedups: Vec<f64> = mine.iter().filter(|g| g.1.is_pass()).filter_map(|g| g.1.speedup).collect();
     let valid = mine.iter().filter(|g| g.1.is_pass()).count();
@@ -217,6 +228,7 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "llm_answers": answers,
         "cached_responses": cached_answers,
         "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
+        "full": super::summary_full::full_block(records),
     })
 }
 
@@ -295,6 +307,7 @@ pub fn summary_text(s: &Value) -> String {
     if let Some(a) = s["avg_speedup"].as_f64() {
         out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
     }
+    out.push_str(&super::summary_full::text_lines(s));
     for arm in s["arms"].as_array().into_iter().flatten() {
         out.push_str(&format!(
             "Arm {}: {}/{} valid ({} planned), best {}, median {}\n",

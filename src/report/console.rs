@@ -119,6 +119,20 @@ impl Console {
                 }
                 self.results(summary, run_dir);
             }
+            Event::ConfirmStarted { query_id, db, candidates, done } => {
+                let already = if *done > 0 { format!(" ({done} already confirmed there)") } else { String::new() };
+                self.line(&format!("Confirming q{query_id} on {db}: {candidates} candidates{already}"));
+            }
+            Event::ConfirmProgress(text) => self.line(&format!("  {text}")),
+            Event::ConfirmFinished { number, largest_gen, screening, confirm } => {
+                let line = super::confirm_view::confirm_line(*number, *largest_gen, *screening, confirm);
+                // A wrong answer at full size is printed even with --quiet.
+                if super::confirm_view::is_wrong_at_full_size(confirm) {
+                    self.emit(&self.paint(&line, "31"));
+                } else {
+                    self.line(&line);
+                }
+            }
         }
     }
 
@@ -179,6 +193,7 @@ impl Console {
             t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", confirmed_line(&s["confirmed"])));
         }
         t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
+        t.push_str(&super::confirm_view::results_lines(s));
         t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
         t.push_str(&format!("  saved in:   {}", run_dir.display()));
         if !self.json {

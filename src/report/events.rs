@@ -31,4 +31,11 @@ pub enum Event {
     /// Not finished because the run was interrupted (left for `--resume`).
     Abandoned { number: u32 },
     QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
+    /// The full-size confirmation of a query starts (`[validation.confirm]`, `qt confirm`):
+    /// `candidates` picked, `done` of them already confirmed on this DB.
+    ConfirmStarted { query_id: String, db: String, candidates: usize, done: usize },
+    /// Progress of the confirmation (`confirming 2/3 of q1 on tpcds sf10: ...`).
+    ConfirmProgress(String),
+    /// One candidate confirmed: the recorded `confirm` object beside its screening speedup.
+    ConfirmFinished { number: u32, largest_gen: usize, screening: f64, confirm: serde_json::Value },
 }

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod compare_view;
+pub mod confirm_view;
 pub mod console;
 pub mod events;
 pub mod export;

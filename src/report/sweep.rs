@@ -21,6 +21,10 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
                 "median_speedup": arm["median_speedup"],
                 "confirmed_speedup": arm["confirmed_speedup"],
                 "confirmation_held": arm["confirmation_held"],
+                "best_full_speedup": arm["best_full_speedup"],
+                "best_full_gen": arm["best_full_gen"],
+                "full_differs": arm["full_differs"],
+                "full_db": s["full"]["db"],
                 "best_below_floor": arm["best_below_floor"],
                 "wins": arm["wins"],
                 "run_id": s["run_id"],
@@ -43,9 +47,10 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
 pub fn sweep_table(sweep: &Value) -> String {
     let rows = sweep["rows"].as_array().cloned().unwrap_or_default();
     let arm_w = rows.iter().filter_map(|r| r["arm"].as_str()).map(str::len).max().unwrap_or(3).clamp(3, 60);
+    let full = rows.iter().any(|r| !r["full_db"].is_null());
     let mut t = format!(
-        "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
-        "query", "arm", "ran", "valid", "rate", "best", "median", "tokens spent"
+        "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}{}\n",
+        "query", "arm", "ran", "valid", "rate", "best", "median", "tokens spent", if full { format!(" {:>9}", "full") } else { String::new() }
     );
     for r in &rows {
         let tk = |k: &str| {
@@ -53,7 +58,7 @@ pub fn sweep_table(sweep: &Value) -> String {
             t[k].as_u64().unwrap_or(0)
         };
         t.push_str(&format!(
-            "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
+            "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>8} {:>8} {:>12}{}\n",
             r["query_id"].as_str().unwrap_or("?"),
             r["arm"].as_str().unwrap_or("?"),
             format!("{}/{}", r["completed"], r["total"]),
@@ -61,14 +66,28 @@ pub fn sweep_table(sweep: &Value) -> String {
             r["valid_rate"].as_f64().map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "-".into()),
             best_cell(r),
             fmt_x(&r["median_speedup"]),
-            tk("prompt") + tk("completion")
+            tk("prompt") + tk("completion"),
+            if full { format!(" {:>9}", full_cell(r)) } else { String::new() }
         ));
     }
     t.push_str("best: the confirmed re-timing where there is one; ~ below the noise floor; ! the screening figure did not hold\n");
+    if full {
+        let dbs: Vec<&str> = rows.iter().filter_map(|r| r["full_db"].as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        t.push_str(&format!("full: the best pass confirmed on the full-size DB ({}); WRONG: a candidate differs there\n", dbs.join(", ")));
+    }
     if sweep["interrupted"].as_bool() == Some(true) {
         t.push_str("interrupted: `ran` counts the generations that finished; `qt run --resume` continues\n");
     }
     t
+}
+
+/// The sweep's "full": the best full-size speedup of the row's arm, `WRONG` when one of
+/// its candidates gave another answer at full size, `-` when nothing was confirmed.
+pub fn full_cell(r: &Value) -> String {
+    if r["full_differs"].as_u64().unwrap_or(0) > 0 {
+        return "WRONG".into();
+    }
+    fmt_x(&r["best_full_speedup"])
 }
 
 /// The sweep's "best": the confirmed figure when the best was re-timed, marked `!` when

@@ -76,6 +76,7 @@ pub fn load_with_env(
     check_name(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
     let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir, &database)?;
+    let confirm = super::confirm::resolve(&spec, &src, &spec_dir)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
     let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
     let arms = matrix::expand(&spec, &src)?
@@ -96,6 +97,7 @@ pub fn load_with_env(
         instances,
         queries,
         arms,
+        confirm,
         resolved: spec,
         spec_text: text,
     })

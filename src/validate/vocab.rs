@@ -36,6 +36,8 @@ pub enum Reason {
     ConstantResult,
     /// The candidate is the original again (after normalizing layout).
     NoChange,
+    /// Equal on every sample instance, different on the full-size confirm DB.
+    DiffersAtFullScale,
 }
 
 impl Reason {
@@ -57,6 +59,7 @@ impl Reason {
             Reason::UnverifiableOrder => "unverifiable_order",
             Reason::ConstantResult => "constant_result",
             Reason::NoChange => "no_change",
+            Reason::DiffersAtFullScale => "differs_at_full_scale",
         }
     }
 }
