@@ -239,6 +239,29 @@ fn only_commands_know_the_command_line() {
 }
 
 #[test]
+fn only_db_knows_the_engines() {
+    // The engine seam: above `db/`, databases are `db::Target`s and `db::Sandbox`es;
+    // no module names an engine's client library.
+    let mut bad = Vec::new();
+    for s in sources() {
+        if s.module.first().map(String::as_str) == Some("db") {
+            continue;
+        }
+        for (n, line) in code_lines(&s.text) {
+            let t = line.trim_start();
+            for lib in ["duckdb", "postgres", "tokio_postgres"] {
+                if t.contains(&format!("{lib}::")) && !t.contains(&format!("crate::{lib}::"))
+                    || t.starts_with(&format!("use {lib}"))
+                {
+                    bad.push(format!("src/{}:{n}: `{lib}` used above the engine seam (db/)", s.file.display()));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
 fn validate_sub_rooms_stay_apart() {
     let rooms: BTreeMap<&str, &[&str]> = VALIDATE_ROOMS.iter().copied().collect();
     let mut bad = Vec::new();

@@ -96,7 +96,7 @@ pub fn survey(a: &DbSurveyArgs) -> anyhow::Result<i32> {
     }
     let db = match &a.db {
         Some(p) => {
-            crate::db::open_read_only(p).map_err(|e| BadInput(format!("--db: {e}")))?;
+            crate::db::Target::from(p).check_open().map_err(|e| BadInput(format!("--db: {e}")))?;
             p.clone()
         }
         None => crate::db::ensure_generated_spec(&crate::db::GenSpec::sampled(100.0, 0.01, 1), true)?,

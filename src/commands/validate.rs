@@ -2,6 +2,7 @@
 //! one-pair entry point (`validate::validate_cli_multi`) checks and prints the verdict.
 
 use super::cli::ValidateArgs;
+use crate::db::Target;
 use crate::error::BadInput;
 use crate::validate::{self, ValidatorConfig};
 
@@ -20,6 +21,7 @@ pub fn validate(a: &ValidateArgs) -> anyhow::Result<i32> {
     } else {
         a.db.clone()
     };
+    let dbs: Vec<Target> = dbs.into_iter().map(Target::from).collect();
     validate::validate_cli_multi(&dbs, &a.original, &a.candidate, a.json, cfg)
 }
 
@@ -42,7 +44,7 @@ fn check_flags(a: &ValidateArgs) -> Result<(), BadInput> {
         )));
     }
     for db in a.db.iter().filter(|d| d.is_file()) {
-        crate::db::open_read_only(db).map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
+        Target::from(db).check_open().map_err(|e| BadInput(format!("--db {}: {e}", db.display())))?;
     }
     Ok(())
 }

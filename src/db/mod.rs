@@ -1,12 +1,16 @@
-//! DuckDB access for qt: opening the user's sample database read-only, generating the
-//! embedded TPC-DS sample database (cached, built once), fingerprinting a database,
-//! analyzing a query's plan (`plan.json`, `plan_full.txt`, `plan_summary.txt`), and
-//! asking DuckDB's own parser whether a text is exactly one query (`gate.rs`).
+//! The databases qt validates on, behind one seam (`engine.rs`: [`Target`], and
+//! `session.rs`: the sandboxed [`Sandbox`] session, rows in qt's value model `value.rs`).
+//! Behind it, DuckDB: opening the user's sample file read-only, generating the embedded
+//! TPC-DS sample database (cached, built once), fingerprinting, analyzing a query's plan
+//! (`plan.json`, `plan_full.txt`, `plan_summary.txt`), asking DuckDB's own parser whether a
+//! text is exactly one query (`gate.rs`), and the DuckDB session (`duck/`).
 //!
-//! Deliberately not here: the validation sandbox (statement checks, locked configuration,
-//! result comparison and timing live in `validate/`), and the CLI (`commands/db.rs`).
+//! Deliberately not here: result comparison and timing (`validate/`), pooling of sessions
+//! (`validate/sandbox/pool.rs`), and the CLI (`commands/db.rs`).
 
 mod cache;
+pub mod duck;
+pub mod engine;
 mod fingerprint;
 mod generate;
 pub mod lease;
@@ -15,8 +19,10 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 mod schema;
+pub mod session;
 mod split;
 pub mod gate;
+pub mod value;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +32,8 @@ pub use cache::{
     Generated, cache_dir, ensure, ensure_generated, ensure_generated_in, ensure_generated_spec,
     ensure_spec_in, generated_path, generated_path_for,
 };
+pub use engine::{Engine, Target, TargetKey};
+pub use session::{ExecError, Execution, OpenError, Sandbox};
 pub use sample::{GenSpec, TINY_SCALE, check_sample, sample_ranges};
 pub use fingerprint::{DbFingerprint, fingerprint};
 pub use generate::BuildStats;

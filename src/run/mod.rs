@@ -119,7 +119,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     let validating = !(args.no_validate || exp.resolved.validation.skip);
     let instances =
         Arc::new(if validating { setup::resolve_instances(&exp, args.quiet).await? } else { Vec::new() });
-    let primary = Instance::new(db.clone(), setup::primary_label(&exp, &db));
+    let primary = Instance::of(db.clone(), setup::primary_label(&exp, &db));
     setup::check_extra_tables(&exp, &db, &instances)?;
     // The full-size DB is built (once) and checked before any LLM call.
     let confirm = if validating { confirm::prepare(&exp, &db, args.quiet).await? } else { None };

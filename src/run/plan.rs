@@ -13,16 +13,16 @@ use std::path::PathBuf;
 
 use super::prompts::{QueryInputs, for_each_first_prompt, load_arms, prompt_digest};
 use crate::spec::shard::ShardArg;
-use crate::db;
+use crate::db::{self, Target};
 use crate::error::{BadInput, EXIT_OK};
 use crate::spec::{self, DbSource, Experiment};
 
-fn existing_db(exp: &Experiment) -> Option<PathBuf> {
+fn existing_db(exp: &Experiment) -> Option<Target> {
     match &exp.database {
-        DbSource::Path(p) => p.exists().then(|| p.clone()),
+        DbSource::Path(p) => p.exists().then(|| Target::from(p)),
         DbSource::Generate { .. } => {
             let p = db::generated_path_for(&exp.database.gen_spec()?);
-            p.exists().then_some(p)
+            p.exists().then(|| Target::from(p))
         }
     }
 }
@@ -46,7 +46,7 @@ pub fn plan(args: &PlanOptions) -> anyhow::Result<i32> {
     }
     if let DbSource::Path(p) = &exp.database {
         // A file that is not a DuckDB database is bad input, not a silently missing plan.
-        db::open_read_only(p).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
+        Target::from(p).check_open().map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
     }
     let arms = load_arms(&exp)?;
     let sharded = super::shard::resolve(args.shard.as_ref())?;
@@ -90,7 +90,7 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
     }
     let timeout = std::time::Duration::from_secs_f64(exp.resolved.validation.original_timeout_s);
     // The same plan cache key as `qt run`, so `qt plan` shows the prompts a run will send.
-    let db_key = db.as_deref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
+    let db_key = db.as_ref().and_then(|p| super::setup::DbInfo::read(p).ok()).map(|i| i.key);
     let (mut rendered, mut distinct) = (0usize, BTreeSet::new());
     let per_query: usize = exp.arms.iter().map(|a| a.generation.workers as usize).sum();
     let mut tally = super::plan_examples::CoverageTally::default();
@@ -98,7 +98,7 @@ fn render_all(exp: &Experiment, arms: &[super::prompts::ArmPrompts], jobs: &[spe
         if !jobs.iter().any(|j| j.query == qi) {
             continue;
         }
-        let inputs = QueryInputs::prepare(q, db.as_deref(), db_key.as_deref(), timeout);
+        let inputs = QueryInputs::prepare(q, db.as_ref(), db_key.as_deref(), timeout);
         let qdir = out.join(format!("q{}", q.id));
         std::fs::create_dir_all(&qdir).with_context(|| format!("creating {}", qdir.display()))?;
         let write = |name: &str, text: &str| {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::dag::{self, Dag};
-use crate::db::{self, PlanAnalysis};
+use crate::db::{self, PlanAnalysis, Target};
 use crate::error::BadInput;
 use crate::prompt::{self, Example, HistoryEntry, PromptEnv, PromptInputs, QueryInfo, WorkerInfo};
 use crate::query::QueryFile;
@@ -40,7 +40,7 @@ impl QueryInputs {
     /// the LLM response cache can answer them).
     pub fn prepare(
         query: &QueryFile,
-        db_path: Option<&Path>,
+        db_path: Option<&Target>,
         db_key: Option<&str>,
         explain_timeout: Duration,
     ) -> QueryInputs {
@@ -68,7 +68,7 @@ impl QueryInputs {
             Err(_) => Vec::new(),
         };
         let schema = db_path
-            .and_then(|p| db::schema_for_path(p, &tables).ok())
+            .and_then(|p| p.schema(&tables).ok())
             .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
             .unwrap_or_else(|| json!([]));
         // With the schema known, unqualified correlated references are detected too.
@@ -123,9 +123,9 @@ impl QueryInputs {
 /// before, else from EXPLAIN ANALYZE (then stored). Without `db_key`, never cached.
 /// The first stored analysis wins (no-replace link), and every caller uses the stored one,
 /// so concurrent runs of the same query also render identical prompts.
-fn cached_plan(db: &Path, db_key: Option<&str>, sql: &str, timeout: Duration) -> Result<PlanAnalysis, db::DbError> {
+fn cached_plan(db: &Target, db_key: Option<&str>, sql: &str, timeout: Duration) -> Result<PlanAnalysis, db::DbError> {
     use sha2::Digest;
-    let Some(key) = db_key else { return db::analyze_plan(db, sql, timeout) };
+    let Some(key) = db_key else { return db.explain(sql, timeout) };
     let name = hex::encode(sha2::Sha256::digest(format!("{key}\u{0}{sql}").as_bytes()));
     let dir = db::cache_dir().join("plans");
     let file = dir.join(format!("{name}.json"));
@@ -137,7 +137,7 @@ fn cached_plan(db: &Path, db_key: Option<&str>, sql: &str, timeout: Duration) ->
     if let Some(p) = read() {
         return Ok(p);
     }
-    let p = db::analyze_plan(db, sql, timeout)?;
+    let p = db.explain(sql, timeout)?;
     // A cache that cannot be written only costs a re-analysis next time.
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     let body = json!({"json_text": p.json_text, "full_text": p.full_text}).to_string();

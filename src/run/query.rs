@@ -28,7 +28,7 @@ pub struct QueryShared {
     pub inputs: QueryInputs,
     pub arms: Arc<Vec<ArmPrompts>>,
     pub clients: Vec<Client>,
-    pub db: PathBuf,
+    pub db: crate::db::Target,
     pub vcfg: Vec<ValidatorConfig>,
     pub base_cfg: ValidatorConfig,
     pub lane: TimingLane,

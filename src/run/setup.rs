@@ -6,13 +6,13 @@
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::prompts::{ArmPrompts, QueryInputs, for_each_first_prompt, prompt_digest};
 use super::RunOptions;
-use crate::db;
+use crate::db::{self, Target};
 use crate::error::BadInput;
 use crate::llm::{Client, ClientOptions, RetryPolicy};
 use crate::record::config::{ConfigInputs, config_json};
@@ -22,18 +22,20 @@ use crate::spec::{DbSource, Experiment, Job};
 use crate::validate::ValidatorConfig;
 use crate::validate::instances::Instance;
 
-/// The sample DB path: the user's file, or the cached generated one (built once).
-pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<PathBuf> {
+/// The sample DB: the user's file, or the cached generated one (built once).
+pub async fn resolve_db(exp: &Experiment, quiet: bool) -> anyhow::Result<Target> {
     match &exp.database {
         DbSource::Path(p) => {
-            db::open_read_only(p).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
-            Ok(p.clone())
+            let t = Target::from(p);
+            t.check_open().map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
+            Ok(t)
         }
         DbSource::Generate { .. } => {
             let g = exp.database.gen_spec().context("generated DB")?;
             tokio::task::spawn_blocking(move || db::ensure_generated_spec(&g, !quiet))
                 .await
                 .context("sample DB generation task")?
+                .map(Target::from)
                 .map_err(anyhow::Error::from)
         }
     }
@@ -51,7 +53,8 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
     let n = exp.instances.unwrap_or(if generated.is_some() { 3 + paths } else { 1 + paths });
     let mut out = Vec::new();
     for p in &exp.extra_paths {
-        db::open_read_only(p)
+        Target::from(p)
+            .check_open()
             .map_err(|e| BadInput(format!("{}: validation.extra_paths: {e}", exp.spec_path.display())))?;
     }
     if let Some(g) = generated {
@@ -72,7 +75,7 @@ pub async fn resolve_instances(exp: &Experiment, quiet: bool) -> anyhow::Result<
 
 /// Every extra instance must hold the tables each query reads on the primary (a user's
 /// extra DB with another schema would only produce errors): else bad input naming both.
-pub fn check_extra_tables(exp: &Experiment, primary: &Path, instances: &[Instance]) -> anyhow::Result<()> {
+pub fn check_extra_tables(exp: &Experiment, primary: &Target, instances: &[Instance]) -> anyhow::Result<()> {
     if instances.is_empty() {
         return Ok(());
     }
@@ -81,7 +84,7 @@ pub fn check_extra_tables(exp: &Experiment, primary: &Path, instances: &[Instanc
         let Some(read) = crate::validate::reads::tables_read(primary, &sql) else { continue };
         let names: Vec<String> = read.iter().map(|(n, _)| n.clone()).collect();
         for i in instances {
-            let have = db::schema_for_path(&i.path, &names).map_err(|e| BadInput(format!("{}: {e}", i.path.display())))?;
+            let have = i.target.schema(&names).map_err(|e| BadInput(format!("{}: {e}", i.path.display())))?;
             if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
                 return Err(BadInput(format!(
                     "extra instance {} has no table {missing}, which {} reads; fix validation.extra_paths in {}",
@@ -97,10 +100,10 @@ pub fn check_extra_tables(exp: &Experiment, primary: &Path, instances: &[Instanc
 }
 
 /// The primary's label in instance reports.
-pub fn primary_label(exp: &Experiment, db: &Path) -> String {
+pub fn primary_label(exp: &Experiment, db: &Target) -> String {
     match exp.database.gen_spec() {
         Some(g) => g.label(),
-        None => db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => db.short_label(),
     }
 }
 
@@ -115,10 +118,10 @@ pub struct DbInfo {
 }
 
 impl DbInfo {
-    pub fn read(db: &Path) -> anyhow::Result<DbInfo> {
-        let fp = db::fingerprint(db).with_context(|| format!("fingerprinting {}", db.display()))?;
+    pub fn read(db: &Target) -> anyhow::Result<DbInfo> {
+        let fp = db.fingerprint().with_context(|| format!("fingerprinting {}", db.display()))?;
         let key = format!("{}:{}:{}", fp.sha256, fp.file_size, fp.mtime);
-        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db::duckdb_version(), key, confirm: None })
+        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db.version(), key, confirm: None })
     }
 }
 
@@ -209,11 +212,11 @@ pub async fn preflight(
     jobs: &[Job],
     qi: usize,
     arms: &Arc<Vec<ArmPrompts>>,
-    db: &Path,
+    db: &Target,
     db_info: &DbInfo,
     base_cfg: &ValidatorConfig,
 ) -> anyhow::Result<Preflight> {
-    let (dbp, timeout, query) = (db.to_path_buf(), base_cfg.original_timeout, exp.queries[qi].clone());
+    let (dbp, timeout, query) = (db.clone(), base_cfg.original_timeout, exp.queries[qi].clone());
     let key = db_info.key.clone();
     let inputs =
         tokio::task::spawn_blocking(move || QueryInputs::prepare(&query, Some(&dbp), Some(&key), timeout)).await?;
@@ -226,7 +229,7 @@ pub async fn preflight(
 pub fn open_run(
     exp: &Experiment,
     pre: Preflight,
-    db: &Path,
+    db: &Target,
     db_info: &DbInfo,
     args: &RunOptions,
     sel: &super::select::Selection,
@@ -267,7 +270,7 @@ pub fn open_run(
         &ConfigInputs {
             query_id: &query.id,
             query_file: &query.path,
-            db_path: db,
+            db_path: &PathBuf::from(db.display()),
             db_fingerprint: db_info.fingerprint.clone(),
             duckdb_version: &db_info.duckdb_version,
             started_at: &chrono::Local::now().to_rfc3339(),

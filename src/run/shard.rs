@@ -115,7 +115,7 @@ pub async fn lock_shard(dir: &Path, quiet: bool) -> anyhow::Result<crate::db::le
 }
 
 /// The shard.json content for this run.
-pub fn shard_json(exp: &Experiment, s: &ShardRun, db: &Path, db_info: &DbInfo, jobs: &[Job]) -> Value {
+pub fn shard_json(exp: &Experiment, s: &ShardRun, db: &crate::db::Target, db_info: &DbInfo, jobs: &[Job]) -> Value {
     let queries: Vec<Value> = gens_by_query(jobs)
         .into_iter()
         .map(|(qi, gens)| json!({"query_id": exp.queries[qi].id, "gens": gens}))
@@ -128,7 +128,7 @@ pub fn shard_json(exp: &Experiment, s: &ShardRun, db: &Path, db_info: &DbInfo, j
         "name": exp.name,
         "spec_path": exp.spec_path,
         "spec_sha256": exp.spec_sha256,
-        "database": {"path": db, "fingerprint": db_info.fingerprint},
+        "database": {"path": db.display(), "fingerprint": db_info.fingerprint},
         "host": crate::db::host_name(),
         "pid": std::process::id(),
         "qt_version": env!("CARGO_PKG_VERSION"),

@@ -12,7 +12,7 @@ use super::sandbox::{ExecError, pool};
 use super::timing::{self, stats};
 use super::{MIN_CANDIDATE_DEADLINE, Reason};
 use super::{ResultSet, Row, RowCounts, TIE_ROWS_CAP, TimingLane, ValidatorConfig, Verdict};
-use std::path::Path;
+use crate::db::Target;
 use std::time::Duration;
 
 /// What every candidate of one query is compared against.
@@ -45,7 +45,7 @@ impl Baseline {
 }
 
 /// A correctness connection from the pool (see `pool.rs`).
-pub(super) fn open(db: &Path, cfg: &ValidatorConfig) -> Result<pool::Pooled, String> {
+pub(super) fn open(db: &Target, cfg: &ValidatorConfig) -> Result<pool::Pooled, String> {
     pool::checkout(db, cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
 }
 
@@ -66,12 +66,13 @@ pub(super) fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict 
 /// Run the original twice, check it is deterministic and non-vacuous, read its ordering
 /// promise and time it through the lane. `Err` is the verdict for every candidate.
 pub fn prepare_baseline(
-    db: &Path,
+    db: impl Into<Target>,
     original_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Result<Baseline, Verdict> {
-    let sb = open(db, cfg).map_err(|message| Verdict::Inconclusive {
+    let db = db.into();
+    let sb = open(&db, cfg).map_err(|message| Verdict::Inconclusive {
         reason: Reason::ExecutionError,
         rows: None,
         message,
@@ -162,7 +163,7 @@ pub fn prepare_baseline(
     } else {
         drop(sb);
         let s = lane
-            .with_connection(db, cfg.threads, &cfg.memory_limit, |lane_sb| {
+            .with_connection(&db, cfg.threads, &cfg.memory_limit, |lane_sb| {
                 timing::time_alone(
                     lane_sb,
                     original_sql,

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use super::equivalence::sortkeys::SortKeys;
 use super::equivalence::{columns, order};
 use super::resultset::TypeClass;
+use crate::db::Target;
 use super::{Baseline, Cell, ColumnInfo, ResultSet, Row, TimingLane, ValidatorConfig, Verdict, prepare_baseline};
 
 /// Largest cached baseline (serialized); bigger ones are recomputed each time.
@@ -37,7 +38,7 @@ pub enum Source {
 /// `db_key` identifies the database's content (see `run::setup::DbInfo::key`).
 pub fn cached_baseline(
     cache_root: &Path,
-    db: &Path,
+    db: &Target,
     db_key: &str,
     sql: &str,
     cfg: &ValidatorConfig,

@@ -11,6 +11,7 @@
 //! instance decides the verdict; `validation.json` lists every instance checked.
 
 use serde_json::{Map, Value, json};
+use crate::db::Target;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,9 +20,12 @@ use super::{Baseline, Reason, RowCounts, TimingLane, ValidatorConfig, Verdict};
 use super::equivalence::order;
 use super::{Equivalent, baseline, prepare_baseline, validate_candidate};
 
-/// One extra data instance: a DuckDB file and how to name it.
+/// One extra data instance: a database and how to name it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
+    /// Where it is read (and, for the primary, timed).
+    pub target: Target,
+    /// How records name it: the file's path.
     pub path: PathBuf,
     /// `tpcds scale 0.01`, or the file name of a user's DB.
     pub label: String,
@@ -31,11 +35,15 @@ pub struct Instance {
 
 impl Instance {
     pub fn new(path: PathBuf, label: String) -> Self {
-        let fingerprint = crate::db::fingerprint(&path)
-            .map(|f| f.sha256)
-            .unwrap_or_default();
+        Self::of(Target::from(path), label)
+    }
+
+    /// An instance on any engine's database.
+    pub fn of(target: Target, label: String) -> Self {
+        let fingerprint = target.fingerprint().map(|f| f.sha256).unwrap_or_default();
         Instance {
-            path,
+            path: PathBuf::from(target.display()),
+            target,
             label,
             fingerprint,
         }
@@ -79,13 +87,13 @@ impl Extras {
             .iter()
             .map(|i| ExtraBaseline {
                 instance: i.clone(),
-                base: instance_baseline(&i.path, original_sql, &untimed, &lane).map(Arc::new),
+                base: instance_baseline(&i.target, original_sql, &untimed, &lane).map(Arc::new),
             })
             .collect();
         Extras {
             primary: Some(primary.clone()),
             instances,
-            original_tables: reads::tables_read(&primary.path, original_sql),
+            original_tables: reads::tables_read(&primary.target, original_sql),
         }
     }
 
@@ -99,7 +107,7 @@ impl Extras {
 
 /// Like [`prepare_baseline`] without timing, but an empty result is a valid reference.
 fn instance_baseline(
-    db: &Path,
+    db: &Target,
     sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
@@ -263,17 +271,18 @@ fn on_instance(v: Verdict, k: usize, label: &str) -> Verdict {
 /// Check one candidate on every instance; time it on the primary only if all agree.
 /// With no extra instance this is [`validate_candidate`] plus the reads-the-data rule.
 pub fn check(
-    primary: &Path,
+    primary: impl Into<Target>,
     base: &Baseline,
     extras: &Extras,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Checked {
-    match check_correctness(primary, base, extras, candidate_sql, cfg) {
+    let primary = primary.into();
+    match check_correctness(&primary, base, extras, candidate_sql, cfg) {
         Err(done) => done,
         Ok((eq, instances)) => Checked {
-            verdict: super::time_checked(primary, base, cfg, lane, eq),
+            verdict: super::time_checked(&primary, base, cfg, lane, eq),
             instances,
         },
     }
@@ -283,7 +292,7 @@ pub fn check(
 /// primary and on every extra instance, and reads the data. `Ok` is a candidate waiting
 /// for its timing on the primary (the run times it in the lane's queue); `Err` is final.
 pub fn check_correctness(
-    primary: &Path,
+    primary: impl Into<Target>,
     base: &Baseline,
     extras: &Extras,
     candidate_sql: &str,
@@ -293,11 +302,12 @@ pub fn check_correctness(
         skip_timing: true,
         ..cfg.clone()
     };
+    let primary = primary.into();
     // The lane is never used untimed; a local one keeps the signature honest.
     let lane = TimingLane::new();
-    let checked = super::check_candidate(primary, base, candidate_sql, cfg);
+    let checked = super::check_candidate(&primary, base, candidate_sql, cfg);
     let first = match &checked {
-        Ok(eq) => super::time_checked(primary, base, &untimed, &lane, eq.clone()),
+        Ok(eq) => super::time_checked(&primary, base, &untimed, &lane, eq.clone()),
         Err(v) => v.clone(),
     };
     let mut reports = Vec::new();
@@ -307,7 +317,7 @@ pub fn check_correctness(
             .as_ref()
             .map(|p| (p.label.as_str(), p.fingerprint.as_str()))
             .unwrap_or(("primary", ""));
-        reports.push(report(label, primary, fp, &first, Some(base.rows)));
+        reports.push(report(label, Path::new(&primary.display()), fp, &first, Some(base.rows)));
     }
     let mut eq = match checked {
         Ok(eq) => eq,
@@ -321,7 +331,7 @@ pub fn check_correctness(
     // Only a candidate that ran and matched is asked what it read: a table function the
     // sandbox refuses stays an execution error.
     let mut notes = Vec::new();
-    match reads::check(primary, extras.original_tables.as_deref(), candidate_sql) {
+    match reads::check(&primary, extras.original_tables.as_deref(), candidate_sql) {
         ReadCheck::Fine => {}
         ReadCheck::NoTable => {
             let verdict = Verdict::Failed {
@@ -367,7 +377,7 @@ pub fn check_correctness(
                 continue;
             }
         };
-        let v = validate_candidate(&i.path, b, candidate_sql, &untimed, &lane);
+        let v = validate_candidate(&i.target, b, candidate_sql, &untimed, &lane);
         reports.push(report(&i.label, &i.path, &i.fingerprint, &v, Some(b.rows)));
         match v {
             Verdict::Pass { .. } => {}

@@ -43,7 +43,7 @@ use equivalence::Outcome;
 pub use resultset::{Cell, ColumnInfo, ResultSet, Row};
 use sandbox::ExecError;
 pub use standalone::{aa_bench, aa_bench_verdicts, default_dbs, validate_cli, validate_cli_multi};
-use std::path::Path;
+use crate::db::Target;
 use std::time::Duration;
 pub use timing::TimingLane;
 pub use verdict::{Diff, Reason, RowCounts, Timing, Verdict};
@@ -131,14 +131,15 @@ fn candidate_failed(e: ExecError) -> Verdict {
 
 /// Check one candidate against the baseline and, if equivalent, time it in paired rounds.
 pub fn validate_candidate(
-    db: &Path,
+    db: impl Into<Target>,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Verdict {
-    match check_candidate(db, base, candidate_sql, cfg) {
-        Ok(checked) => time_checked(db, base, cfg, lane, checked),
+    let db = db.into();
+    match check_candidate(&db, base, candidate_sql, cfg) {
+        Ok(checked) => time_checked(&db, base, cfg, lane, checked),
         Err(v) => v,
     }
 }
@@ -156,12 +157,13 @@ pub struct Equivalent {
 /// the gate, one run on a pooled connection, column names, equivalence. `Err` is the
 /// final verdict.
 pub fn check_candidate(
-    db: &Path,
+    db: impl Into<Target>,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
 ) -> Result<Equivalent, Verdict> {
-    if let Err(e) = sandbox::check_single_query(candidate_sql) {
+    let db = db.into();
+    if let Err(e) = db.gate(candidate_sql) {
         return Err(Verdict::Error {
             reason: match e {
                 crate::db::gate::GateError::Parse(_) => Reason::ParseError,
@@ -170,7 +172,7 @@ pub fn check_candidate(
             message: e.to_string(),
         });
     }
-    let sb = match open(db, cfg) {
+    let sb = match open(&db, cfg) {
         Ok(sb) => sb,
         Err(message) => {
             return Err(Verdict::Error {
@@ -290,12 +292,13 @@ pub fn check_candidate(
 /// The timing half of [`validate_candidate`]: paired rounds on the lane (skipped when
 /// timing is off). A candidate that fails or times out here gets that verdict instead.
 pub fn time_checked(
-    db: &Path,
+    db: impl Into<Target>,
     base: &Baseline,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
     checked: Equivalent,
 ) -> Verdict {
+    let db = db.into();
     let Equivalent { sql, rows, notes } = checked;
     if cfg.timing_off() {
         return Verdict::Pass {
@@ -304,7 +307,7 @@ pub fn time_checked(
             notes,
         };
     }
-    match time_candidate(db, base, &sql, cfg, lane) {
+    match time_candidate(&db, base, &sql, cfg, lane) {
         Ok(timing) => Verdict::Pass {
             rows,
             timing,
@@ -317,7 +320,7 @@ pub fn time_checked(
 /// `candidate_sql` must have passed the gate (the lane runs it unchecked); the original
 /// passed it when the baseline ran it.
 fn time_candidate(
-    db: &Path,
+    db: &Target,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
@@ -347,14 +350,15 @@ fn time_candidate(
 /// Re-time an already validated candidate in fresh paired rounds (winner's curse).
 /// `None` when timing is off or either query fails or times out.
 pub fn confirm(
-    db: &Path,
+    db: impl Into<Target>,
     base: &Baseline,
     candidate_sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
 ) -> Option<Timing> {
-    if cfg.timing_off() || sandbox::check_single_query(candidate_sql).is_err() {
+    let db = db.into();
+    if cfg.timing_off() || db.gate(candidate_sql).is_err() {
         return None;
     }
-    time_candidate(db, base, candidate_sql, cfg, lane).ok()
+    time_candidate(&db, base, candidate_sql, cfg, lane).ok()
 }

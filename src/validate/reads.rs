@@ -7,7 +7,7 @@
 //! Tables come from the DAG walker (sqlparser; CTE names are not tables) matched against
 //! the database's tables, so table functions and typos are not counted.
 
-use std::path::Path;
+use crate::db::Target;
 
 /// Fact tables by name (TPC-DS); for other schemas the original's largest table counts.
 const FACT_NAMES: [&str; 7] = [
@@ -22,7 +22,7 @@ const FACT_NAMES: [&str; 7] = [
 
 /// The real tables of `db` that `sql` reads (lowercase name, rows). `None` when the SQL
 /// cannot be parsed or the DB cannot be read (the rule is then not applied).
-pub fn tables_read(db: &Path, sql: &str) -> Option<Vec<(String, u64)>> {
+pub fn tables_read(db: impl Into<Target>, sql: &str) -> Option<Vec<(String, u64)>> {
     let dag = crate::dag::parse_first_dag(sql).ok()?;
     let mut names: Vec<String> = Vec::new();
     for n in &dag.nodes {
@@ -32,7 +32,7 @@ pub fn tables_read(db: &Path, sql: &str) -> Option<Vec<(String, u64)>> {
             }
         }
     }
-    let schema = crate::db::schema_for_path(db, &names).ok()?;
+    let schema = db.into().schema(&names).ok()?;
     Some(
         schema
             .into_iter()
@@ -69,7 +69,7 @@ pub enum ReadCheck {
 }
 
 /// Applies the rule; `original` is [`tables_read`] of the original on the same DB.
-pub fn check(db: &Path, original: Option<&[(String, u64)]>, candidate_sql: &str) -> ReadCheck {
+pub fn check(db: impl Into<Target>, original: Option<&[(String, u64)]>, candidate_sql: &str) -> ReadCheck {
     let Some(original) = original.filter(|o| !o.is_empty()) else {
         return ReadCheck::Fine;
     };

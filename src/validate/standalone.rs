@@ -6,18 +6,19 @@
 
 use super::instances::{self, Extras, Instance};
 use super::{TimingLane, ValidatorConfig, Verdict, prepare_baseline, validate_candidate};
+use crate::db::Target;
 use std::path::{Path, PathBuf};
 
 /// `qt validate --db FILE ORIGINAL.sql CANDIDATE.sql [--json]`: print the verdict and
 /// return the exit code (0 pass, 1 otherwise). Missing files are `BadInput`.
 pub fn validate_cli(
-    db: &Path,
+    db: impl Into<Target>,
     original: &Path,
     candidate: &Path,
     json: bool,
     cfg: ValidatorConfig,
 ) -> anyhow::Result<i32> {
-    validate_cli_multi(&[db.to_path_buf()], original, candidate, json, cfg)
+    validate_cli_multi(&[db.into()], original, candidate, json, cfg)
 }
 
 /// The sample DBs `qt validate` uses without `--db`: the default generated sample
@@ -34,7 +35,7 @@ pub fn default_dbs(instances: u32) -> anyhow::Result<Vec<PathBuf>> {
 /// `qt validate --db A [--db B ...]`: the first DB is the primary (timed), the others are
 /// extra instances the candidate must also agree with.
 pub fn validate_cli_multi(
-    dbs: &[PathBuf],
+    dbs: &[Target],
     original: &Path,
     candidate: &Path,
     json: bool,
@@ -51,7 +52,7 @@ pub fn validate_cli_multi(
             ))
         })
     };
-    if !db.is_file() {
+    if db.path().is_some_and(|p| !p.is_file()) {
         return Err(crate::error::BadInput(format!(
             "sample DB {} does not exist; pass an existing DuckDB file with --db",
             db.display()
@@ -61,13 +62,12 @@ pub fn validate_cli_multi(
     let original_sql = read(original, "original query")?;
     let candidate_sql = read(candidate, "candidate query")?;
     for extra in &dbs[1..] {
-        crate::db::open_read_only(extra).map_err(|e| {
+        extra.check_open().map_err(|e| {
             crate::error::BadInput(format!("--db {}: {e}", extra.display()))
         })?;
     }
-    let label = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let primary = Instance::new(db.clone(), label(db));
-    let others: Vec<Instance> = dbs[1..].iter().map(|p| Instance::new(p.clone(), label(p))).collect();
+    let primary = Instance::of(db.clone(), db.short_label());
+    let others: Vec<Instance> = dbs[1..].iter().map(|t| Instance::of(t.clone(), t.short_label())).collect();
     let lane = TimingLane::new();
     let verdict = match prepare_baseline(db, &original_sql, &cfg, &lane) {
         Ok(base) => {
@@ -117,18 +117,19 @@ pub fn aa_bench(
 /// Like [`aa_bench`] but keeps the whole verdicts (intervals, false wins); a failed
 /// baseline gives a single verdict, the baseline's.
 pub fn aa_bench_verdicts(
-    db: &Path,
+    db: impl Into<Target>,
     queries: &[(String, String)],
     runs: usize,
     cfg: &ValidatorConfig,
 ) -> Vec<(String, Vec<Verdict>)> {
+    let db = db.into();
     let lane = TimingLane::new();
     queries
         .iter()
         .map(|(name, sql)| {
-            let verdicts = match prepare_baseline(db, sql, cfg, &lane) {
+            let verdicts = match prepare_baseline(&db, sql, cfg, &lane) {
                 Ok(base) => (0..runs)
-                    .map(|_| validate_candidate(db, &base, sql, cfg, &lane))
+                    .map(|_| validate_candidate(&db, &base, sql, cfg, &lane))
                     .collect(),
                 Err(v) => vec![v],
             };

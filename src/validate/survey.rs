@@ -83,7 +83,7 @@ fn natural_key(p: &Path) -> (String, u64, String) {
 
 /// Runs every statement of every file on `db` (threads 1, `deadline` each).
 pub fn survey(
-    db: &Path,
+    db: impl Into<crate::db::Target>,
     files: &[PathBuf],
     deadline: Duration,
     mut each: impl FnMut(&SurveyRow),

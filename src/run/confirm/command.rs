@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::stage::{StageInputs, run_stage};
 use super::target::{ConfirmTarget, StageSettings, stage_config};
+use crate::db::Target;
 use crate::error::{BadInput, EXIT_INTERRUPTED};
 use crate::record::{RunDir, confirm as rec, layout};
 use crate::report::Console;
@@ -57,7 +58,7 @@ fn prepare(o: &ConfirmOptions, target: &ConfirmTarget, run: RunDir) -> anyhow::R
         .map_err(|e| BadInput(format!("{}: {e}; the run folder is incomplete", run.file(layout::ORIGINAL).display())))?;
     let sql = crate::db::split_statements(&original).into_iter().next().unwrap_or(original.clone());
     // The run's own sample DB: by path where it exists here, else by its recorded fingerprint.
-    let primary = cfg["database"]["path"].as_str().map(PathBuf::from).filter(|p| p.is_file());
+    let primary = cfg["database"]["path"].as_str().map(PathBuf::from).filter(|p| p.is_file()).map(Target::from);
     if let Some(p) = &primary {
         target.refuse_primary(p)?;
     }
@@ -65,12 +66,12 @@ fn prepare(o: &ConfirmOptions, target: &ConfirmTarget, run: RunDir) -> anyhow::R
     if fp["sha256"].as_str() == Some(target.fingerprint.as_str()) && fp["file_size"].as_u64() == Some(target.file_size) {
         return Err(BadInput(format!(
             "{} is the sample DB run {} was screened on (same fingerprint); confirm on a full-size database",
-            target.path.display(),
+            target.target.display(),
             run.path.display()
         ))
         .into());
     }
-    target.check_queries(primary.as_deref(), &[(query_id.clone(), run.file(layout::ORIGINAL), sql.clone())])?;
+    target.check_queries(primary.as_ref(), &[(query_id.clone(), run.file(layout::ORIGINAL), sql.clone())])?;
     let validation: crate::spec::ValidationCfg = serde_json::from_value(cfg["spec"]["validation"].clone()).unwrap_or_default();
     let mut settings = validation.confirm.as_ref().map(StageSettings::from).unwrap_or_default();
     settings.timing_rounds = o.rounds.or(settings.timing_rounds);
@@ -102,7 +103,7 @@ pub fn confirm(o: &ConfirmOptions) -> anyhow::Result<i32> {
         ))
         .into());
     }
-    let target = ConfirmTarget::open(&o.db, o.label.as_deref())?;
+    let target = ConfirmTarget::open(Target::from(&o.db), o.label.as_deref())?;
     let prepared = runs.into_iter().map(|r| prepare(o, &target, r)).collect::<anyhow::Result<Vec<_>>>()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let result = rt.block_on(confirm_all(o, &target, prepared));
@@ -116,7 +117,7 @@ async fn confirm_all(o: &ConfirmOptions, target: &ConfirmTarget, prepared: Vec<P
     let lane = TimingLane::new();
     let run_id = crate::record::runs::new_run_id(&target.fingerprint);
     let mut console = Console::new(o.quiet, o.json);
-    console.line(&format!("qt {} - confirming {} run folder(s) on {} ({})", env!("CARGO_PKG_VERSION"), prepared.len(), target.label, target.path.display()));
+    console.line(&format!("qt {} - confirming {} run folder(s) on {} ({})", env!("CARGO_PKG_VERSION"), prepared.len(), target.label, target.target.display()));
     let (mut out, mut code) = (Vec::new(), 0);
     for p in &prepared {
         if cancel.is_cancelled() {
@@ -173,7 +174,7 @@ async fn confirm_all(o: &ConfirmOptions, target: &ConfirmTarget, prepared: Vec<P
         console.emit("exit 1: a candidate that passed on the samples gives another answer at full size (see WRONG AT FULL SIZE above)");
     }
     if o.json {
-        let v = json!({"db": target.label, "path": target.path, "fingerprint": target.fingerprint, "run_id": run_id, "runs": out, "exit_code": code});
+        let v = json!({"db": target.label, "path": target.target.display(), "fingerprint": target.fingerprint, "run_id": run_id, "runs": out, "exit_code": code});
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(code)

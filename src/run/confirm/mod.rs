@@ -18,7 +18,9 @@ pub use stage::{StageInputs, StageOutcome, run_stage};
 pub use target::{ConfirmTarget, StageSettings, stage_config};
 
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::db::Target;
 
 use crate::spec::Experiment;
 use crate::validate::ValidatorConfig;
@@ -35,7 +37,7 @@ pub struct ConfirmPlan {
 impl ConfirmTarget {
     /// What config.json records as `database.confirm`.
     pub fn config_json(&self) -> Value {
-        json!({"db": self.label, "path": self.path, "fingerprint": self.fingerprint})
+        json!({"db": self.label, "path": self.target.display(), "fingerprint": self.fingerprint})
     }
 }
 
@@ -52,11 +54,11 @@ pub fn query_statements(exp: &Experiment) -> Vec<(String, PathBuf, String)> {
 
 /// `[validation.confirm]` of a run, resolved (the DB built once if generated) and checked
 /// against the primary and every query; `None` when the spec has none.
-pub async fn prepare(exp: &Experiment, primary: &Path, quiet: bool) -> anyhow::Result<Option<std::sync::Arc<ConfirmPlan>>> {
+pub async fn prepare(exp: &Experiment, primary: &Target, quiet: bool) -> anyhow::Result<Option<std::sync::Arc<ConfirmPlan>>> {
     let Some(c) = &exp.confirm else { return Ok(None) };
     let target = ConfirmTarget::resolve(c, quiet).await?;
     target.refuse_primary(primary)?;
-    let (t, p, qs) = (target.clone(), primary.to_path_buf(), query_statements(exp));
+    let (t, p, qs) = (target.clone(), primary.clone(), query_statements(exp));
     tokio::task::spawn_blocking(move || t.check_queries(Some(&p), &qs)).await??;
     let cfg = stage_config(&exp.resolved.validation, &StageSettings::from(c));
     Ok(Some(std::sync::Arc::new(ConfirmPlan { target, cfg, top: c.top, min_speedup: c.min_speedup })))

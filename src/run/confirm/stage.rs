@@ -100,7 +100,7 @@ pub async fn run_stage(inp: StageInputs<'_>, lane: &TimingLane, cancel: &Cancel,
         }
     };
     let original_tables = {
-        let (path, sql) = (inp.target.path.clone(), inp.sql.to_string());
+        let (path, sql) = (inp.target.target.clone(), inp.sql.to_string());
         blocking(cancel, move || reads::tables_read(&path, &sql)).await.flatten()
     };
     let extras = Arc::new(Extras { primary: None, instances: Vec::new(), original_tables });
@@ -155,7 +155,7 @@ async fn baseline(inp: &StageInputs<'_>, lane: &TimingLane, cancel: &Cancel, on:
         inp.query_id, inp.target.label, cfg.warmup, cfg.timing_rounds, cfg.threads
     )));
     let root = crate::db::cache_dir().join("baselines");
-    let (path, key, sql, cfg, lane) = (inp.target.path.clone(), inp.target.key.clone(), inp.sql.to_string(), cfg.clone(), lane.clone());
+    let (path, key, sql, cfg, lane) = (inp.target.target.clone(), inp.target.key.clone(), inp.sql.to_string(), cfg.clone(), lane.clone());
     let (got, source) = blocking(cancel, move || baseline_cache::cached_baseline(&root, &path, &key, &sql, &cfg, &lane)).await?;
     let text = match &got {
         Ok(b) => format!(
@@ -196,14 +196,14 @@ async fn check(
         Err(v) => return Some(v.clone()),
     };
     on(Event::ConfirmProgress(format!("{head}: comparing results...")));
-    let (path, sql, cfg, ex, b) = (inp.target.path.clone(), p.sql.clone(), inp.cfg.clone(), extras.clone(), base.clone());
+    let (path, sql, cfg, ex, b) = (inp.target.target.clone(), p.sql.clone(), inp.cfg.clone(), extras.clone(), base.clone());
     let checked = blocking(cancel, move || instances::check_correctness(&path, &b, &ex, &sql, &cfg)).await?;
     let eq = match checked {
         Err(done) => return Some(done.verdict),
         Ok((eq, _)) => eq,
     };
     on(Event::ConfirmProgress(format!("{head}: timing {} paired rounds...", inp.cfg.timing_rounds)));
-    let (path, cfg, lane) = (inp.target.path.clone(), inp.cfg.clone(), lane.clone());
+    let (path, cfg, lane) = (inp.target.target.clone(), inp.cfg.clone(), lane.clone());
     blocking(cancel, move || crate::validate::time_checked(&path, &base, &cfg, &lane, eq)).await
 }
 
@@ -230,7 +230,7 @@ fn confirm_object(inp: &StageInputs<'_>, p: &Pick, base: &Result<Arc<Baseline>, 
     let (ci95, win) = (timing["ci95"].clone(), timing["win"].as_bool() == Some(true));
     json!({
         "db": inp.target.label,
-        "path": inp.target.path,
+        "path": inp.target.target.display(),
         "fingerprint": inp.target.fingerprint,
         "status": m["status"],
         "reason": m["reason"],

@@ -7,9 +7,9 @@
 //! It runs nothing but that check; the stage (`stage.rs`) runs the candidates.
 
 use anyhow::Context as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::db::{self, GenSpec};
+use crate::db::{self, GenSpec, Target};
 use crate::error::BadInput;
 use crate::spec::DbSource;
 use crate::spec::confirm::ConfirmSpec;
@@ -20,7 +20,8 @@ use crate::validate::{ValidatorConfig, reads};
 pub struct ConfirmTarget {
     /// How records and the console name it: `tpcds sf10`, or the file name.
     pub label: String,
-    pub path: PathBuf,
+    /// Where it is read and timed (a DuckDB file today; any engine behind the seam).
+    pub target: Target,
     /// The fingerprint hash (schema + row counts), recorded with every confirmation.
     pub fingerprint: String,
     pub file_size: u64,
@@ -37,19 +38,17 @@ pub fn generated_label(g: &GenSpec) -> String {
 }
 
 impl ConfirmTarget {
-    /// An existing DuckDB file (fingerprinted read-only); not a DuckDB file is bad input.
-    pub fn open(path: &Path, label: Option<&str>) -> anyhow::Result<ConfirmTarget> {
-        db::open_read_only(path).map_err(|e| BadInput(format!("confirm DB: {e}")))?;
-        let fp = db::fingerprint(path).with_context(|| format!("fingerprinting the confirm DB {}", path.display()))?;
-        let label = label
-            .map(str::to_string)
-            .unwrap_or_else(|| path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string()));
+    /// An existing database (fingerprinted read-only); one that cannot be opened is bad input.
+    pub fn open(target: Target, label: Option<&str>) -> anyhow::Result<ConfirmTarget> {
+        target.check_open().map_err(|e| BadInput(format!("confirm DB: {e}")))?;
+        let fp = target.fingerprint().with_context(|| format!("fingerprinting the confirm DB {}", target.display()))?;
+        let label = label.map(str::to_string).unwrap_or_else(|| target.short_label());
         Ok(ConfirmTarget {
             label,
             key: format!("{}:{}:{}", fp.sha256, fp.file_size, fp.mtime),
             fingerprint: fp.sha256,
             file_size: fp.file_size,
-            path: path.to_path_buf(),
+            target,
         })
     }
 
@@ -57,7 +56,7 @@ impl ConfirmTarget {
     /// progress on stderr unless `quiet`).
     pub async fn resolve(spec: &ConfirmSpec, quiet: bool) -> anyhow::Result<ConfirmTarget> {
         match &spec.db {
-            DbSource::Path(p) => ConfirmTarget::open(p, None),
+            DbSource::Path(p) => ConfirmTarget::open(Target::from(p), None),
             DbSource::Generate { .. } => {
                 let g = spec.db.gen_spec().context("generated confirm DB")?;
                 let label = generated_label(&g);
@@ -67,21 +66,22 @@ impl ConfirmTarget {
                 let path = tokio::task::spawn_blocking(move || db::ensure_generated_spec(&g, !quiet))
                     .await
                     .context("confirm DB generation task")??;
-                ConfirmTarget::open(&path, Some(&label))
+                ConfirmTarget::open(Target::from(path), Some(&label))
             }
         }
     }
 
     /// A confirmation on the primary sample itself would only repeat the screening:
     /// refused (same file, or same content fingerprint and size).
-    pub fn refuse_primary(&self, primary: &Path) -> anyhow::Result<()> {
-        let same_file = std::fs::canonicalize(primary).ok().zip(std::fs::canonicalize(&self.path).ok()).is_some_and(|(a, b)| a == b);
-        let same_content = db::fingerprint(primary).is_ok_and(|fp| fp.sha256 == self.fingerprint && fp.file_size == self.file_size);
-        if same_file || same_content {
+    pub fn refuse_primary(&self, primary: &Target) -> anyhow::Result<()> {
+        let canon = |t: &Target| t.path().and_then(|p| std::fs::canonicalize(p).ok());
+        let same_file = canon(primary).is_some() && canon(primary) == canon(&self.target);
+        let same_content = primary.fingerprint().is_ok_and(|fp| fp.sha256 == self.fingerprint && fp.file_size == self.file_size);
+        if same_file || same_content || *primary == self.target {
             return Err(BadInput(format!(
                 "the confirm DB {} is the primary sample DB {}: confirming there would only repeat the screening; \
                  point validation.confirm.db (or --db) at a full-size database, e.g. db = {{ generate = {{ benchmark = \"tpcds\", scale = 10 }} }}",
-                self.path.display(),
+                self.target.display(),
                 primary.display()
             ))
             .into());
@@ -90,27 +90,27 @@ impl ConfirmTarget {
     }
 
     /// Every query must bind on the confirm DB: each table it reads on `primary` exists
-    /// there (else the message names the table), then DuckDB binds the whole query (its
-    /// message names a missing column). `queries`: (query id, file, the SQL validated).
-    pub fn check_queries(&self, primary: Option<&Path>, queries: &[(String, PathBuf, String)]) -> anyhow::Result<()> {
+    /// there (else the message names the table), then the engine binds the whole query
+    /// (its message names a missing column). `queries`: (query id, file, the SQL validated).
+    pub fn check_queries(&self, primary: Option<&Target>, queries: &[(String, PathBuf, String)]) -> anyhow::Result<()> {
         for (id, file, sql) in queries {
             if let Some(read) = primary.and_then(|p| reads::tables_read(p, sql)) {
                 let names: Vec<String> = read.iter().map(|(n, _)| n.clone()).collect();
-                let have = db::schema_for_path(&self.path, &names).map_err(|e| BadInput(format!("confirm DB {}: {e}", self.path.display())))?;
+                let have = self.target.schema(&names).map_err(|e| BadInput(format!("confirm DB {}: {e}", self.target.display())))?;
                 if let Some(missing) = names.iter().find(|n| !have.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
                     return Err(BadInput(format!(
                         "the confirm DB {} has no table {missing}, which query {id} ({}) reads; confirm on a full-size copy of the same schema",
-                        self.path.display(),
+                        self.target.display(),
                         file.display()
                     ))
                     .into());
                 }
             }
-            db::binds(&self.path, sql).map_err(|e| {
+            self.target.binds(sql).map_err(|e| {
                 BadInput(format!(
                     "query {id} ({}) does not run on the confirm DB {}: {e}; confirm on a full-size copy of the same schema",
                     file.display(),
-                    self.path.display()
+                    self.target.display()
                 ))
             })?;
         }

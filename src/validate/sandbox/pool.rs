@@ -13,37 +13,26 @@
 //! first). It does not decide how many checks run at once (run/ does).
 
 use super::{OpenError, Sandbox};
-use std::path::{Path, PathBuf};
+use crate::db::{Target, TargetKey};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::SystemTime;
 
 /// Idle connections kept across all sample DBs.
 pub const IDLE_CAP: usize = 6;
 
-/// What a connection is interchangeable on.
+/// What a connection is interchangeable on: the database (for a file: path, inode, size
+/// and modification time) and the session settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnKey {
-    path: PathBuf,
-    inode: u64,
-    len: u64,
-    modified: Option<SystemTime>,
+    target: TargetKey,
     threads: u32,
     memory_limit: String,
 }
 
 impl ConnKey {
-    pub fn new(db: &Path, threads: u32, memory_limit: &str) -> Self {
-        let meta = std::fs::metadata(db).ok();
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino;
-        #[cfg(not(unix))]
-        let inode = |_: &std::fs::Metadata| 0u64;
+    pub fn new(db: impl Into<Target>, threads: u32, memory_limit: &str) -> Self {
         Self {
-            path: db.to_path_buf(),
-            inode: meta.as_ref().map(inode).unwrap_or(0),
-            len: meta.as_ref().map(|m| m.len()).unwrap_or(0),
-            modified: meta.and_then(|m| m.modified().ok()),
+            target: db.into().key(),
             threads,
             memory_limit: memory_limit.to_string(),
         }
@@ -113,14 +102,15 @@ pub fn opened() -> usize {
 }
 
 /// A sandbox on `db` with these settings, reused when an intact one is idle.
-pub fn checkout(db: &Path, threads: u32, memory_limit: &str) -> Result<Pooled, OpenError> {
-    let key = ConnKey::new(db, threads, memory_limit);
+pub fn checkout(db: impl Into<Target>, threads: u32, memory_limit: &str) -> Result<Pooled, OpenError> {
+    let db = db.into();
+    let key = ConnKey::new(&db, threads, memory_limit);
     // The intact check runs under the lock (a tiny query); opening runs outside it.
     let reused = pool().lock().unwrap_or_else(|e| e.into_inner()).take(&key);
     let sb = match reused {
         Some(sb) => sb,
         None => {
-            let sb = Sandbox::open(db, threads, memory_limit)?;
+            let sb = Sandbox::open(&db, threads, memory_limit)?;
             OPENED.fetch_add(1, Ordering::Relaxed);
             sb
         }

@@ -1,7 +1,7 @@
 //! The timing lane: one timed query on the machine at a time, on its own connection, in
 //! order-balanced paired rounds.
 //!
-//! Every worker shares one [`TimingLane`]. The lane owns its DuckDB connections (one per
+//! Every worker shares one [`TimingLane`]. The lane owns its sessions (one per
 //! sample DB and settings, kept for the whole run, so its buffer pool stays warm and no
 //! candidate is timed on a connection that just opened), and a candidate's timing holds
 //! the lane from its warmup to its last round, so it is never released mid-measurement.
@@ -31,7 +31,7 @@ use stats::{
     BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, balanced_speedup, block_bootstrap_ci,
     block_t_lower_bound, median,
 };
-use std::path::Path;
+use crate::db::Target;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -67,16 +67,17 @@ impl TimingLane {
     /// use, reused after).
     pub fn with_connection<T>(
         &self,
-        db: &Path,
+        db: impl Into<Target>,
         threads: u32,
         memory_limit: &str,
         f: impl FnOnce(&Sandbox) -> T,
     ) -> Result<T, OpenError> {
+        let db = db.into();
         let mut lane = self.hold();
-        let key = ConnKey::new(db, threads, memory_limit);
+        let key = ConnKey::new(&db, threads, memory_limit);
         let sb = match lane.conns.take(&key) {
             Some(sb) => sb,
-            None => Sandbox::open(db, threads, memory_limit)?,
+            None => Sandbox::open(&db, threads, memory_limit)?,
         };
         let out = f(&sb);
         lane.conns.put(key, sb, LANE_CONNECTIONS);
