@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// One confirmed candidate: its screening figures and its full-size confirmation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Confirmed {
     pub number: u32,
     pub arm: String,

@@ -81,6 +81,8 @@ pub struct GenReport {
     pub timing_note: Option<String>,
     /// Re-timing of this generation when it was the query's best: (speedup, held).
     pub confirmed: Option<(f64, Option<bool>)>,
+    /// The full-size confirmation (`confirm`), when this generation was confirmed.
+    pub full: Option<super::summary_full::FullStat>,
     pub examples: Vec<String>,
     pub transforms: Vec<String>,
     pub tokens_prompt: u64,
@@ -142,6 +144,11 @@ pub struct RunReport {
     pub elapsed_s: f64,
     pub total: Option<u64>,
     pub confirmed: Value,
+    /// Sample vs full size: the confirm DB used last and what its confirmations show.
+    pub full_db: Option<String>,
+    pub full: Option<super::predict::Prediction>,
+    /// The confirmed candidates behind `full` (the points of the scatter plot).
+    pub full_points: Vec<super::predict::Confirmed>,
     pub arms: Vec<ArmStats>,
     /// Sorted: passes by speedup (best first), then the rest by number.
     pub gens: Vec<GenReport>,
@@ -235,6 +242,13 @@ fn assemble(kind: Kind, dir: &Path, runs: Vec<RunReport>, cfg: &Value) -> Report
             }
         }
     }
+    // The full-size confirm DBs, named like the others (config.json knows only the spec's).
+    for f in runs.iter().flat_map(|r| r.gens.iter()).filter_map(|g| g.full.as_ref()) {
+        let entry = (format!("{} (full size: {})", f.path.clone().unwrap_or_default(), f.db), f.fingerprint.chars().take(16).collect::<String>());
+        if !header.databases.contains(&entry) {
+            header.databases.push(entry);
+        }
+    }
     let transforms = transform_table(runs.iter().flat_map(|r| r.gens.iter()));
     ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms }
 }
@@ -297,6 +311,7 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         .filter_map(|a| s(&a["name"]))
         .collect();
     let arms = arm_stats(&gens, &arm_order);
+    let (full_db, full_points) = full_of(&gens);
     Ok(RunReport {
         dir: dir.into(),
         query_id: s(&cfg["query_id"]).unwrap_or_default(),
@@ -307,9 +322,19 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         elapsed_s: summary["elapsed_seconds"].as_f64().unwrap_or(0.0),
         total: cfg["total_generations"].as_u64().or(summary["total_workers"].as_u64()),
         confirmed,
+        full: full_db.as_ref().map(|_| super::predict::predict(&full_points)),
+        full_db,
+        full_points,
         arms,
         gens,
     })
+}
+
+/// The confirm DB used last and its confirmed candidates (screening figures beside them).
+pub fn full_of(gens: &[GenReport]) -> (Option<String>, Vec<super::predict::Confirmed>) {
+    let list: Vec<(u32, &str, Option<f64>, bool, &super::summary_full::FullStat)> =
+        gens.iter().filter_map(|g| g.full.as_ref().map(|f| (g.number, g.arm.as_str(), g.speedup, g.win, f))).collect();
+    super::summary_full::latest_confirmed(&list)
 }
 
 fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport {
@@ -339,6 +364,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport 
         below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
         timing_note: s(&v["timing"]["timing_note"]),
         confirmed,
+        full: super::summary_full::FullStat::from_record(v),
         examples: strings(&v["examples"]),
         transforms: strings(&v["transforms"]),
         tokens_prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use super::predict::{Confirmed, Prediction, predict};
 use super::summary::GenStat;
 
-/// A generation's `confirm` object, as far as the summary needs it.
-#[derive(Debug, Clone, PartialEq)]
+/// A generation's `confirm` object, as far as the summary and the report need it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FullStat {
     /// The confirm DB's label (`tpcds sf10`, a file name).
     pub db: String,
@@ -25,6 +25,11 @@ pub struct FullStat {
     pub ci95: Option<[f64; 2]>,
     pub win: bool,
     pub confirmed_at: String,
+    /// The equivalence reason behind `differs_at_full_scale` (`value_mismatch`...).
+    pub detail: Option<String>,
+    pub error: Option<String>,
+    /// Another generation of the same SQL whose confirmation this one shares.
+    pub same_as: Option<String>,
 }
 
 impl FullStat {
@@ -42,6 +47,9 @@ impl FullStat {
             ci95: ci[0].as_f64().zip(ci[1].as_f64()).map(|(a, b)| [a, b]),
             win: c["win"].as_bool() == Some(true),
             confirmed_at: text("confirmed_at").unwrap_or_default(),
+            detail: text("detail"),
+            error: text("error"),
+            same_as: text("same_as"),
         })
     }
 
@@ -54,9 +62,36 @@ impl FullStat {
 /// (a run confirmed on SF10, later on a production copy, reports the latter; the log
 /// keeps both).
 fn current(records: &BTreeMap<u32, GenStat>) -> Vec<(u32, &GenStat, &FullStat)> {
-    let latest = records.values().filter_map(|g| g.full.as_ref()).max_by(|a, b| a.confirmed_at.cmp(&b.confirmed_at));
-    let Some(fp) = latest.map(|f| f.fingerprint.clone()) else { return Vec::new() };
+    let Some(fp) = latest_fingerprint(records.values().filter_map(|g| g.full.as_ref())) else { return Vec::new() };
     records.iter().filter_map(|(n, g)| g.full.as_ref().filter(|f| f.fingerprint == fp).map(|f| (*n, g, f))).collect()
+}
+
+/// The fingerprint of the confirm DB used last (latest `confirmed_at`).
+pub fn latest_fingerprint<'a>(fulls: impl Iterator<Item = &'a FullStat>) -> Option<String> {
+    fulls.max_by(|a, b| a.confirmed_at.cmp(&b.confirmed_at)).map(|f| f.fingerprint.clone())
+}
+
+/// The candidates confirmed on the confirm DB used last, as the prediction reads them,
+/// and that DB's label. `gens`: (number, arm, screening speedup, screening win, confirm).
+pub fn latest_confirmed<'a>(gens: &[(u32, &'a str, Option<f64>, bool, &'a FullStat)]) -> (Option<String>, Vec<Confirmed>) {
+    let Some(fp) = latest_fingerprint(gens.iter().map(|g| g.4)) else { return (None, Vec::new()) };
+    let mine: Vec<&(u32, &str, Option<f64>, bool, &FullStat)> = gens.iter().filter(|g| g.4.fingerprint == fp).collect();
+    let label = mine.first().map(|g| g.4.db.clone());
+    let items = mine
+        .iter()
+        .map(|(n, arm, sample, win, f)| Confirmed {
+            number: *n,
+            arm: arm.to_string(),
+            sample: sample.unwrap_or(f64::NAN),
+            sample_win: *win,
+            full_status: f.status.clone(),
+            full_reason: f.reason.clone(),
+            full: f.speedup,
+            full_ci95: f.ci95,
+            full_win: f.win,
+        })
+        .collect();
+    (label, items)
 }
 
 fn confirmed_items<'a>(items: impl Iterator<Item = (u32, &'a GenStat, &'a FullStat)>) -> Vec<Confirmed> {

@@ -72,6 +72,8 @@ struct RunView<'a> {
     base_prompt: &'a str,
     interrupted: bool,
     confirmed: Option<String>,
+    /// Sample vs full size (`[validation.confirm]`, `qt confirm`), when confirmed.
+    full: Option<super::full_view::FullSection>,
     arms: Vec<ArmView<'a>>,
     curves: Vec<Curve>,
     best_max: f64,
@@ -89,6 +91,8 @@ struct Cell {
     valid_rate: Option<f64>,
     heat: String,
     marks: String,
+    /// The best full-size speedup of the arm (`WRONG` when a candidate differs there).
+    full: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -113,6 +117,8 @@ struct View<'a> {
     matrix: Vec<MatrixRow>,
     runs: Vec<RunView<'a>>,
     generations: usize,
+    full_runs: Vec<super::full_view::FullRow>,
+    full_pooled: Option<super::full_view::FullSection>,
 }
 
 fn prompt_cut(prompt: &str, base: &str) -> (usize, String, usize) {
@@ -246,6 +252,7 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         base_prompt: &r.base_prompt,
         interrupted: r.interrupted,
         confirmed: r.confirmed.get("confirmed_speedup").map(|_| confirmed_line(&r.confirmed)),
+        full: super::full_view::run_section(r),
         arms,
         curves,
         best_max,
@@ -286,13 +293,27 @@ fn matrix(m: &ReportModel) -> Vec<MatrixRow> {
                     if run.gens.iter().filter(|g| g.arm == *arm && g.is_pass()).max_by(|x, y| x.speedup.unwrap_or(0.0).total_cmp(&y.speedup.unwrap_or(0.0))).is_some_and(|g| g.below_floor) {
                         marks.push('~');
                     }
-                    Some(Cell { best: a.best_speedup, median: a.median_speedup, valid_rate: a.valid_rate, heat: heat(a.best_speedup).into(), marks })
+                    let full = full_cell(run.gens.iter().filter(|g| g.arm == *arm));
+                    Some(Cell { best: a.best_speedup, median: a.median_speedup, valid_rate: a.valid_rate, heat: heat(a.best_speedup).into(), marks, full })
                 })
                 .collect();
             let link = m.runs.iter().find(|r| r.query_id == q).map(|r| link_to(&m.dir, &r.dir)).unwrap_or_default();
             MatrixRow { query_id: q, link, cells }
         })
         .collect()
+}
+
+/// The matrix's full-size figure of one arm: `WRONG` when one of its candidates differs
+/// at full size, else its best full speedup; `None` when nothing was confirmed.
+fn full_cell<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Option<String> {
+    let fulls: Vec<&crate::record::summary_full::FullStat> = gens.filter_map(|g| g.full.as_ref()).collect();
+    if fulls.is_empty() {
+        return None;
+    }
+    if fulls.iter().any(|f| f.reason.as_deref() == Some("differs_at_full_scale")) {
+        return Some("WRONG".into());
+    }
+    Some(fulls.iter().filter(|f| f.is_pass()).filter_map(|f| f.speedup).reduce(f64::max).map(|b| format!("{b:.2}x")).unwrap_or_else(|| "-".into()))
 }
 
 fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -313,6 +334,7 @@ fn view(m: &ReportModel) -> View<'_> {
             st
         })
         .collect();
+    let (full_runs, full_pooled) = if m.kind == Kind::Sweep { super::full_view::sweep_sections(m) } else { (Vec::new(), None) };
     let title = match m.kind {
         Kind::Run => format!("qt report: {} q{}", m.header.name, m.runs.first().map(|r| r.query_id.as_str()).unwrap_or("?")),
         Kind::Sweep => format!("qt report: {} (sweep)", m.header.name),
@@ -331,6 +353,8 @@ fn view(m: &ReportModel) -> View<'_> {
         matrix: if m.kind == Kind::Sweep { matrix(m) } else { Vec::new() },
         runs: if m.kind == Kind::Run { m.runs.iter().map(|r| run_view(m, r)).collect() } else { Vec::new() },
         generations: m.generation_count(),
+        full_runs,
+        full_pooled,
     }
 }
 

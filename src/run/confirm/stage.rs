@@ -151,7 +151,7 @@ pub async fn run_stage(inp: StageInputs<'_>, lane: &TimingLane, cancel: &Cancel,
 async fn baseline(inp: &StageInputs<'_>, lane: &TimingLane, cancel: &Cancel, on: &mut (dyn FnMut(Event) + Send)) -> Option<Result<Arc<Baseline>, Verdict>> {
     let cfg = &inp.cfg;
     on(Event::ConfirmProgress(format!(
-        "q{} on {}: the original (2 correctness runs, {} warmup + {} timed rounds, {} threads; reused from the cache when this DB and settings were seen before)...",
+        "q{} on {}: the original (2 correctness runs, {} warmup + {} timed rounds, threads {}; reused from the cache when this DB and settings were seen before)...",
         inp.query_id, inp.target.label, cfg.warmup, cfg.timing_rounds, cfg.threads
     )));
     let root = crate::db::cache_dir().join("baselines");
