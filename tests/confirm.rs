@@ -308,3 +308,36 @@ fn bad_confirm_settings_are_exit_2_before_anything_runs() {
         assert!(sorted_entries(&out, |p| p.is_dir()).is_empty(), "{what}: nothing was started");
     }
 }
+
+/// The sample-vs-full section of report.html in a real browser: one point per candidate
+/// confirmed with both speedups, the wrong one marked apart, the Spearman figure, a
+/// `full size` column beside the sample speedup, no script error, no network request.
+#[test]
+fn the_sample_vs_full_plot_works_in_a_real_browser() {
+    let Some(bin) = common::browser::chromium() else { return };
+    let (spec, out) = spec("browser", CONFIRM);
+    let o = qt().args(["run", spec.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = the_run(&out);
+    let s = read_json(&run.join("summary.json"));
+    let url = format!("file://{}", run.join("report.html").display());
+    let (dom, log) = common::browser::browse(&bin, &url, &["--virtual-time-budget=5000", "--dump-dom"]);
+    assert!(dom.contains("data-js=\"ok\""), "the script ran to the end:\n{log}");
+    let section = &dom[dom.find("<section class=\"full\"").expect("a sample-vs-full section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert_eq!(section.matches("<circle class=\"pt ").count() as u64, s["full"]["pairs"].as_u64().unwrap(), "one point per candidate with both speedups");
+    assert_eq!(section.matches("<g class=\"wrong\">").count(), 1, "the wrong one is marked apart");
+    assert!(section.contains("gen_02"), "its title names it");
+    assert!(section.contains("Spearman"), "{section}");
+    assert!(dom.contains("<th>full size</th>"), "a full-size column");
+    let header = &dom[dom.find("<thead><tr><th>gen</th>").unwrap()..];
+    let header = &header[..header.find("</tr>").unwrap()];
+    assert!(header.find("speedup").unwrap() < header.find("full size").unwrap(), "sample and full side by side: {header}");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Refused to")).collect();
+    assert!(console.is_empty(), "browser console:\n{}", console.join("\n"));
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("confirm-report.png");
+    let _ = std::fs::remove_file(&shot);
+    common::browser::browse(&bin, &format!("{url}#full-qconfirm1"), &["--virtual-time-budget=5000", "--window-size=1400,1800", &format!("--screenshot={}", shot.display())]);
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot at {}", shot.display());
+    eprintln!("screenshot: {}", shot.display());
+}

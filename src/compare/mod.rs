@@ -11,6 +11,8 @@
 //! speed, so "B better" means a B generation is worth more than an A generation.
 
 
+pub mod full;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -54,6 +56,11 @@ pub struct Row {
     pub arm: String,
     pub a: Metrics,
     pub b: Metrics,
+    /// Best speedup confirmed on the full-size DB (and candidates wrong there), per side.
+    pub full_a: Option<f64>,
+    pub full_b: Option<f64>,
+    pub wrong_at_full_a: usize,
+    pub wrong_at_full_b: usize,
 }
 
 /// A difference with its bootstrap 95% interval. Ratios are B/A; rates are B-A.
@@ -106,6 +113,9 @@ pub struct Comparison {
     pub only_in_b: Vec<String>,
     pub rows: Vec<Row>,
     pub arms: Vec<ArmComparison>,
+    /// Sample vs full size per query of each side (empty when nothing was confirmed).
+    pub full_a: Vec<full::FullSide>,
+    pub full_b: Vec<full::FullSide>,
 }
 
 /// Read both folders and compare them.
@@ -161,7 +171,8 @@ pub fn compare(a: &ReportModel, b: &ReportModel, noise: f64) -> Result<Compariso
             }
             let wins = |g: &[&GenReport]| g.iter().filter(|g| g.is_pass() && g.win && !g.below_floor).count();
             let (sa, sb) = (samples(&ga), samples(&gb));
-            rows.push(Row { query_id: q.clone(), arm: arm.clone(), a: metrics(&sa, wins(&ga)), b: metrics(&sb, wins(&gb)) });
+            let ((full_a, wrong_at_full_a), (full_b, wrong_at_full_b)) = (full::best_full(&ga), full::best_full(&gb));
+            rows.push(Row { query_id: q.clone(), arm: arm.clone(), a: metrics(&sa, wins(&ga)), b: metrics(&sb, wins(&gb)), full_a, full_b, wrong_at_full_a, wrong_at_full_b });
             pairs.push((sa, sb));
         }
         if !pairs.is_empty() {
@@ -180,6 +191,8 @@ pub fn compare(a: &ReportModel, b: &ReportModel, noise: f64) -> Result<Compariso
         only_in_b: qb.iter().filter(|q| !shared.contains(q)).cloned().collect(),
         rows,
         arms: per_arm,
+        full_a: full::sides(a),
+        full_b: full::sides(b),
     })
 }
 

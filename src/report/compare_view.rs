@@ -71,6 +71,7 @@ pub fn table(c: &Comparison) -> String {
             ratio(&a.best_ratio)
         ));
     }
+    t.push_str(&super::compare_full::table(c));
     t
 }
 
@@ -101,5 +102,6 @@ pub fn markdown(c: &Comparison) -> String {
             r.query_id, r.arm, a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3]
         ));
     }
+    t.push_str(&super::compare_full::markdown(c));
     t
 }
