@@ -61,6 +61,10 @@ pub struct ConfirmArgs {
     /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
+    /// Recompute the original's baseline on the DB instead of reusing the cached one
+    /// (e.g. after the machine changed).
+    #[arg(long)]
+    pub fresh_baseline: bool,
     /// Print a JSON object per run folder on stdout (human lines go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -269,7 +273,9 @@ pub struct BenchArgs {
     /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
     /// instances alone), aa_run (A/A through `qt run`: false wins, several minutes at
     /// scale 1), report (the HTML report of n_validated generations: size, render time),
-    /// all (the full set the README reports, several minutes).
+    /// all (the full set the README reports, several minutes). Never in all: confirm_db
+    /// (build of the full-size confirm DB), confirm (q1's top 3 confirmed on it),
+    /// confirm_predict (39 TPC-DS rewrites: sample vs full-size speedup, an hour or more).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
@@ -287,6 +293,12 @@ pub struct BenchArgs {
     /// aa_run: scale of the generated TPC-DS sample DB.
     #[arg(long, default_value_t = 1.0)]
     pub aa_scale: f64,
+    /// confirm, confirm_db, confirm_predict: scale of the full-size TPC-DS confirm DB.
+    #[arg(long, default_value_t = 10.0)]
+    pub full_scale: f64,
+    /// confirm, confirm_predict: the screening sample as SCALE:FRACTION (SF100 @ 1%).
+    #[arg(long, default_value = "100:0.01", value_name = "SCALE:FRACTION")]
+    pub sample_db: String,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

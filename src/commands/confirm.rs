@@ -33,5 +33,6 @@ pub fn confirm(a: &ConfirmArgs) -> anyhow::Result<i32> {
         threads: a.threads,
         json: a.json,
         quiet: a.quiet,
+        fresh_baseline: a.fresh_baseline,
     })
 }

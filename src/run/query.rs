@@ -368,6 +368,7 @@ pub async fn run_query(
             min_speedup: plan.min_speedup,
             largest_gen: largest,
             run_id: &q.run_id,
+            fresh_baseline: false,
         };
         let out = super::confirm::run_stage(inp, &q.lane, &q.cancel, &mut |ev| console.on_event(&ev)).await;
         // The summary reads each generation's `confirm` from disk, like a resume would.

@@ -35,7 +35,8 @@ pub enum Source {
 }
 
 /// [`prepare_baseline`] through the cache under `cache_root` (`<cache>/baselines/`).
-/// `db_key` identifies the database's content (see `run::setup::DbInfo::key`).
+/// `db_key` identifies the database's content (see `run::setup::DbInfo::key`); with
+/// `read` false the cached entry is ignored (recomputed and stored again).
 pub fn cached_baseline(
     cache_root: &Path,
     db: &Target,
@@ -43,9 +44,10 @@ pub fn cached_baseline(
     sql: &str,
     cfg: &ValidatorConfig,
     lane: &TimingLane,
+    read: bool,
 ) -> (Result<Baseline, Verdict>, Source) {
     let file = cache_file(cache_root, db_key, sql, cfg);
-    if let Some(b) = std::fs::read(&file).ok().and_then(|bytes| decode(&bytes, sql)) {
+    if let Some(b) = std::fs::read(&file).ok().filter(|_| read).and_then(|bytes| decode(&bytes, sql)) {
         return (Ok(b), Source::Cache);
     }
     let got = prepare_baseline(db, sql, cfg, lane);

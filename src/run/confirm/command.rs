@@ -33,6 +33,8 @@ pub struct ConfirmOptions {
     pub threads: Option<u32>,
     pub json: bool,
     pub quiet: bool,
+    /// Recompute the original's baseline instead of reading the baseline cache.
+    pub fresh_baseline: bool,
 }
 
 /// One run folder, ready for the stage.
@@ -138,6 +140,7 @@ async fn confirm_all(o: &ConfirmOptions, target: &ConfirmTarget, prepared: Vec<P
             min_speedup: p.min_speedup,
             largest_gen: p.largest_gen,
             run_id: &run_id,
+            fresh_baseline: o.fresh_baseline,
         };
         let mut finished = Vec::new();
         let stage = run_stage(inp, &lane, &cancel, &mut |ev| {

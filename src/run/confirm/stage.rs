@@ -41,6 +41,8 @@ pub struct StageInputs<'a> {
     /// The largest generation number of the run (the `gen_NN` width).
     pub largest_gen: usize,
     pub run_id: &'a str,
+    /// Recompute the original's baseline (and store it) instead of reading the cache.
+    pub fresh_baseline: bool,
 }
 
 /// How the stage ended.
@@ -156,7 +158,8 @@ async fn baseline(inp: &StageInputs<'_>, lane: &TimingLane, cancel: &Cancel, on:
     )));
     let root = crate::db::cache_dir().join("baselines");
     let (path, key, sql, cfg, lane) = (inp.target.target.clone(), inp.target.key.clone(), inp.sql.to_string(), cfg.clone(), lane.clone());
-    let (got, source) = blocking(cancel, move || baseline_cache::cached_baseline(&root, &path, &key, &sql, &cfg, &lane)).await?;
+    let fresh = inp.fresh_baseline;
+    let (got, source) = blocking(cancel, move || baseline_cache::cached_baseline(&root, &path, &key, &sql, &cfg, &lane, !fresh)).await?;
     let text = match &got {
         Ok(b) => format!(
             "q{} on {}: original {} rows, median {:.3} s{}",
