@@ -11,6 +11,8 @@
 //! - `report`: size and render time of the HTML report of a 1,000-generation run.
 //! - `sample`: sampled DB builds and multi-instance validation (`sample.rs`).
 //! - `aa_run`: the A/A run through `qt run` (see `aa.rs`): false-win rate, medians.
+//! - `confirm_db`, `confirm`, `confirm_predict`: the full-size confirm DB's build, q1's
+//!   top 3 confirmed there, and how well the sample predicts the full size (`confirm.rs`).
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -22,6 +24,8 @@ use crate::record::layout;
 
 pub mod aa;
 mod child;
+pub mod confirm;
+pub mod rewrites;
 pub mod sample;
 
 use child::run_measured;
@@ -40,6 +44,8 @@ pub struct BenchOptions {
     pub aa_scale: f64,
     /// Also write the figures as JSON here.
     pub json: Option<PathBuf>,
+    /// The sample and full-size DBs of the confirm benches.
+    pub confirm_dbs: confirm::ConfirmBenchDbs,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -102,6 +108,16 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<i32> {
     if (all && !quick) || which.contains(&"aa_run") {
         let r = aa::aa_run_bench(args.aa_workers, args.aa_scale)?;
         rows.push(r);
+    }
+    // The confirm benches build or read a full-size DB: never part of `quick` or `all`.
+    if which.contains(&"confirm_db") {
+        rows.push(confirm::confirm_db_row(args.confirm_dbs)?);
+    }
+    if which.contains(&"confirm") {
+        rows.push(confirm::confirm_q1_row(args.confirm_dbs)?);
+    }
+    if which.contains(&"confirm_predict") {
+        rows.push(confirm::predict_row(args.confirm_dbs)?);
     }
     print_table(&rows);
     if quick {

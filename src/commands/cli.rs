@@ -33,6 +33,44 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two runs or two sweeps (before/after a change), with bootstrap intervals.
     Compare(CompareArgs),
+    /// Confirm an existing run's best passes on a full-size database (e.g. one only another
+    /// machine has: copy the run folder there, confirm, copy it back).
+    Confirm(ConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// A run folder (q<ID>_<stamp>) or an experiment's output folder (every query's run).
+    pub dir: PathBuf,
+    /// The full-size DuckDB file to confirm on (opened read-only).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// How the records name this DB (default: its file name).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Per query and arm: the best distinct passes to confirm (default: the spec's
+    /// [validation.confirm] top, else 3).
+    #[arg(long, value_name = "K")]
+    pub top: Option<i64>,
+    /// Skip passes whose screening speedup is below this.
+    #[arg(long, value_name = "X")]
+    pub min_speedup: Option<f64>,
+    /// Paired timing rounds on the full-size DB (default: the run's settings).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<u32>,
+    /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Recompute the original's baseline on the DB instead of reusing the cached one
+    /// (e.g. after the machine changed).
+    #[arg(long)]
+    pub fresh_baseline: bool,
+    /// Print a JSON object per run folder on stdout (human lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines: the results only.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -299,7 +337,9 @@ pub struct BenchArgs {
     /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
     /// instances alone), aa_run (A/A through `qt run`: false wins, several minutes at
     /// scale 1), report (the HTML report of n_validated generations: size, render time),
-    /// all (the full set the README reports, several minutes).
+    /// all (the full set the README reports, several minutes). Never in all: confirm_db
+    /// (build of the full-size confirm DB), confirm (q1's top 3 confirmed on it),
+    /// confirm_predict (39 TPC-DS rewrites: sample vs full-size speedup, an hour or more).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
@@ -317,6 +357,12 @@ pub struct BenchArgs {
     /// aa_run: scale of the generated TPC-DS sample DB.
     #[arg(long, default_value_t = 1.0)]
     pub aa_scale: f64,
+    /// confirm, confirm_db, confirm_predict: scale of the full-size TPC-DS confirm DB.
+    #[arg(long, default_value_t = 10.0)]
+    pub full_scale: f64,
+    /// confirm, confirm_predict: the screening sample as SCALE:FRACTION (SF100 @ 1%).
+    #[arg(long, default_value = "100:0.01", value_name = "SCALE:FRACTION")]
+    pub sample_db: String,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

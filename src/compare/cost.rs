@@ -38,17 +38,17 @@ fn side<'m>(gens: impl Iterator<Item = &'m GenReport>) -> CostSide {
     }
 }
 
-/// One row per compared arm (`"a -> b"` for a renamed arm), over `queries`.
-pub fn arm_costs(a: &ReportModel, b: &ReportModel, queries: &[String], arms: &[String]) -> Vec<ArmCost> {
+/// One row per compared pair of arms (labelled like the verdicts), over `queries`.
+pub fn arm_costs(a: &ReportModel, b: &ReportModel, queries: &[String], pairs: &[super::pairing::ArmPair]) -> Vec<ArmCost> {
     let of = |m: &'_ ReportModel, arm: &str| -> CostSide {
         side(m.runs.iter().filter(|r| queries.contains(&r.query_id)).flat_map(|r| r.gens.iter()).filter(|g| g.arm == arm))
     };
-    arms.iter()
-        .map(|arm| {
-            let (arm_a, arm_b) = arm.split_once(" -> ").unwrap_or((arm.as_str(), arm.as_str()));
-            let (sa, sb) = (of(a, arm_a), of(b, arm_b));
+    pairs
+        .iter()
+        .map(|p| {
+            let (sa, sb) = (of(a, &p.a), of(b, &p.b));
             let ratio = sa.cost_per_valid.zip(sb.cost_per_valid).filter(|(x, _)| *x > 0.0).map(|(x, y)| y / x);
-            ArmCost { arm: arm.clone(), a: sa, b: sb, per_valid_ratio: ratio }
+            ArmCost { arm: p.label(), a: sa, b: sb, per_valid_ratio: ratio }
         })
         .collect()
 }

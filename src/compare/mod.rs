@@ -23,6 +23,8 @@ pub mod pairing;
 
 pub mod cost;
 
+pub mod full;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -101,6 +103,11 @@ pub struct Row {
     pub arm: String,
     pub a: Metrics,
     pub b: Metrics,
+    /// Best speedup confirmed on the full-size DB (and candidates wrong there), per side.
+    pub full_a: Option<f64>,
+    pub full_b: Option<f64>,
+    pub wrong_at_full_a: usize,
+    pub wrong_at_full_b: usize,
 }
 
 /// A difference with its bootstrap 95% interval. Ratios are B/A; rates are B-A.
@@ -171,6 +178,9 @@ pub struct Comparison {
     pub arms: Vec<ArmComparison>,
     /// Dollars per arm over the shared queries (`cost.rs`).
     pub costs: Vec<cost::ArmCost>,
+    /// Sample vs full size per query of each side (empty when nothing was confirmed).
+    pub full_a: Vec<full::FullSide>,
+    pub full_b: Vec<full::FullSide>,
 }
 
 /// Read both folders and compare them.
@@ -278,7 +288,17 @@ pub fn compare(a: &ReportModel, b: &ReportModel, pairs: &[ArmPair], opts: &Compa
         let mut cells: Vec<(Vec<Candidate>, Vec<Candidate>)> = Vec::new();
         for q in &shared {
             let (Some(sa), Some(sb)) = (side(a, q, &pair.a), side(b, q, &pair.b)) else { continue };
-            rows.push(Row { query_id: q.clone(), arm: label.clone(), a: metrics(&sa, &pair.a), b: metrics(&sb, &pair.b) });
+            let ((full_a, wrong_at_full_a), (full_b, wrong_at_full_b)) = (full::best_full(&sa.gens), full::best_full(&sb.gens));
+            rows.push(Row {
+                query_id: q.clone(),
+                arm: label.clone(),
+                a: metrics(&sa, &pair.a),
+                b: metrics(&sb, &pair.b),
+                full_a,
+                full_b,
+                wrong_at_full_a,
+                wrong_at_full_b,
+            });
             cells.push((sa.candidates, sb.candidates));
         }
         if !cells.is_empty() {
@@ -302,9 +322,11 @@ pub fn compare(a: &ReportModel, b: &ReportModel, pairs: &[ArmPair], opts: &Compa
         only_in_b: qb.iter().filter(|q| !shared.contains(q)).cloned().collect(),
         unpaired_arms_a: if within_run { Vec::new() } else { unpaired(&a.arm_names, &|p| &p.a) },
         unpaired_arms_b: if within_run { Vec::new() } else { unpaired(&b.arm_names, &|p| &p.b) },
-        costs: cost::arm_costs(a, b, &shared, &arms),
+        costs: cost::arm_costs(a, b, &shared, pairs),
         rows,
         arms: per_arm,
+        full_a: full::sides(a),
+        full_b: full::sides(b),
     })
 }
 

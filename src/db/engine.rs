@@ -137,6 +137,14 @@ impl Target {
         }
     }
 
+    /// Does one query bind here (every table and column it names exists)? Prepared, never
+    /// executed; `Err` is the engine's message, naming what is missing.
+    pub fn binds(&self, sql: &str) -> Result<(), String> {
+        match self {
+            Target::DuckDb(p) => super::binds(p, sql),
+        }
+    }
+
     /// Schema and row-count fingerprint (config.json, cache keys, instance identity).
     pub fn fingerprint(&self) -> Result<DbFingerprint, DbError> {
         match self {

@@ -41,7 +41,7 @@ pub use generate::BuildStats;
 pub use lease::host_name;
 pub use plan::{PlanAnalysis, analyze_plan};
 pub use plan_summary::{JoinStat, Misestimate, OperatorStat, PlanSummary, ScanStat, summarize};
-pub use schema::{Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};
+pub use schema::{binds, Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};
 pub use split::split_statements;
 
 /// Everything that can go wrong in this module. Messages name the file and say what to do.

@@ -94,6 +94,8 @@ pub struct GenReport {
     /// The recorded timing object (rounds for `qt compare`'s bootstrap).
     #[serde(skip)]
     pub timing: Value,
+    /// The full-size confirmation (`confirm`), when this generation was confirmed.
+    pub full: Option<super::summary_full::FullStat>,
     pub examples: Vec<String>,
     pub transforms: Vec<String>,
     pub tokens_prompt: u64,
@@ -167,6 +169,11 @@ pub struct RunReport {
     pub confirmed: Value,
     /// Every re-timing (summary.json `confirmations`: one per arm's best candidate).
     pub confirmations: Vec<Value>,
+    /// Sample vs full size: the confirm DB used last and what its confirmations show.
+    pub full_db: Option<String>,
+    pub full: Option<super::predict::Prediction>,
+    /// The confirmed candidates behind `full` (the points of the scatter plot).
+    pub full_points: Vec<super::predict::Confirmed>,
     pub arms: Vec<ArmStats>,
     /// Sorted: passes by speedup (best first), then the rest by number.
     pub gens: Vec<GenReport>,
@@ -288,6 +295,13 @@ fn assemble(kind: Kind, dir: &Path, mut runs: Vec<RunReport>, cfg: &Value) -> Re
             }
         }
     }
+    // The full-size confirm DBs, named like the others (config.json knows only the spec's).
+    for f in runs.iter().flat_map(|r| r.gens.iter()).filter_map(|g| g.full.as_ref()) {
+        let entry = (format!("{} (full size: {})", f.path.clone().unwrap_or_default(), f.db), f.fingerprint.chars().take(16).collect::<String>());
+        if !header.databases.contains(&entry) {
+            header.databases.push(entry);
+        }
+    }
     if header.models.is_empty() {
         header.models = spec_model(cfg).into_iter().collect();
     }
@@ -400,6 +414,7 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         .filter_map(|a| s(&a["name"]))
         .collect();
     let arms = arm_stats(&gens, &arm_order);
+    let (full_db, full_points) = full_of(&gens);
     Ok(RunReport {
         dir: dir.into(),
         query_id: s(&cfg["query_id"]).unwrap_or_default(),
@@ -411,12 +426,22 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         total: cfg["total_generations"].as_u64().or(summary["total_workers"].as_u64()),
         confirmed,
         confirmations,
+        full: full_db.as_ref().map(|_| super::predict::predict(&full_points)),
+        full_db,
+        full_points,
         arms,
         gens,
         cost_usd: summary["cost_usd"].as_f64(),
         cost_usd_cached: summary["cost_usd_cached"].as_f64(),
         skipped: summary["skipped_count"].as_u64().unwrap_or(0),
     })
+}
+
+/// The confirm DB used last and its confirmed candidates (screening figures beside them).
+pub fn full_of(gens: &[GenReport]) -> (Option<String>, Vec<super::predict::Confirmed>) {
+    let list: Vec<(u32, &str, Option<f64>, bool, &super::summary_full::FullStat)> =
+        gens.iter().filter_map(|g| g.full.as_ref().map(|f| (g.number, g.arm.as_str(), g.speedup, g.win, f))).collect();
+    super::summary_full::latest_confirmed(&list)
 }
 
 fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenReport {
@@ -445,6 +470,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
         confirmed,
         same_as: s(&v["same_as"]),
         timing: v["timing"].clone(),
+        full: super::summary_full::FullStat::from_record(v),
         examples: strings(&v["examples"]),
         transforms: strings(&v["transforms"]),
         tokens_prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),
@@ -493,7 +519,7 @@ pub fn stats_of<'a>(name: &str, gens: impl Iterator<Item = &'a GenReport> + Clon
     let completed = gens.clone().count();
     let valid = gens.clone().filter(|g| g.is_pass()).count();
     let pairs: Vec<(bool, Option<f64>)> = gens.clone().map(|g| (g.is_pass(), g.speedup)).collect();
-    let f = figures::figures(gens.map(|g| &g.facts));
+    let f = figures::figures(gens.clone().map(|g| &g.facts));
     ArmStats {
         name: name.to_string(),
         completed,

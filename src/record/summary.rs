@@ -54,6 +54,8 @@ pub struct GenStat {
     /// when unknown (`record/cost.rs`).
     pub cost_usd: Option<f64>,
     pub cost_usd_cached: Option<f64>,
+    /// The full-size confirmation (`confirm`), when there is one.
+    pub full: Option<super::summary_full::FullStat>,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -91,6 +93,7 @@ impl GenStat {
             facts: GenFacts::from_record(number, v),
             cost_usd: v["cost_usd"].as_f64(),
             cost_usd_cached: v["cost_usd_cached"].as_f64(),
+            full: super::summary_full::FullStat::from_record(v),
         }
     }
 
@@ -174,6 +177,7 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, facts: &[GenFacts], arm: &str, to
     });
     extend(&mut v, figures::to_json(&f));
     extend(&mut v, super::cost::fields(&super::cost::totals(mine.iter().copied()), valid));
+    extend(&mut v, super::summary_full::arm_fields(records, arm));
     v
 }
 
@@ -248,6 +252,7 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
     });
     extend(&mut v, figures::to_json(&all));
     extend(&mut v, super::cost::fields(&super::cost::totals(records.values()), valid.len()));
+    v["full"] = super::summary_full::full_block(records);
     v
 }
 
@@ -312,6 +317,7 @@ pub fn summary_text(s: &Value) -> String {
     if let Some(a) = s["avg_speedup"].as_f64() {
         out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
     }
+    out.push_str(&super::summary_full::text_lines(s));
     out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
     out.push_str(&format!("{}\n", super::cost::cost_line(s)));
     out

@@ -112,6 +112,7 @@ pub fn table(c: &Comparison) -> String {
     for line in cost_lines(c) {
         t.push_str(&format!("{line}\n"));
     }
+    t.push_str(&super::compare_full::table(c));
     t
 }
 
@@ -156,5 +157,6 @@ pub fn markdown(c: &Comparison) -> String {
             t.push_str(&format!("- {line}\n"));
         }
     }
+    t.push_str(&super::compare_full::markdown(c));
     t
 }

@@ -121,6 +121,20 @@ impl Console {
                 }
                 self.results(summary, run_dir);
             }
+            Event::ConfirmStarted { query_id, db, candidates, done } => {
+                let already = if *done > 0 { format!(" ({done} already confirmed there)") } else { String::new() };
+                self.line(&format!("Confirming q{query_id} on {db}: {candidates} candidates{already}"));
+            }
+            Event::ConfirmProgress(text) => self.line(&format!("  {text}")),
+            Event::ConfirmFinished { number, largest_gen, screening, confirm } => {
+                let line = super::confirm_view::confirm_line(*number, *largest_gen, *screening, confirm);
+                // A wrong answer at full size is printed even with --quiet.
+                if super::confirm_view::is_wrong_at_full_size(confirm) {
+                    self.emit(&self.paint(&line, "31"));
+                } else {
+                    self.line(&line);
+                }
+            }
         }
     }
 

@@ -97,6 +97,7 @@ pub fn results_text(s: &Value, run_dir: &Path, paint: &dyn Fn(&str, &str) -> Str
         t.push_str(&format!("  best generation: {}\n", run_dir.join(gen_name(b as u32, largest_gen(s))).display()));
     }
     t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
+    t.push_str(&super::confirm_view::results_lines(s));
     t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
     t.push_str(&format!("  {}\n", crate::record::cost::cost_line(s)));
     t.push_str(&format!("  saved in:   {}", run_dir.display()));

@@ -14,6 +14,7 @@ use crate::record::summary::fmt_x;
 const ARM_FIELDS: &[&str] = &[
     "completed", "total", "valid_count", "valid_rate", "best_speedup", "median_speedup", "confirmed_speedup",
     "best_below_floor", "tokens", "cost_usd", "cost_usd_cached", "cost_per_valid", "skipped_count",
+    "best_full_speedup", "best_full_gen", "full_differs",
 ];
 
 /// Build the summary of one run's part of the experiment from each query's summary.json
@@ -30,6 +31,7 @@ pub fn sweep_json(name: &str, per_query: &[(Value, std::path::PathBuf)]) -> Valu
             }
             row["run_id"] = s["run_id"].clone();
             row["date"] = s["timestamp"].clone();
+            row["full_db"] = s["full"]["db"].clone();
             row["run_dir"] = json!(dir);
             rows.push(row);
         }
@@ -86,13 +88,15 @@ pub fn sweep_table(sweep: &Value) -> String {
     let rows = sweep["rows"].as_array().cloned().unwrap_or_default();
     let newest = sweep["run_id"].as_str();
     let arm_w = rows.iter().filter_map(|r| r["arm"].as_str()).map(str::len).max().unwrap_or(3).clamp(3, 60);
-    let line = |c: [String; 11]| {
+    let full = rows.iter().any(|r| !r["full_db"].is_null());
+    let line = |c: [String; 12]| {
+        let f = if full { format!(" {:>9}", c[11]) } else { String::new() };
         format!(
-            "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>10} {:>10} {:>8} {:>5} {:>12}  {}\n",
+            "{:<6} {:<arm_w$} {:>11} {:>9} {:>7} {:>10} {:>10} {:>8} {:>5} {:>12}{f}  {}\n",
             c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
         )
     };
-    let mut t = line(["query", "arm", "ran", "valid", "rate", "screening", "confirmed", "median", "wins", "tokens spent", "run"].map(String::from));
+    let mut t = line(["query", "arm", "ran", "valid", "rate", "screening", "confirmed", "median", "wins", "tokens spent", "run", "full"].map(String::from));
     let mut earlier = false;
     for r in &rows {
         let tk = |k: &str| {
@@ -113,9 +117,14 @@ pub fn sweep_table(sweep: &Value) -> String {
             r["wins"].as_u64().map(|w| w.to_string()).unwrap_or_else(|| "-".into()),
             (tk("prompt") + tk("completion")).to_string(),
             format!("{}{}", run_date(r), if old { " *" } else { "" }),
+            full_cell(r),
         ]));
     }
     t.push_str("screening: best first measurement; confirmed: its fresh re-timing (! no win: did not hold); ~ original below the noise floor; wins: distinct candidates whose lower bounds are above 1.00x\n");
+    if full {
+        let dbs: Vec<&str> = rows.iter().filter_map(|r| r["full_db"].as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        t.push_str(&format!("full: the best pass confirmed on the full-size DB ({}); WRONG: a candidate differs there\n", dbs.join(", ")));
+    }
     if earlier {
         t.push_str("*: from an earlier run (the experiment shows the latest result of every query and arm)\n");
     }
@@ -123,6 +132,15 @@ pub fn sweep_table(sweep: &Value) -> String {
         t.push_str("interrupted: `ran` counts the generations that finished; `qt run --resume` continues\n");
     }
     t
+}
+
+/// The sweep's "full": the best full-size speedup of the row's arm, `WRONG` when one of
+/// its candidates gave another answer at full size, `-` when nothing was confirmed.
+pub fn full_cell(r: &Value) -> String {
+    if r["full_differs"].as_u64().unwrap_or(0) > 0 {
+        return "WRONG".into();
+    }
+    fmt_x(&r["best_full_speedup"])
 }
 
 /// `2026-11-27 10:30` from a row's `date` (or its run id), `-` when unknown.

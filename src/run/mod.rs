@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod cancel;
+pub mod confirm;
 pub mod fatal;
 pub mod generation;
 pub mod plan;
@@ -144,6 +145,11 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
         Arc::new(if validating { setup::resolve_instances(&exp, args.quiet).await? } else { Vec::new() });
     let primary = Instance::of(db.clone(), setup::primary_label(&exp, &db));
     setup::check_extra_tables(&exp, &db, &instances)?;
+    // The full-size DB is built (once) and checked before any LLM call.
+    let confirm = if validating { confirm::prepare(&exp, &db, args.quiet).await? } else { None };
+    if let Some(c) = &confirm {
+        db_info.confirm = Some(c.target.config_json());
+    }
     let arms = Arc::new(prompts::load_arms(&exp)?);
     let clients = setup::clients(&exp, args.no_cache)?;
     let cancel = cancel::Cancel::default();
@@ -237,6 +243,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             already: prepared.already,
             notes: prepared.notes,
             shared,
+            confirm: confirm.clone(),
         };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;

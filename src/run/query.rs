@@ -362,6 +362,8 @@ pub struct QueryRun<'a> {
     pub run: RunDir,
     pub already: BTreeMap<u32, Value>,
     pub shared: Arc<QueryShared>,
+    /// `[validation.confirm]`: the full-size stage after the last generation.
+    pub confirm: Option<Arc<super::confirm::ConfirmPlan>>,
 }
 
 pub async fn run_query(
@@ -478,6 +480,33 @@ pub async fn run_query(
     }
     let interrupted = q.cancel.is_cancelled();
     let confirmations = if interrupted || q.no_validate { Vec::new() } else { confirm_bests(&q, &rec, console).await };
+    if let (Some(plan), false, false, None) = (&qr.confirm, q.cancel.is_cancelled(), q.no_validate, &fatal) {
+        let inp = super::confirm::StageInputs {
+            run: &rec.run,
+            query_id: &q.inputs.query.id,
+            sql: &q.inputs.target_sql,
+            target: &plan.target,
+            cfg: plan.cfg.clone(),
+            top: plan.top,
+            min_speedup: plan.min_speedup,
+            largest_gen: largest,
+            run_id: &q.run_id,
+            fresh_baseline: false,
+        };
+        let out = super::confirm::run_stage(inp, &q.lane, &q.cancel, &mut |ev| console.on_event(&ev)).await;
+        // The summary reads each generation's `confirm` from disk, like a resume would.
+        for (n, v) in rec.run.completed_gens() {
+            if let Some(g) = rec.records.get_mut(&n) {
+                *g = GenStat::from_record(&v);
+            }
+        }
+        if let Some(f) = out.fatal {
+            console.emit(&format!("error: {f}\n  stopping the run; fix the problem, then --resume"));
+            q.cancel.cancel();
+            fatal = Some(f);
+        }
+    }
+    let interrupted = q.cancel.is_cancelled();
     let summary = rec.summary(interrupted, confirmations);
     match (&fatal, rec.write_summary(&summary)) {
         (_, Ok(())) => {}

@@ -117,13 +117,15 @@ pub struct DbInfo {
     pub duckdb_version: String,
     /// Content key for caches derived from the DB (fingerprint hash, size, mtime).
     pub key: String,
+    /// The full-size confirm DB (`[validation.confirm]`), recorded as `database.confirm`.
+    pub confirm: Option<Value>,
 }
 
 impl DbInfo {
     pub fn read(db: &Target) -> anyhow::Result<DbInfo> {
         let fp = db.fingerprint().with_context(|| format!("fingerprinting {}", db.display()))?;
         let key = format!("{}:{}:{}", fp.sha256, fp.file_size, fp.mtime);
-        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db.version(), key })
+        Ok(DbInfo { fingerprint: serde_json::to_value(fp)?, duckdb_version: db.version(), key, confirm: None })
     }
 }
 
@@ -306,6 +308,9 @@ pub fn open_run(
     );
     let mut cfg = cfg;
     cfg["run_id"] = json!(run_id);
+    if let Some(c) = &db_info.confirm {
+        cfg["database"]["confirm"] = c.clone();
+    }
     let mut cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
     if resumed && args.force {
         let old = super::resume::read_config(&run.path)?;

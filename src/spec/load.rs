@@ -104,6 +104,7 @@ pub fn load_with(
     check_run_control(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
     let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir, &database)?;
+    let confirm = super::confirm::resolve(&spec, &src, &spec_dir)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
     let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
     let arms = matrix::expand(&spec, &src)?
@@ -124,6 +125,7 @@ pub fn load_with(
         instances,
         queries,
         arms,
+        confirm,
         resolved: spec,
         spec_text: file_text,
         effective_spec: identity::effective_text(&effective),

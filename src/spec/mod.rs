@@ -11,6 +11,7 @@
 //! `crate::error::BadInput::from(spec_error)`.
 
 pub mod arm;
+pub mod confirm;
 pub mod diagnose;
 pub mod env;
 pub mod error;
@@ -57,6 +58,8 @@ pub struct Experiment {
     pub queries: Vec<QueryFile>,
     /// At least one; see `matrix.rs` for the order.
     pub arms: Vec<Arm>,
+    /// `[validation.confirm]`: the full-size DB stage, when configured.
+    pub confirm: Option<confirm::ConfirmSpec>,
     /// The spec after env expansion (paths as written). Holds no secrets: API keys are
     /// never written in a spec, only the name of their variable or file.
     pub resolved: SpecFile,

@@ -338,6 +338,10 @@ pub struct ValidationCfg {
     /// instance (0 = never re-bind).
     #[serde(default = "default_rebind_tries")]
     pub rebind_tries: i64,
+    /// `[validation.confirm]`: the production stage, the best passes again on a full-size
+    /// DB. Shared by every arm (not an arm override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<ConfirmCfg>,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -354,8 +358,41 @@ impl Default for ValidationCfg {
             dedup: default_dedup(),
             min_rows: default_min_rows(),
             rebind_tries: default_rebind_tries(),
+            confirm: None,
         }
     }
+}
+
+/// `[validation.confirm]`: after a query's last generation, its top distinct passes of
+/// each arm are checked again on a full-size database (same rules; timing alone on the
+/// machine). Settings left out take `[validation]`'s, except `threads` (all cores).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmCfg {
+    /// `{ path = "full.duckdb" }` or `{ generate = { benchmark = "tpcds", scale = 10 } }`.
+    pub db: DatabaseCfg,
+    /// Per query and arm: the best distinct passes by screening speedup (at least 1).
+    #[serde(default = "default_confirm_top")]
+    pub top: i64,
+    /// Passes whose screening speedup is below this are not confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_speedup: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_rounds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_factor: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_timeout_s: Option<f64>,
+    /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+}
+fn default_confirm_top() -> i64 {
+    3
 }
 fn default_rounds() -> u32 {
     7

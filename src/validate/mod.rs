@@ -23,6 +23,7 @@
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
 
 mod baseline;
+pub mod baseline_cache;
 pub mod dedup;
 pub mod equivalence;
 pub mod evidence;

@@ -76,6 +76,8 @@ struct RunView<'a> {
     interrupted: bool,
     /// One line per re-timing (each arm's best candidate).
     confirmed: Vec<String>,
+    /// Sample vs full size (`[validation.confirm]`, `qt confirm`), when confirmed.
+    full: Option<super::full_view::FullSection>,
     arms: Vec<ArmView<'a>>,
     curves: Vec<Curve>,
     best_max: f64,
@@ -97,6 +99,8 @@ struct Cell {
     heat: String,
     /// The run the cell comes from (an experiment shows the latest of every cell).
     run: String,
+    /// The best full-size speedup of the arm (`WRONG` when a candidate differs there).
+    full: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +125,8 @@ struct View<'a> {
     matrix: Vec<MatrixRow>,
     runs: Vec<RunView<'a>>,
     generations: usize,
+    full_runs: Vec<super::full_view::FullRow>,
+    full_pooled: Option<super::full_view::FullSection>,
 }
 
 fn prompt_cut(prompt: &str, base: &str) -> (usize, String, usize) {
@@ -265,6 +271,7 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
                 _ => confirmed_line(c),
             }
         }).collect(),
+        full: super::full_view::run_section(r),
         arms,
         curves,
         best_max,
@@ -305,6 +312,7 @@ fn matrix(m: &ReportModel) -> Vec<MatrixRow> {
                         wins: f.wins,
                         heat: heat(f.best_screening.map(|b| b.speedup)).into(),
                         run: run.run_id.clone().unwrap_or_default(),
+                        full: full_cell(run.gens.iter().filter(|g| g.arm == *arm)),
                     })
                 })
                 .collect();
@@ -312,6 +320,19 @@ fn matrix(m: &ReportModel) -> Vec<MatrixRow> {
             MatrixRow { query_id: q, link: link.unwrap_or_default(), cells }
         })
         .collect()
+}
+
+/// The matrix's full-size figure of one arm: `WRONG` when one of its candidates differs
+/// at full size, else its best full speedup; `None` when nothing was confirmed.
+fn full_cell<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Option<String> {
+    let fulls: Vec<&crate::record::summary_full::FullStat> = gens.filter_map(|g| g.full.as_ref()).collect();
+    if fulls.is_empty() {
+        return None;
+    }
+    if fulls.iter().any(|f| f.reason.as_deref() == Some("differs_at_full_scale")) {
+        return Some("WRONG".into());
+    }
+    Some(fulls.iter().filter(|f| f.is_pass()).filter_map(|f| f.speedup).reduce(f64::max).map(|b| format!("{b:.2}x")).unwrap_or_else(|| "-".into()))
 }
 
 fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -332,6 +353,7 @@ fn view(m: &ReportModel) -> View<'_> {
             st
         })
         .collect();
+    let (full_runs, full_pooled) = if m.kind == Kind::Sweep { super::full_view::sweep_sections(m) } else { (Vec::new(), None) };
     let title = match m.kind {
         Kind::Run => format!("qt report: {} q{}", m.header.name, m.runs.first().map(|r| r.query_id.as_str()).unwrap_or("?")),
         Kind::Sweep => format!("qt report: {} (sweep)", m.header.name),
@@ -350,6 +372,8 @@ fn view(m: &ReportModel) -> View<'_> {
         matrix: if m.kind == Kind::Sweep { matrix(m) } else { Vec::new() },
         runs: if m.kind == Kind::Run { m.runs.iter().map(|r| run_view(m, r)).collect() } else { Vec::new() },
         generations: m.generation_count(),
+        full_runs,
+        full_pooled,
     }
 }
 

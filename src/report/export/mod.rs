@@ -2,6 +2,7 @@
 //! method turns the model into bytes, one small file per format. The caller does all I/O
 //! (`-` is stdout) and opens the output before rendering, so a bad path fails early.
 
+pub mod full_view;
 pub mod html;
 pub mod json;
 pub mod markdown;
