@@ -179,8 +179,9 @@ fn resume_refuses_another_override_set_unless_forced() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{e}");
     assert!(e.contains("generation.workers = 2 there, 3 now (--set #1)") && e.contains("(--model)"), "{e}");
-    // The same overrides with another budget and concurrency: the same run.
-    ok(&run(with(&["--resume", "--model", "m2", "--budget-usd", "5", "-s", "llm.max_concurrency=1"])));
+    // The same overrides with another budget, price and concurrency: the same run (a
+    // budget needs a price for the model).
+    ok(&run(with(&["--resume", "--model", "m2", "--budget-usd", "5", "-s", "llm.max_concurrency=1", "-s", "llm.price={input = 1.0, output = 2.0}"])));
     // --force takes the folder over with the new settings.
     ok(&run(with(&["--resume", "--force", "--model", "m2", "-s", "generation.workers=3"])));
     let r = the_run(d.path());

@@ -9,7 +9,7 @@
 //! The identity (what `--resume`, shards and `qt merge` compare) is the effective spec
 //! minus the keys that cannot change what a generation is ([`NOT_IDENTITY`]): which queries
 //! run (each has its own folder), how much of the plan runs now (budget, early stop) and
-//! how fast the provider is asked. No I/O here.
+//! how fast the provider is asked, and what its answers cost. No I/O here.
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -22,6 +22,7 @@ pub const NOT_IDENTITY: &[&str] = &[
     "generation.budget_usd",
     "generation.stop_when",
     "llm.max_concurrency",
+    "llm.price",
     "llm.timeout_s",
     "llm.max_attempts",
 ];
