@@ -82,6 +82,7 @@ pub fn generate(a: &DbGenerateArgs) -> anyhow::Result<PathBuf> {
         sample: a.sample,
         instance: a.instance as u32,
         sparse: a.sparse,
+        nulls: a.nulls,
     };
     generate_spec(&spec, a.out.as_deref(), a.quiet)
 }

@@ -19,6 +19,7 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 mod schema;
+mod nulls;
 mod sparse;
 pub mod session;
 mod split;

@@ -103,6 +103,7 @@ impl DbSource {
                 sample: *sample,
                 instance: *instance,
                 sparse: false,
+                nulls: false,
             }),
         }
     }
