@@ -125,6 +125,7 @@ impl Target {
 
     /// Plan analysis of the last statement of `sql` (plan.json, plan_full.txt, summary).
     pub fn explain(&self, sql: &str, timeout: Duration) -> Result<PlanAnalysis, DbError> {
+        super::gate::check_bounds(sql).map_err(|e| DbError::Plan(e.to_string()))?;
         match self {
             Target::DuckDb(p) => super::analyze_plan(p, sql, timeout),
         }
@@ -140,6 +141,7 @@ impl Target {
     /// Does one query bind here (every table and column it names exists)? Prepared, never
     /// executed; `Err` is the engine's message, naming what is missing.
     pub fn binds(&self, sql: &str) -> Result<(), String> {
+        super::gate::check_bounds(sql).map_err(|e| e.to_string())?;
         match self {
             Target::DuckDb(p) => super::binds(p, sql),
         }

@@ -9,6 +9,7 @@
 //! (`validate/sandbox/pool.rs`), and the CLI (`commands/db.rs`).
 
 mod cache;
+mod constsize;
 pub mod duck;
 pub mod engine;
 mod fingerprint;

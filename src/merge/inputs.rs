@@ -122,7 +122,29 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<ShardIn>> {
     Ok(out)
 }
 
+/// Refuses a shard folder holding a symbolic link anywhere (the folder itself, a run
+/// folder, a gen folder, a file): a merge copies what it reads into the merged tree and
+/// its report, so a link to `/etc/passwd` would be published.
+fn refuse_links(dir: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+    if meta.file_type().is_symlink() {
+        return Err(bad(format!(
+            "{} is a symbolic link; qt merge never follows links: replace it by the real file or folder (or remove it) and merge again",
+            dir.display()
+        )));
+    }
+    if meta.is_dir() {
+        let entries = std::fs::read_dir(dir).map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+        for e in entries {
+            let e = e.map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+            refuse_links(&e.path())?;
+        }
+    }
+    Ok(())
+}
+
 fn read_shard(dir: &Path) -> anyhow::Result<ShardIn> {
+    refuse_links(dir)?;
     let path = dir.join(SHARD_JSON);
     let json: Value = std::fs::read_to_string(&path)
         .ok()
@@ -256,7 +278,19 @@ fn check_options(queries: &[(String, Vec<Source>)], total: u32, allow_mixed: boo
 /// A run folder inside a shard must come from the same spec as the shard record; returns
 /// its options (`options.rs`).
 fn check_run_config(s: &ShardIn, run: &RunDir) -> anyhow::Result<Value> {
-    let cfg: Option<Value> = std::fs::read_to_string(run.file(layout::CONFIG)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let path = run.file(layout::CONFIG);
+    let cfg: Value = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            bad(format!(
+                "{}: cannot read it ({e}), so its run cannot be checked against {}'s spec; re-run that shard or remove {}",
+                path.display(),
+                s.label(),
+                run.path.display()
+            ))
+        })?;
+    let cfg = Some(cfg);
     let sha = cfg.as_ref().map(|c| c["spec_sha256"].clone());
     if sha.is_some_and(|h| h != s.json["spec_sha256"]) {
         return Err(bad(format!(

@@ -22,6 +22,10 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     for e in std::fs::read_dir(from)? {
         let e = e?;
         let target = to.join(e.file_name());
+        if e.file_type()?.is_symlink() {
+            // inputs.rs refused links before the merge started; one appearing since is not followed.
+            return Err(std::io::Error::other(format!("{} is a symbolic link; qt merge never follows links", e.path().display())));
+        }
         if e.file_type()?.is_dir() {
             copy_dir(&e.path(), &target)?;
         } else {

@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod at_k;
+pub mod capped;
 pub mod config;
 pub mod confirm;
 pub mod cost;

@@ -205,7 +205,7 @@ fn read_json(path: &Path) -> Result<Option<Value>, ReadError> {
 }
 
 fn read_text(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    super::capped::read_detail(path)
 }
 
 fn s(v: &Value) -> Option<String> {
@@ -453,7 +453,11 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
     let strings = |k: &Value| k.as_array().into_iter().flatten().filter_map(|x| s(x)).collect::<Vec<_>>();
     let first_error = match &v["first_error"] {
         Value::Null => None,
-        fe => Some(format!("{}: {}", fe["reason"].as_str().unwrap_or("?"), fe["error"].as_str().unwrap_or(""))),
+        fe => Some(super::capped::text(
+            &format!("{}: {}", fe["reason"].as_str().unwrap_or("?"), fe["error"].as_str().unwrap_or("")),
+            super::capped::MAX_NOTE_BYTES,
+            "validation.json",
+        )),
     };
     GenReport {
         number,
@@ -461,7 +465,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
         arm: s(&v["arm_name"]).unwrap_or_default(),
         status: s(&v["status"]).unwrap_or_else(|| "unknown".into()),
         reason: s(&v["reason"]),
-        error: s(&v["error"]),
+        error: s(&v["error"]).map(|e| super::capped::text(&e, super::capped::MAX_NOTE_BYTES, "validation.json")),
         speedup: v["speedup"].as_f64(),
         ci95,
         win: facts.is_win(),
@@ -482,7 +486,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
         rows_optimized: v["rows"]["optimized"].as_u64(),
         instances: v["instances"].clone(),
         diff: v["diff"].clone(),
-        notes: strings(&v["notes"]),
+        notes: super::capped::notes(&v["notes"]),
         model: s(&v["model"]),
         has_details: false,
         optimized_sql: None,

@@ -180,6 +180,7 @@ pub fn check_candidate(
             reason: match e {
                 crate::db::gate::GateError::Parse(_) => Reason::ParseError,
                 crate::db::gate::GateError::NotSelect(_) => Reason::NotSelect,
+                crate::db::gate::GateError::Bounds(_) => Reason::ExecutionError,
             },
             message: e.to_string(),
         });

@@ -1,6 +1,7 @@
 //! The report as one self-contained HTML page: minijinja template embedded in the binary,
 //! autoescape on, inline CSS/SVG/JS, a Content-Security-Policy that forbids any network
-//! request. Readable without JavaScript (tables, native `<details>` expanders); with it,
+//! request and runs only the page's own script (by its sha256), control and bidi
+//! characters shown as escapes (`visible.rs`). Readable without JavaScript (tables, native `<details>` expanders); with it,
 //! filters by status, reason, arm and transform (also from the URL: `#status=pass`).
 //!
 //! This file only adds presentation geometry (bar positions, curve points, heat classes)
@@ -151,7 +152,8 @@ struct Lines {
 
 impl Lines {
     fn id(&mut self, line: &str) -> usize {
-        if let Some(&i) = self.ids.get(line) {
+        let line = &super::visible::escape(line);
+        if let Some(&i) = self.ids.get(line.as_str()) {
             return i;
         }
         self.list.push(line.to_string());
@@ -413,7 +415,8 @@ impl Exporter for Html {
     fn render(&self, model: &ReportModel) -> Result<Vec<u8>, ExportError> {
         let env = env();
         let tmpl = env.get_template("report.html")?;
-        Ok(tmpl.render(Value::from_serialize(view(model)))?.into_bytes())
+        let page = super::visible::escape(&tmpl.render(Value::from_serialize(view(model)))?);
+        Ok(super::visible::pin_script(page).into_bytes())
     }
 }
 

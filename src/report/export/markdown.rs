@@ -108,6 +108,6 @@ impl Exporter for Markdown {
                 o.push_str(&format!("| {} | {} | {} | {} | {ci} | {} |\n", g.folder, g.arm, g.status, x(g.speedup), note.trim()));
             }
         }
-        Ok(o.into_bytes())
+        Ok(super::visible::escape(&o).into_bytes())
     }
 }

@@ -6,6 +6,7 @@ pub mod full_view;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod visible;
 
 use crate::record::report_model::ReportModel;
 
