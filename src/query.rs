@@ -11,6 +11,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::sqltext::MAX_SQL_BYTES;
+
 /// `ids = [1, "2..5", "23a"]` in a spec's `[queries]`.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
 #[serde(untagged)]
@@ -53,6 +55,11 @@ pub enum QueryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "query file {} is {size} bytes; qt reads at most {max} bytes (1 MiB) of SQL per query, because DuckDB's parser has no deadline; shorten it (e.g. put a long IN list in a table) or remove it from the selection",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, size: u64, max: usize },
     #[error("query file {} is empty; put the SQL to optimize in it or remove it from the selection", path.display())]
     Empty { path: PathBuf },
     #[error("two files give query id {id}: {} and {}; select only one of them", first.display(), second.display())]
@@ -253,14 +260,30 @@ pub fn select(
 
 /// Reads one query file; empty (or whitespace-only) files are an error.
 pub fn read(id: String, path: PathBuf) -> Result<QueryFile, QueryError> {
-    let sql = std::fs::read_to_string(&path).map_err(|source| QueryError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let sql = read_sql(&path)?;
     if sql.trim().is_empty() {
         return Err(QueryError::Empty { path });
     }
     Ok(QueryFile { id, path, sql })
+}
+
+/// The text of one SQL file, refused (unread) when larger than [`MAX_SQL_BYTES`]: the
+/// size is checked on the open file and at most one byte more than the bound is read.
+pub fn read_sql(path: &Path) -> Result<String, QueryError> {
+    use std::io::Read;
+    let err = |source| QueryError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(err)?;
+    let meta = file.metadata().map_err(err)?;
+    let too_large = |size| QueryError::TooLarge { path: path.to_path_buf(), size, max: MAX_SQL_BYTES };
+    if meta.len() > MAX_SQL_BYTES as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SQL_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(err)?;
+    if bytes.len() > MAX_SQL_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})"))))
 }
 
 /// "folder has 101 .sql files: query_1.sql, query_2.sql, query_3.sql, ..., query_99.sql;

@@ -310,4 +310,27 @@ fn offline_demo_shows_every_verdict() {
     for s in ["pass", "validation_failed", "error", "parse_error", "not_select"] {
         assert!(statuses.contains(s), "demo should show {s}: {statuses:?}");
     }
+
+    // Running part of the experiment again replaces only that part of the experiment's
+    // view: the other queries stay, each row says which run it comes from.
+    let exp = dir.path().join("out/demo");
+    let first_id = json(&exp.join("summary.json"))["run_id"].as_str().unwrap().to_string();
+    let out = qt().args(["run", spec.to_str().unwrap(), "--query", "demo2"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let view = json(&exp.join("summary.json"));
+    let rows = view["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "every query is still in the experiment's view: {view}");
+    let second_id = view["run_id"].as_str().unwrap();
+    assert_ne!(second_id, first_id);
+    for r in rows {
+        let expected = if r["query_id"] == "demo2" { second_id } else { first_id.as_str() };
+        assert_eq!(r["run_id"], expected, "{r}");
+        assert!(r["date"].is_string() && std::path::Path::new(r["run_dir"].as_str().unwrap()).is_dir(), "{r}");
+    }
+    let own = json(&exp.join("runs").join(second_id).join("summary.json"));
+    assert_eq!(own["rows"].as_array().unwrap().len(), 1, "the run's own summary holds its part only");
+    assert!(stdout.contains("*: from an earlier run"), "the SWEEP marks cells from earlier runs:\n{stdout}");
+    let html = std::fs::read_to_string(exp.join("report.html")).unwrap();
+    assert_eq!(html.matches("class=\"h").count() - html.matches("class=\"hx").count(), 3, "the matrix shows all three queries");
 }

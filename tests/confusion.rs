@@ -2,7 +2,8 @@
 //! queries (`tests/fixtures/confusion.toml`: each a named textual edit applied here to
 //! ../shared/tpcds/queries/query_N.sql, which is never copied into the repository), judged
 //! on three instance sets: the dense primary alone, the primary with the two dense
-//! defaults (another slice, scale 0.01), and the full defaults with the sparse instance.
+//! defaults (another slice and scale 0.01, both with NULL corners), and the full defaults
+//! with the sparse instance.
 //! The table is printed (`--nocapture`) for the README. Wrong passes on the defaults are
 //! held to [`KNOWN_MISSES`]: each needs a NULL or a duplicate in a combination no default
 //! instance holds (README, "Confusion table"); any other wrong pass fails this test, and
@@ -16,13 +17,12 @@ use qt::validate::{TimingLane, ValidatorConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Wrong rewrites the default instances still let through (see the module comment).
-const KNOWN_MISSES: [&str; 4] = [
-    "q72_count_star_to_count_col",
-    "q69_not_exists_to_not_in_nullable",
-    "q67_dropped_coalesce",
-    "q84_dropped_coalesce",
-];
+/// Wrong rewrites the default instances still let through (see the module comment):
+/// q72's result holds 10 rows of count 1, none of which met a NULL promotion in the NULL
+/// corners drawn for these instances (another salt caught it and let q84 through); q67's
+/// dropped COALESCE changes only a group whose products are all NULL, and such groups rank
+/// below its top 100.
+const KNOWN_MISSES: [&str; 2] = ["q72_count_star_to_count_col", "q67_dropped_coalesce"];
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -64,14 +64,14 @@ fn no_wrong_pass_on_the_default_instances() {
     let label = |p: &PathBuf| Instance::new(p.clone(), p.file_name().unwrap().to_string_lossy().into_owned());
     let dbs: Vec<Instance> = [
         generate(&["--scale", "1", "--sample", "0.01"]),
-        generate(&["--scale", "1", "--sample", "0.01", "--instance", "2"]),
-        generate(&["--scale", "0.01"]),
+        generate(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
+        generate(&["--scale", "0.01", "--nulls"]),
         generate(&["--scale", "0.01", "--sparse"]),
     ]
     .iter()
     .map(label)
     .collect();
-    let sets: [(&str, usize); 3] = [("dense primary alone", 1), ("primary + slice + scale 0.01", 3), ("defaults (+ sparse)", 4)];
+    let sets: [(&str, usize); 3] = [("dense primary alone", 1), ("primary + slice + scale 0.01, both with NULLs", 3), ("defaults (+ sparse)", 4)];
     let cfg = ValidatorConfig { timing_rounds: 0, ..Default::default() };
     let lane = TimingLane::new();
     let mut table: Vec<Row> = sets.iter().map(|_| Row::default()).collect();
@@ -103,7 +103,7 @@ fn no_wrong_pass_on_the_default_instances() {
                 ("pass", _) => row.right_other += 1,
                 (_, "pass") => {
                     row.wrong_pass += 1;
-                    if *n == 4 {
+                    if *n == dbs.len() {
                         wrong_passes.push(r.name.clone());
                     }
                 }

@@ -140,6 +140,8 @@ fn unusable_answers_are_parse_errors_never_the_original() {
     let d = parse_dag(BASE).unwrap();
     let cases: Vec<(String, &str)> = vec![
         ("I would add an index.".into(), "no JSON object"),
+        // A plain SQL answer under dag_json: the message points at response_format.
+        ("```sql\nSELECT k, v FROM t WHERE v > 1\n```".into(), "set response_format = \"sql\""),
         ("{\"something\": 1}".into(), "rewrite_sets missing"),
         ("{\"rewrite_sets\": []}".into(), "rewrite_sets is empty"),
         (

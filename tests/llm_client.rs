@@ -418,3 +418,41 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The provider's prompt-cache hits are read where each provider reports them (OpenAI:
+/// `prompt_tokens_details.cached_tokens`; DeepSeek: `prompt_cache_hit_tokens` /
+/// `prompt_cache_miss_tokens`), survive the response cache, and give the cost; an answer
+/// without `usage` has unknown tokens, so no cost.
+#[tokio::test]
+async fn usage_with_prompt_cache_hits_is_read_for_openai_and_deepseek() {
+    let env = Env::new();
+    let usage = |u: serde_json::Value| MockReply::Usage { content: "SELECT 1".into(), usage: u };
+    let server = mock_server::start(MockScript::replies(vec![
+        usage(serde_json::json!({"prompt_tokens": 2000, "completion_tokens": 300, "total_tokens": 2300,
+            "prompt_tokens_details": {"cached_tokens": 1536}, "completion_tokens_details": {"reasoning_tokens": 100}})),
+        usage(serde_json::json!({"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050,
+            "prompt_cache_hit_tokens": 640, "prompt_cache_miss_tokens": 360})),
+        usage(serde_json::json!({"completion_tokens": 10, "prompt_cache_hit_tokens": 64, "prompt_cache_miss_tokens": 36})),
+        usage(serde_json::Value::Null),
+    ]))
+    .await;
+    let client = env.client(&server);
+    let price = qt::llm::price::Price { input: 0.28, output: 0.42, cached_input: 0.028, source: "test".into() };
+    let openai = client.complete(req("a", 0)).await.unwrap();
+    assert_eq!((openai.prompt_tokens, openai.prompt_cache_hit_tokens, openai.completion_tokens), (2000, 1536, 300));
+    let c = price.cost(&openai).unwrap();
+    assert!((c - (464.0 * 0.28 + 1536.0 * 0.028 + 300.0 * 0.42) / 1e6).abs() < 1e-15, "{c}");
+    let deepseek = client.complete(req("b", 0)).await.unwrap();
+    assert_eq!((deepseek.prompt_tokens, deepseek.prompt_cache_hit_tokens), (1000, 640));
+    let split_only = client.complete(req("c", 0)).await.unwrap();
+    assert_eq!((split_only.prompt_tokens, split_only.prompt_cache_hit_tokens, split_only.completion_tokens), (100, 64, 10));
+    let none = client.complete(req("d", 0)).await.unwrap();
+    assert!(!none.usage_reported);
+    assert_eq!(price.cost(&none), None, "unreported usage is an unknown cost, not $0");
+    // From the response cache: the same usage, so the same cost.
+    let again = client.complete(req("a", 0)).await.unwrap();
+    assert!(again.cached);
+    assert_eq!((again.prompt_tokens, again.prompt_cache_hit_tokens), (2000, 1536));
+    assert_eq!(price.cost(&again), price.cost(&openai));
+    assert_eq!(server.requests(), 4);
+}

@@ -5,12 +5,11 @@
 //! the target folder.
 
 mod common;
+use common::browser::{browse, chromium};
 use common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
@@ -38,7 +37,8 @@ fn demo() -> &'static Path {
             .replace("\"../research/experiments\"", &format!("\"{}\"", dir.join("out").display()))
             .replace("\"../", "\"@REPO@/");
         let spec = write_spec(&dir, "demo.toml", &text);
-        let out = qt().args(["run", spec.to_str().unwrap()]).output().unwrap();
+        // One override, so the report header shows it.
+        let out = qt().args(["run", spec.to_str().unwrap(), "--set", "description=the offline demo"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("report:"), "the run says where its report is:\n{stdout}");
@@ -122,10 +122,11 @@ fn run_ids_transforms_and_valid_at_k_are_recorded() {
 fn qt_report_renders_markdown_and_json_and_refuses_a_stranger_folder() {
     let sweep = demo();
     let run = &run_folders(sweep)[0];
-    let md = qt().args(["report", run.to_str().unwrap(), "--format", "md", "--out", "-"]).output().unwrap();
+    let md = qt().args(["report", run.to_str().unwrap(), "--format", "md"]).output().unwrap();
     assert_eq!(md.status.code(), Some(0), "{}", String::from_utf8_lossy(&md.stderr));
     let text = String::from_utf8_lossy(&md.stdout);
-    assert!(text.starts_with("# qt report: demo") && text.contains("valid@k"), "{text}");
+    assert!(text.starts_with("# qt report: demo") && text.contains("valid@k"), "markdown goes to stdout without --out: {text}");
+    assert!(!run.join("report.md").exists(), "and no file is written");
     let js = qt().args(["report", sweep.to_str().unwrap(), "--format", "json", "--out", "-"]).output().unwrap();
     let model: Value = serde_json::from_slice(&js.stdout).unwrap();
     assert_eq!(model["kind"], "sweep");
@@ -151,7 +152,8 @@ fn fake_run(root: &Path, q: &str, arm: &str, gens: &[(&str, Option<f64>)]) -> Pa
         let g = run.join(format!("gen_{:02}", i + 1));
         std::fs::create_dir_all(&g).unwrap();
         let v = json!({"status": status, "speedup": speedup, "arm_name": arm, "reason": if *status == "pass" { Value::Null } else { json!("value_mismatch") },
-                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)}});
+                       "original_time": 0.5, "timing": {"ci95": speedup.map(|s| [s * 0.9, s * 1.1]), "win": speedup.is_some_and(|s| s > 1.2)},
+                       "cost_usd": 0.001, "cost_usd_cached": 0.0});
         std::fs::write(g.join("validation.json"), v.to_string()).unwrap();
     }
     run
@@ -180,9 +182,14 @@ fn compare_gives_a_verdict_with_an_interval_in_every_format() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("batches: B better (4 queries"), "{text}");
     assert!(text.contains("valid rate +60 pts ["), "the interval is printed: {text}");
+    assert!(
+        text.contains("cost per valid rewrite, batches: A $0.005000 (8 valid of 40, $0.0400 in all), B $0.001250 (32 valid of 40, $0.0400 in all): x0.25"),
+        "{text}"
+    );
     let back = qt().args(["compare", b.to_str().unwrap(), a.to_str().unwrap(), "--format", "md"]).output().unwrap();
     let md = String::from_utf8_lossy(&back.stdout);
     assert!(md.contains("| batches | **B worse** | 4 |"), "{md}");
+    assert!(md.contains("- cost per valid rewrite, batches: A $0.001250"), "{md}");
     let same = qt().args(["compare", a.to_str().unwrap(), a.to_str().unwrap(), "--format", "json"]).output().unwrap();
     let c: Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(c["arms"][0]["verdict"], "no_evidence");
@@ -202,6 +209,67 @@ fn compare_refuses_runs_that_share_no_query() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("share no query") && err.contains("A has 1, B has 2"), "{err}");
+}
+
+#[test]
+fn compare_refuses_arms_that_do_not_pair_and_map_pairs_them() {
+    let t = tempfile::tempdir().unwrap();
+    let gens: Vec<(&str, Option<f64>)> = (0..6).map(|i| ("pass", Some(1.2 + i as f64 * 0.01))).collect();
+    let a = fake_run(&t.path().join("a"), "1", "default", &gens);
+    let b1 = fake_run(&t.path().join("b"), "1", "dag_batches", &gens);
+    let out = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("A's arms: default") && err.contains("B's arms: dag_batches") && err.contains("--map default=dag_batches"), "{err}");
+    let out = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap(), "--map", "default=dag_batches", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["rows"][0]["arm"], "default -> dag_batches");
+    assert_eq!(c["arms"][0]["candidates_b"], 6);
+    let bad = qt().args(["compare", a.to_str().unwrap(), b1.to_str().unwrap(), "--map", "default=nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`nope`"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
+
+#[test]
+fn copies_of_one_candidate_are_not_enough_evidence() {
+    // The case: B's 6 generations are one SQL (gen_01 timed, 5 copies).
+    let t = tempfile::tempdir().unwrap();
+    let a = fake_run(&t.path().join("a"), "1", "x", &[("pass", Some(1.0)); 6]);
+    let b = fake_run(&t.path().join("b"), "1", "x", &[("pass", Some(1.096)); 6]);
+    for n in 2..=6 {
+        let p = b.join(format!("gen_{n:02}/validation.json"));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["same_as"] = json!("gen_01");
+        std::fs::write(&p, v.to_string()).unwrap();
+    }
+    let out = qt().args(["compare", a.to_str().unwrap(), b.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("x: not enough evidence (1 query; 6 vs 1 distinct candidates"), "{text}");
+    assert!(text.contains("5 copies not counted") && !text.contains("B better"), "{text}");
+}
+
+#[test]
+fn compare_two_arms_of_one_run() {
+    let t = tempfile::tempdir().unwrap();
+    let run = fake_run(t.path(), "1", "low", &[("pass", Some(1.05)); 8]);
+    let cfg = json!({"name": "fake", "query_id": "1", "arms": [{"name": "low"}, {"name": "high"}], "run_id": "20261127T100000Z-abcdef"});
+    std::fs::write(run.join("config.json"), cfg.to_string()).unwrap();
+    for n in 9..=16 {
+        let g = run.join(format!("gen_{n:02}"));
+        std::fs::create_dir_all(&g).unwrap();
+        let v = json!({"status": "pass", "speedup": 2.0 + n as f64 * 0.01, "arm_name": "high", "original_time": 0.5,
+                       "timing": {"ci95": [1.9, 2.2], "win": true}});
+        std::fs::write(g.join("validation.json"), v.to_string()).unwrap();
+    }
+    let out = qt().args(["compare", run.to_str().unwrap(), "--arms", "low,high"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("low -> high: B better (1 query; 8 vs 8 distinct candidates"), "{text}");
+    let bad = qt().args(["compare", run.to_str().unwrap(), "--arms", "low,nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("its arms: low, high"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
 // ---- the README's DuckDB queries over results.jsonl ----
@@ -271,61 +339,6 @@ fn readme_duckdb_queries_run_on_real_results() {
 
 // ---- in a real browser ----
 
-fn chromium() -> Option<PathBuf> {
-    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists());
-    if found.is_none() {
-        eprintln!("skipped: chromium not installed (.ci/run installs Debian's package `chromium`)");
-    }
-    found
-}
-
-/// Run headless Chromium with `args` on `url`; (stdout, stderr). Killed after 90 s.
-fn browse(bin: &Path, url: &str, args: &[&str]) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut so, &mut s).ok();
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut se, &mut s).ok();
-        s
-    });
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(90) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.wait();
-    (out.join().unwrap(), err.join().unwrap())
-}
-
 /// Opening tags of the generation groups in a dumped DOM.
 fn gen_groups(dom: &str) -> Vec<&str> {
     dom.match_indices("<tbody class=\"gen\"").map(|(i, _)| &dom[i..i + dom[i..].find('>').unwrap()]).collect()
@@ -349,6 +362,11 @@ fn the_report_works_in_a_real_browser() {
     // or a request blocked by the Content-Security-Policy (an attempted network access).
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Refused to")).collect();
     assert!(console.is_empty(), "browser console:\n{}", console.join("\n"));
+    // The header names the run's overrides and its cost (replayed answers are free), and
+    // every arm row has a cost and a cost per valid rewrite.
+    assert!(dom.contains("<code>--set description=the offline demo</code>"), "overrides in the header");
+    assert!(dom.contains("<dd id=\"cost\">$0.0000 spent, $0.0000 from the response cache</dd>"), "cost in the header");
+    assert!(dom.contains("<td class=\"n cost\">$0.0000</td>"), "cost per arm");
 
     let (dom, _) = browse(&bin, &format!("{url}#status=pass"), &["--virtual-time-budget=5000", "--dump-dom"]);
     let groups = gen_groups(&dom);

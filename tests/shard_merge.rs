@@ -146,6 +146,34 @@ fn merge_refuses_mixed_specs_and_overlaps_and_reports_a_missing_shard() {
     assert!(stderr.contains("overlapping jobs") && stderr.contains("shard 2-of-2"), "{stderr}");
 }
 
+#[test]
+fn merge_refuses_shards_run_with_other_options_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = replay_spec(dir.path(), "first");
+    let s = spec.to_str().unwrap().to_string();
+    let sweep = dir.path().join("out/sharded");
+    run_ok(&["run", &s, "--shard", "1/2", "--no-validate", "--quiet"]);
+    run_ok(&["run", &s, "--shard", "2/2", "--no-validate", "--quiet", "--repeat", "1"]);
+    let out = qt_clean().args(["merge", sweep.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shard 2-of-2") && stderr.contains("samples seed") && stderr.contains("--allow-mixed"), "{stderr}");
+    assert!(!sweep.join("merged").exists(), "nothing written when refused");
+
+    let out = qt_clean().args(["merge", sweep.to_str().unwrap(), "--allow-mixed"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for run in run_dirs(&sweep.join("merged")) {
+        let cfg = json(&run.join("config.json"));
+        assert!(cfg["mixed_options"].is_array(), "{cfg}");
+        for line in std::fs::read_to_string(run.join("results.jsonl")).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let seed = &v["shard_options"]["samples seed per arm (--repeat N / generation.samples_seed)"];
+            let expected = if v["shard"] == 2 { serde_json::json!([1, 1]) } else { serde_json::json!([0, 0]) };
+            assert_eq!(seed, &expected, "each generation records its own shard's seed: {v}");
+        }
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {

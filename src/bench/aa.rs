@@ -2,11 +2,14 @@
 //!
 //! Seven TPC-DS queries (3, 7, 19, 42, 52, 55, 96, read from `$QT_TPCDS_QUERIES` or
 //! `../shared/tpcds/queries`, never copied) x N workers on a generated sample DB; the mock
-//! LLM answers every prompt with the original SQL, and `validation.dedup = false` so every
-//! identical candidate is checked and timed. Every candidate is the original, so every
-//! `win` is a false win and every speedup is noise: it reports the false-win rate, each
-//! query's median and p05-p95 of speedups, and the order effect the balanced blocks
-//! cancel (median O-first vs C-first ratios). A measurement, never an assertion.
+//! LLM answers every prompt with the original SQL written in another letter case (the
+//! letters of its table names, by a per-request bit mask: see [`case_variant`]), so every
+//! candidate is the original query to DuckDB, yet none is deduplicated (the dedup key keeps
+//! identifier case) and none is `no_change`: each is checked and timed like a real
+//! rewrite, with the run's default settings. Every `win` is a false win and every speedup
+//! is noise: it reports the false-win rate, each query's median and p05-p95 of speedups,
+//! and the order effect the balanced blocks cancel (median O-first vs C-first ratios).
+//! A measurement, never an assertion.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -50,8 +53,6 @@ retries_on_failure = 0
 [examples]
 strategy = "none"
 dir = "{repo}/prompts/examples"
-[validation]
-dedup = false
 "#,
         out = dir.display(),
         files = files.join(", "),
@@ -106,7 +107,11 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
         return Ok(json!({"bench": "aa_run", "skipped": "no TPC-DS queries"}));
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let server = rt.block_on(mock_server::start(MockScript::always(MockReply::EchoSql)));
+    let script = MockScript::from_fn(|r| match mock_server::prompt_sql(&r.body) {
+        Some(sql) => MockReply::Content(format!("```sql\n{}\n```", case_variant(&sql, r.index as u64 + 1))),
+        None => MockReply::EchoSql,
+    });
+    let server = rt.block_on(mock_server::start(script));
     let dir = tempfile::Builder::new().prefix("qt-bench-aa-").tempdir()?;
     let spec = spec(dir.path(), &server.url, &queries, workers, scale)?;
     let started = Instant::now();
@@ -120,7 +125,7 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
         .collect();
     runs.sort();
     let (mut per_query, mut timed, mut wins) = (Vec::new(), 0, 0);
-    crate::outln!("\nA/A through qt run ({workers} identical candidates x {} TPC-DS queries, scale {scale}):", QUERIES.len());
+    crate::outln!("\nA/A through qt run ({workers} candidates (the original in other letter case) x {} TPC-DS queries, scale {scale}):", QUERIES.len());
     for r in runs {
         let (id, fig, t, w) = query_figures(&std::fs::read_to_string(&r)?)?;
         crate::outln!(
@@ -143,4 +148,69 @@ pub fn aa_run_bench(workers: usize, scale: f64) -> anyhow::Result<Value> {
         "timed": timed, "false_wins": wins, "false_win_rate": rate,
         "peak_rss_mb": peak_kb as f64 / 1024.0, "queries": per_query,
     }))
+}
+
+/// `sql` with the letters of its table names re-cased by the bits of `k` (bit i: the i-th
+/// such letter in the text is upper case): the same query to DuckDB (unquoted identifiers
+/// are case-insensitive) but a different text for every `k` below 2^letters. String
+/// literals and quoted names are left alone.
+pub fn case_variant(sql: &str, k: u64) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut bit = 0u32;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' || c == '"' {
+            out.push(c);
+            for (_, d) in chars.by_ref() {
+                out.push(d);
+                if d == c {
+                    break;
+                }
+            }
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !(d.is_ascii_alphanumeric() || d == '_') {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let word = &sql[i..end];
+            if crate::db::TPCDS_TABLES.contains(&word.to_ascii_lowercase().as_str()) {
+                for ch in word.chars() {
+                    if ch.is_ascii_alphabetic() {
+                        let up = bit < 64 && (k >> bit) & 1 == 1;
+                        out.push(if up { ch.to_ascii_uppercase() } else { ch.to_ascii_lowercase() });
+                        bit += 1;
+                    } else {
+                        out.push(ch);
+                    }
+                }
+            } else {
+                out.push_str(word);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_variant;
+
+    #[test]
+    fn variants_differ_only_in_table_name_case() {
+        let q = "select dt.d_year, item.i_brand from date_dim dt, store_sales, item where i_category = 'item' and \"item\".x = 1";
+        let a = case_variant(q, 1);
+        let b = case_variant(q, 2);
+        assert_ne!(a, b);
+        assert_eq!(a.to_ascii_lowercase(), q.to_ascii_lowercase());
+        assert!(a.contains("Item.i_brand") && b.contains("iTem.i_brand"), "{a} / {b}");
+        assert!(a.contains("'item'") && a.contains("\"item\".x") && a.contains("dt.d_year"), "{a}");
+        let keys: std::collections::BTreeSet<String> = (1..200).map(|k| crate::validate::dedup::normalize(&case_variant(q, k))).collect();
+        assert_eq!(keys.len(), 199, "every variant is its own dedup key");
+    }
 }

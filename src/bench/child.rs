@@ -26,6 +26,25 @@ pub(super) fn run_measured(exe: &Path, spec: &Path) -> anyhow::Result<(i32, i64)
     Ok((status.code().unwrap_or(-1), peak_kb))
 }
 
+/// Run `qt ARGS` as a child (stdout to `stdout`, stderr inherited) and return (exit code,
+/// peak RSS in KiB, wall seconds).
+pub(super) fn run_args_measured(exe: &Path, args: &[String], stdout: std::process::Stdio) -> anyhow::Result<(i32, i64, f64)> {
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(exe).args(args).stdout(stdout).spawn()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0i64;
+    let status = loop {
+        if let Some(kb) = std::fs::read_to_string(&status_file).ok().and_then(|t| vm_hwm_kb(&t)) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Ok((status.code().unwrap_or(-1), peak_kb, started.elapsed().as_secs_f64()))
+}
+
 pub(super) fn vm_hwm_kb(status: &str) -> Option<i64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

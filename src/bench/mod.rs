@@ -11,6 +11,8 @@
 //! - `report`: size and render time of the HTML report of a 1,000-generation run.
 //! - `sample`: sampled DB builds and multi-instance validation (`sample.rs`).
 //! - `aa_run`: the A/A run through `qt run` (see `aa.rs`): false-win rate, medians.
+//! - `confirm_db`, `confirm`, `confirm_predict`: the full-size confirm DB's build, q1's
+//!   top 3 confirmed there, and how well the sample predicts the full size (`confirm.rs`).
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -23,6 +25,8 @@ use crate::record::layout;
 mod engines;
 pub mod aa;
 mod child;
+pub mod confirm;
+pub mod rewrites;
 pub mod sample;
 
 use child::run_measured;
@@ -46,6 +50,8 @@ pub struct BenchOptions {
     /// `engines_duckdb` (the same data).
     pub pg_url: Option<String>,
     pub engines_duckdb: Option<PathBuf>,
+    /// The sample and full-size DBs of the confirm benches.
+    pub confirm_dbs: confirm::ConfirmBenchDbs,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -65,8 +71,9 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<i32> {
         (sized(args.n_validated, 12, 1000), sized(args.n_unvalidated, 200, 100_000), sized(args.aa_runs, 3, 30));
     if quick {
         crate::outln!(
-            "quick set: llm, load (a) with {n_validated} and (b) with {n_unvalidated} generations, {aa_runs} A/A runs per \
-             query. The full set the README reports: qt bench --which all (several minutes)"
+            "quick set: llm, load (a) with {n_validated} and (b) with {n_unvalidated} generations, the report, {aa_runs} A/A \
+             runs per query, validation on the cached sample DBs (no DB is built). The full set the README reports: \
+             qt bench --which all (several minutes)"
         );
     }
     let mut rows: Vec<Value> = Vec::new();
@@ -101,16 +108,31 @@ pub fn run(args: &BenchOptions) -> anyhow::Result<i32> {
         let r = aa_bench(aa_runs)?;
         rows.push(r);
     }
-    let sample = all || which.contains(&"sample");
-    if sample || which.contains(&"sample_db") || which.contains(&"instances") {
+    // Building sample DBs takes minutes: `quick` never builds them (it measured a build
+    // into a temporary folder before); it validates on the default instances only when
+    // they are already cached.
+    let sample = (all && !quick) || which.contains(&"sample");
+    let instances = sample || which.contains(&"instances") || (quick && sample::default_dbs_cached());
+    if sample || which.contains(&"sample_db") || instances {
         let builds = sample || which.contains(&"sample_db");
-        let validation = sample || which.contains(&"instances");
-        rows.extend(sample::sample_bench(builds, validation)?);
+        rows.extend(sample::sample_bench(builds, instances)?);
+    } else if quick {
+        crate::outln!("validation with 1 vs 3 instances: skipped (the default sample DBs are not cached; `qt bench --which instances` builds them)");
     }
     // The A/A run through `qt run` takes minutes at scale 1: never part of the quick set.
     if (all && !quick) || which.contains(&"aa_run") {
         let r = aa::aa_run_bench(args.aa_workers, args.aa_scale)?;
         rows.push(r);
+    }
+    // The confirm benches build or read a full-size DB: never part of `quick` or `all`.
+    if which.contains(&"confirm_db") {
+        rows.push(confirm::confirm_db_row(args.confirm_dbs)?);
+    }
+    if which.contains(&"confirm") {
+        rows.push(confirm::confirm_q1_row(args.confirm_dbs)?);
+    }
+    if which.contains(&"confirm_predict") {
+        rows.push(confirm::predict_row(args.confirm_dbs)?);
     }
     print_table(&rows);
     if quick {
@@ -137,6 +159,15 @@ fn print_table(rows: &[Value]) {
             f("peak_rss_mb"),
         );
     }
+}
+
+/// Below this ideal (seconds), wall/ideal says nothing (process start-up and recording
+/// dominate): no ratio is given. Workload (b) (5 ms calls, no validation) is such a case.
+const MIN_IDEAL_S: f64 = 0.5;
+
+/// wall / ideal, or `None` (printed `-`) when the ideal is too small to divide by.
+fn ratio(wall: f64, ideal: f64) -> Option<f64> {
+    (ideal.is_finite() && ideal >= MIN_IDEAL_S).then(|| wall / ideal)
 }
 
 /// A `qt run` workload against the mock server.
@@ -240,7 +271,7 @@ skip = {skip}
             "bench": self.name, "generations": self.n, "concurrency": self.concurrency,
             "latency_ms": self.latency.as_millis() as u64, "fault_rate": self.fault_rate,
             "exit_code": code, "wall_s": wall, "ideal_s": ideal, "llm_ideal_s": llm_ideal, "lane_s": lane_s,
-            "ratio": wall / ideal.max(1e-9), "gens_per_s": self.n as f64 / wall,
+            "ratio": ratio(wall, ideal), "gens_per_s": self.n as f64 / wall,
             "peak_rss_mb": peak_rss_kb as f64 / 1024.0, "requests": server.requests(),
             "retries": retries, "recorded_with_status": recorded, "completed": summary["completed"],
             "by_status": summary["by_status"],
@@ -249,9 +280,13 @@ skip = {skip}
 
     fn line(&self, r: &Value) -> String {
         format!(
-            "{}: {} generations in {:.1} s (ideal {:.1} s, ratio {:.2}), {:.0} gens/s, peak RSS {:.0} MB, {} retries, {}/{} recorded with a status",
-            self.name, self.n, r["wall_s"].as_f64().unwrap_or(0.0), r["ideal_s"].as_f64().unwrap_or(0.0),
-            r["ratio"].as_f64().unwrap_or(0.0), r["gens_per_s"].as_f64().unwrap_or(0.0), r["peak_rss_mb"].as_f64().unwrap_or(0.0),
+            "{}: {} generations in {:.1} s ({}), {:.0} gens/s, peak RSS {:.0} MB, {} retries, {}/{} recorded with a status",
+            self.name, self.n, r["wall_s"].as_f64().unwrap_or(0.0),
+            match r["ratio"].as_f64() {
+                Some(x) => format!("ideal {:.1} s, ratio {x:.2}", r["ideal_s"].as_f64().unwrap_or(0.0)),
+                None => format!("ideal {:.2} s: too small to compare with, the figure is gens/s", r["ideal_s"].as_f64().unwrap_or(0.0)),
+            },
+            r["gens_per_s"].as_f64().unwrap_or(0.0), r["peak_rss_mb"].as_f64().unwrap_or(0.0),
             r["retries"], r["recorded_with_status"], self.n
         )
     }
@@ -333,4 +368,14 @@ fn aa_bench(runs: usize) -> anyhow::Result<Value> {
             "false_wins": wins, "ratio_o_first_median": of, "ratio_c_first_median": cf}));
     }
     Ok(json!({"bench": "aa_noise", "queries": out}))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_ratio_against_a_tiny_ideal() {
+        assert_eq!(super::ratio(3.0, 0.0), None);
+        assert_eq!(super::ratio(3.0, 0.02), None);
+        assert_eq!(super::ratio(3.0, 1.5), Some(2.0));
+    }
 }

@@ -16,12 +16,20 @@ use crate::db::GenSpec;
 use crate::validate::instances::{self, Extras, Instance};
 use crate::validate::{TimingLane, ValidatorConfig, prepare_baseline};
 
+/// Are the default sample DB and its instances already in the cache (no build needed)?
+pub fn default_dbs_cached() -> bool {
+    let primary = GenSpec::sampled(100.0, 0.01, 1);
+    std::iter::once(primary.clone())
+        .chain(primary.default_instances(3))
+        .all(|g| crate::db::generated_path_for(&g).is_file())
+}
+
 /// The build rows (`builds`) and the validation row (`validation`).
 pub fn sample_bench(builds: bool, validation: bool) -> anyhow::Result<Vec<Value>> {
     let mut rows = Vec::new();
     let scales: &[(f64, f64)] = if builds { &[(100.0, 0.01), (10.0, 0.1)] } else { &[] };
     for &(scale, sample) in scales {
-        let r = build_row(scale, sample)?;
+        let r = build_row(scale, Some(sample))?;
         crate::outln!(
             "sample DB scale {scale} sample {sample}: {:.1} s wall, {:.1} s CPU, {:.0} MB, peak RSS {:.0} MB",
             r["wall_s"].as_f64().unwrap_or(0.0),
@@ -37,7 +45,9 @@ pub fn sample_bench(builds: bool, validation: bool) -> anyhow::Result<Vec<Value>
     Ok(rows)
 }
 
-fn build_row(scale: f64, sample: f64) -> anyhow::Result<Value> {
+/// One `qt db generate` child into a temp folder (a full database when `sample` is None):
+/// wall and CPU time, size, peak RSS.
+pub(super) fn build_row(scale: f64, sample: Option<f64>) -> anyhow::Result<Value> {
     let dir = tempfile::Builder::new().prefix("qt-bench-db-").tempdir()?;
     let out = dir.path().join("sample.duckdb");
     let exe = std::env::current_exe()?;
@@ -46,8 +56,7 @@ fn build_row(scale: f64, sample: f64) -> anyhow::Result<Value> {
     let mut child = std::process::Command::new(exe)
         .args(["db", "generate", "--quiet", "--scale"])
         .arg(scale.to_string())
-        .arg("--sample")
-        .arg(sample.to_string())
+        .args(sample.map(|s| vec!["--sample".to_string(), s.to_string()]).unwrap_or_default())
         .arg("--out")
         .arg(&out)
         .stdout(std::process::Stdio::null())
@@ -70,7 +79,7 @@ fn build_row(scale: f64, sample: f64) -> anyhow::Result<Value> {
     let cpu = children_cpu_s() - cpu_before;
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     Ok(json!({
-        "bench": format!("db_sf{scale}_sample{sample}"), "scale": scale, "sample": sample,
+        "bench": match sample { Some(f) => format!("db_sf{scale}_sample{f}"), None => format!("db_sf{scale}_full") }, "scale": scale, "sample": sample,
         "exit_code": status.code(), "wall_s": wall, "cpu_s": cpu,
         "size_mb": size as f64 / 1e6, "peak_rss_mb": peak_kb as f64 / 1024.0,
     }))

@@ -33,6 +33,44 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two runs or two sweeps (before/after a change), with bootstrap intervals.
     Compare(CompareArgs),
+    /// Confirm an existing run's best passes on a full-size database (e.g. one only another
+    /// machine has: copy the run folder there, confirm, copy it back).
+    Confirm(ConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// A run folder (q<ID>_<stamp>) or an experiment's output folder (every query's run).
+    pub dir: PathBuf,
+    /// The full-size DuckDB file to confirm on (opened read-only).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// How the records name this DB (default: its file name).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Per query and arm: the best distinct passes to confirm (default: the spec's
+    /// [validation.confirm] top, else 3).
+    #[arg(long, value_name = "K")]
+    pub top: Option<i64>,
+    /// Skip passes whose screening speedup is below this.
+    #[arg(long, value_name = "X")]
+    pub min_speedup: Option<f64>,
+    /// Paired timing rounds on the full-size DB (default: the run's settings).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<u32>,
+    /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Recompute the original's baseline on the DB instead of reusing the cached one
+    /// (e.g. after the machine changed).
+    #[arg(long)]
+    pub fresh_baseline: bool,
+    /// Print a JSON object per run folder on stdout (human lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines: the results only.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -40,7 +78,8 @@ pub struct ReportArgs {
     /// A run folder (q<ID>_<stamp>) or an experiment's output folder (a sweep).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// Output file (default: report.html, .md or .json inside DIR); `-` for stdout.
+    /// Output file; `-` for stdout (default: report.html inside DIR for html, stdout for
+    /// md and json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
@@ -67,13 +106,26 @@ pub enum CompareFormat {
 pub struct CompareArgs {
     /// The baseline: a run folder or a sweep folder.
     pub a: PathBuf,
-    /// The candidate: a run folder or a sweep folder of the same queries.
-    pub b: PathBuf,
+    /// The candidate: a run folder or a sweep folder of the same queries (leave it out
+    /// with --arms to compare two arms of A).
+    #[arg(required_unless_present = "arms")]
+    pub b: Option<PathBuf>,
+    /// Compare two arms of one run or sweep folder: A_ARM,B_ARM.
+    #[arg(long, value_name = "A_ARM,B_ARM", conflicts_with_all = ["b", "map"])]
+    pub arms: Option<String>,
+    /// Pair arm A_ARM of A with arm B_ARM of B (arms pair by name otherwise; a spec's
+    /// unnamed arm is `default`). Repeatable.
+    #[arg(long, value_name = "A_ARM=B_ARM")]
+    pub map: Vec<crate::compare::pairing::ArmMap>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: CompareFormat,
     /// Relative change treated as no change (default: the A/A timing noise, 5%).
     #[arg(long, default_value_t = crate::compare::DEFAULT_NOISE)]
     pub noise: f64,
+    /// Distinct candidates each side needs for a verdict (copies of one SQL count once);
+    /// below it the verdict is "not enough evidence".
+    #[arg(long, value_name = "N", default_value_t = crate::compare::DEFAULT_MIN_CANDIDATES)]
+    pub min_candidates: usize,
     /// Compare runs validated on different engines (DuckDB vs PostgreSQL) anyway.
     #[arg(long)]
     pub across_engines: bool,
@@ -122,6 +174,32 @@ pub struct RunArgs {
     /// from JOB_COMPLETION_INDEX (Kubernetes, 0-based) or SLURM_ARRAY_TASK_ID.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<ShardArg>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Spec keys set from the command line (`qt run` and `qt plan`): the same experiment with
+/// another query, model or size without editing the file.
+#[derive(Debug, Args, Default)]
+pub struct OverrideArgs {
+    /// Set a spec key for this run: a dotted key and a TOML value, a bare word being a
+    /// string (-s generation.workers=5 -s llm.model=deepseek-reasoner -s 'queries.ids=[15,23]').
+    /// Repeatable; checked like the file; recorded in config.json with the effective spec.
+    #[arg(long = "set", short = 's', value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The queries to run instead of the spec's (sets queries.ids): --ids 15 or --ids 15,23a.
+    #[arg(long, value_name = "IDS")]
+    pub ids: Option<String>,
+    /// The model to ask (sets llm.model).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// The OpenAI-compatible endpoint (sets llm.base_url), e.g. http://127.0.0.1:8080/v1.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Stop issuing LLM calls once the run has spent this many dollars (sets
+    /// generation.budget_usd; `--resume` with a larger one continues the skipped generations).
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub budget_usd: Option<f64>,
 }
 
 /// `--fail-on`: stricter exit-code gates for CI.
@@ -143,6 +221,8 @@ pub struct PlanArgs {
     /// List and render only what shard K of N (or auto/N) will run.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<ShardArg>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +236,11 @@ pub struct MergeArgs {
     /// No per-query lines: the sweep table and problems only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Merge shards that ran with different options (samples seed / --repeat,
+    /// --no-validate, filters, validation settings) instead of refusing them: every merged
+    /// generation records its shard and that shard's options.
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +363,11 @@ pub struct DbGenerateArgs {
     /// prices (the default instance set checks every candidate on it at --scale 0.01).
     #[arg(long, conflicts_with = "sample")]
     pub sparse: bool,
+    /// Build it with NULL corners: every fact kept, but about 1 in 8 nullable foreign keys,
+    /// 1 in 16 quantities and prices and some customer names NULL (the default instance set
+    /// checks every candidate on the scale-0.01 database built this way).
+    #[arg(long)]
+    pub nulls: bool,
     /// Output file (default: the shared cache, reused by `database.generate`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -293,7 +383,9 @@ pub struct BenchArgs {
     /// sample (sampled DB builds: sample_db alone; validation with 1 vs 3 instances:
     /// instances alone), aa_run (A/A through `qt run`: false wins, several minutes at
     /// scale 1), report (the HTML report of n_validated generations: size, render time),
-    /// all (the full set the README reports, several minutes).
+    /// all (the full set the README reports, several minutes). Never in all: confirm_db
+    /// (build of the full-size confirm DB), confirm (q1's top 3 confirmed on it),
+    /// confirm_predict (39 TPC-DS rewrites: sample vs full-size speedup, an hour or more).
     #[arg(long, default_value = "quick")]
     pub which: String,
     /// Generations in the validated load workloads (a) and (c) [quick: 12, else 1000].
@@ -311,6 +403,12 @@ pub struct BenchArgs {
     /// aa_run: scale of the generated TPC-DS sample DB.
     #[arg(long, default_value_t = 1.0)]
     pub aa_scale: f64,
+    /// confirm, confirm_db, confirm_predict: scale of the full-size TPC-DS confirm DB.
+    #[arg(long, default_value_t = 10.0)]
+    pub full_scale: f64,
+    /// confirm, confirm_predict: the screening sample as SCALE:FRACTION (SF100 @ 1%).
+    #[arg(long, default_value = "100:0.01", value_name = "SCALE:FRACTION")]
+    pub sample_db: String,
     /// Write the figures as JSON to this file as well.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -82,6 +82,7 @@ pub fn generate(a: &DbGenerateArgs) -> anyhow::Result<PathBuf> {
         sample: a.sample,
         instance: a.instance as u32,
         sparse: a.sparse,
+        nulls: a.nulls,
     };
     generate_spec(&spec, a.out.as_deref(), a.quiet)
 }
@@ -147,7 +148,7 @@ pub fn load(a: &super::cli::DbLoadArgs) -> anyhow::Result<i32> {
             if let Some(s) = a.sample {
                 crate::db::check_sample(s).map_err(|e| BadInput(format!("--sample: {e}")))?;
             }
-            let spec = crate::db::GenSpec { benchmark: a.benchmark.clone(), scale, sample: a.sample, instance: 1, sparse: false };
+            let spec = crate::db::GenSpec { benchmark: a.benchmark.clone(), scale, sample: a.sample, instance: 1, sparse: false, nulls: false };
             crate::db::ensure_generated_spec(&spec, !a.quiet)?
         }
         (None, None) => {

@@ -4,8 +4,10 @@
 
 pub mod bench;
 pub mod cli;
+pub mod confirm;
 pub mod db;
 pub mod merge;
+pub mod overrides;
 pub mod plan;
 pub mod report;
 pub mod run;
@@ -26,6 +28,7 @@ pub fn dispatch(command: &Command) -> anyhow::Result<i32> {
         Command::Bench(a) => bench::bench(a),
         Command::Report(a) => report::report(a),
         Command::Compare(a) => report::compare(a),
+        Command::Confirm(a) => confirm::confirm(a),
     }
 }
 

@@ -4,5 +4,6 @@ use super::cli::PlanArgs;
 use crate::run::plan::{self, PlanOptions};
 
 pub fn plan(a: &PlanArgs) -> anyhow::Result<i32> {
-    plan::plan(&PlanOptions { spec: a.spec.clone(), out: a.out.clone(), shard: a.shard.clone() })
+    let overrides = super::overrides::from_args(&a.overrides)?;
+    plan::plan(&PlanOptions { spec: a.spec.clone(), out: a.out.clone(), shard: a.shard.clone(), overrides })
 }

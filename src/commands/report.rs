@@ -55,12 +55,13 @@ impl Sink {
 
 /// `qt report [DIR] [--out FILE] [--format html|md|json]`.
 pub fn report(a: &ReportArgs) -> anyhow::Result<i32> {
-    let default_name = match a.format {
-        ReportFormat::Html => REPORT_HTML,
-        ReportFormat::Md => "report.md",
-        ReportFormat::Json => "report.json",
+    // HTML is a page to open: report.html in DIR. Markdown and JSON are text to paste or
+    // pipe: stdout unless --out.
+    let out = match (&a.out, a.format) {
+        (Some(o), _) => o.clone(),
+        (None, ReportFormat::Html) => a.dir.join(REPORT_HTML),
+        (None, _) => PathBuf::from("-"),
     };
-    let out = a.out.clone().unwrap_or_else(|| a.dir.join(default_name));
     if !a.dir.is_dir() {
         return Err(BadInput(format!("{}: no such folder; pass a run folder (q<ID>_<stamp>) or an experiment's output folder", a.dir.display())).into());
     }
@@ -80,12 +81,19 @@ pub fn report(a: &ReportArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// `qt compare A B [--format table|md|json] [--noise X]`.
+/// `qt compare A B [--map A_ARM=B_ARM]... | qt compare DIR --arms A_ARM,B_ARM`
+/// `[--format table|md|json] [--noise X] [--min-candidates N]`.
 pub fn compare(a: &CompareArgs) -> anyhow::Result<i32> {
     if !(0.0..1.0).contains(&a.noise) {
         return Err(BadInput(format!("--noise {}: expected a fraction between 0 and 1 (0.05 = 5%)", a.noise)).into());
     }
-    let c = crate::compare::compare_dirs_across(&a.a, &a.b, a.noise, a.across_engines).map_err(|e| match e {
+    let opts = crate::compare::CompareOptions { noise: a.noise, maps: a.map.clone(), min_candidates: a.min_candidates };
+    let result = match (&a.b, &a.arms) {
+        (_, Some(arms)) => crate::compare::compare_arms(&a.a, arms, &opts),
+        (Some(b), None) => crate::compare::compare_dirs_across(&a.a, b, &opts, a.across_engines),
+        (None, None) => return Err(BadInput("give a second folder to compare with, or --arms A_ARM,B_ARM to compare two arms of one".into()).into()),
+    };
+    let c = result.map_err(|e| match e {
         crate::compare::CompareError::Read(r) => bad_read(r),
         other => anyhow::Error::new(BadInput(other.to_string())),
     })?;

@@ -15,9 +15,9 @@ impl From<FailOn> for run::FailOn {
     }
 }
 
-impl From<&RunArgs> for RunOptions {
-    fn from(a: &RunArgs) -> Self {
-        RunOptions {
+impl RunOptions {
+    fn from_args(a: &RunArgs) -> Result<Self, crate::spec::SpecError> {
+        Ok(RunOptions {
             spec: a.spec.clone(),
             resume: a.resume.clone(),
             no_cache: a.no_cache,
@@ -30,12 +30,13 @@ impl From<&RunArgs> for RunOptions {
             force: a.force,
             fail_on: a.fail_on.map(Into::into),
             shard: a.shard.clone(),
-        }
+            overrides: super::overrides::from_args(&a.overrides)?,
+        })
     }
 }
 
 pub fn run(a: &RunArgs) -> anyhow::Result<i32> {
-    let result = run::run(&RunOptions::from(a));
+    let result = RunOptions::from_args(a).map_err(anyhow::Error::from).and_then(|o| run::run(&o));
     if a.json {
         if let Err(e) = &result {
             let out = json!({"error": format!("{e:#}"), "exit_code": super::exit_code_of(e)});

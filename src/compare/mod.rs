@@ -1,28 +1,46 @@
-//! `qt compare A B`: did B (after a prompt change, more workers, another model) do better
-//! than A? Two runs or two sweeps are read by the one reader (record/report_model.rs),
-//! paired by query and arm, and every difference gets a seeded bootstrap 95% interval that
-//! resamples queries and, inside each, generations. The verdict per arm is decided here,
-//! once, from the interval against a noise threshold (criterion's way: whole interval,
-//! three words); report/ only prints it. The valid@k / best-speedup@k math is
-//! `record/at_k.rs` (summary.json holds the curves).
+//! `qt compare A B` (or `qt compare RUN --arms a,b`): did B (after a prompt change, more
+//! workers, another model, another arm) do better than A? Runs or sweeps are read by the
+//! one reader (record/report_model.rs), paired by query and arm (`pairing.rs`: names, or
+//! `--map A_ARM=B_ARM`; nothing guessed), and the difference gets a seeded bootstrap 95%
+//! interval. The verdict per arm is decided here, once; report/ only prints it.
 //!
-//! The primary figure is the expected kept speedup of one generation: its speedup when
-//! valid and faster, else 1.0 (you keep the original). It moves with validity and with
-//! speed, so "B better" means a B generation is worth more than an A generation.
+//! The comparison never counts more evidence than there is (`evidence.rs`):
+//! - the unit is the distinct candidate: `same_as` copies of one SQL count once;
+//! - each candidate's speedup is redrawn from its own timing rounds in every bootstrap draw
+//!   (its confirmed re-timing when it has one, else its screening rounds), so one timed
+//!   candidate gives its own wide interval, not a point;
+//! - a candidate whose confirmation did not hold keeps 1.0x: it cannot make B better;
+//! - below `min_candidates` distinct candidates on a side the verdict is "not enough
+//!   evidence", whatever the interval.
+//!
+//! The figure decided on is the expected kept speedup of one candidate: its speedup when
+//! valid and faster, else 1.0 (you keep the original). B is better only when the whole
+//! interval of the ratio B/A is above 1 + noise (criterion's rule), worse when it is below
+//! 1/(1 + noise), otherwise there is no clear difference.
 
+pub mod evidence;
+pub mod pairing;
+
+pub mod cost;
+
+pub mod full;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-use crate::record::report_model::{self, GenReport, ReportModel};
-use crate::record::at_k;
+use crate::record::figures::{self, Stage};
+use crate::record::report_model::{self, GenReport, ReportModel, RunReport};
 use crate::validate::timing::stats::median;
+use evidence::Candidate;
+use pairing::{ArmMap, ArmPair, PairError};
 
 /// Relative change below which B and A are "the same": about the spread of the A/A
 /// timing noise that `qt bench` measures (README: A/A p05-p95 within about +-5%).
 pub const DEFAULT_NOISE: f64 = 0.05;
+/// Distinct candidates a side needs before a verdict is given.
+pub const DEFAULT_MIN_CANDIDATES: usize = 5;
 pub const RESAMPLES: usize = 2000;
 pub const SEED: u64 = 0x00C0_4A4E;
 
@@ -35,21 +53,52 @@ pub enum CompareError {
     )]
     NothingShared { a: PathBuf, b: PathBuf, qa: String, qb: String },
     #[error(
+        "no arm of A pairs with an arm of B (A's arms: {arms_a}; B's arms: {arms_b}); arms pair by name: name the pairs with --map A_ARM=B_ARM (e.g. --map {example}), repeatable"
+    )]
+    ArmsDoNotPair { arms_a: String, arms_b: String, example: String },
+    #[error("--map names arm `{arm}`, which {side} does not have (its arms: {arms})")]
+    UnknownArm { side: &'static str, arm: String, arms: String },
+    #[error("--arms {given}: {why}; give two arms of {dir} as --arms A_ARM,B_ARM (its arms: {arms})")]
+    BadArms { given: String, why: String, dir: PathBuf, arms: String },
+    #[error(
         "{a} was validated on {ea} and {b} on {eb}: speedups on different engines are not comparable as one experiment; \
          pass --across-engines to compare them anyway"
     )]
     AcrossEngines { a: PathBuf, ea: String, b: PathBuf, eb: String },
 }
 
-/// What one side did for one query and arm.
+/// How to compare.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    pub noise: f64,
+    pub maps: Vec<ArmMap>,
+    pub min_candidates: usize,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions { noise: DEFAULT_NOISE, maps: Vec::new(), min_candidates: DEFAULT_MIN_CANDIDATES }
+    }
+}
+
+/// What one side did for one query and arm (the named figures of figures.rs, plus the
+/// comparison's own unit counts).
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
     pub completed: usize,
     pub valid_rate: Option<f64>,
+    /// Distinct candidates (copies once), valid or not, and the copies not counted.
+    pub candidates: usize,
+    pub copies: usize,
     pub median_speedup: Option<f64>,
-    pub best_speedup: Option<f64>,
+    pub best_screening_speedup: Option<f64>,
+    pub best_confirmed_speedup: Option<f64>,
+    pub confirmation_held: Option<bool>,
+    /// The cells every view prints for those two figures (figures.rs).
+    pub screening_cell: String,
+    pub confirmed_cell: String,
     pub wins: usize,
-    /// Mean kept speedup of one generation (see the module doc).
+    /// Mean kept speedup of one candidate (see the module doc).
     pub kept_speedup: Option<f64>,
 }
 
@@ -59,6 +108,11 @@ pub struct Row {
     pub arm: String,
     pub a: Metrics,
     pub b: Metrics,
+    /// Best speedup confirmed on the full-size DB (and candidates wrong there), per side.
+    pub full_a: Option<f64>,
+    pub full_b: Option<f64>,
+    pub wrong_at_full_a: usize,
+    pub wrong_at_full_b: usize,
 }
 
 /// A difference with its bootstrap 95% interval. Ratios are B/A; rates are B-A.
@@ -74,6 +128,7 @@ pub enum Verdict {
     Better,
     Worse,
     NoEvidence,
+    NotEnoughEvidence,
 }
 
 impl Verdict {
@@ -81,7 +136,8 @@ impl Verdict {
         match self {
             Verdict::Better => "B better",
             Verdict::Worse => "B worse",
-            Verdict::NoEvidence => "no evidence",
+            Verdict::NoEvidence => "no clear difference",
+            Verdict::NotEnoughEvidence => "not enough evidence",
         }
     }
 }
@@ -90,6 +146,14 @@ impl Verdict {
 pub struct ArmComparison {
     pub arm: String,
     pub queries: usize,
+    /// Distinct candidates behind the verdict on each side, how many of them were timed,
+    /// and the copies not counted.
+    pub candidates_a: usize,
+    pub candidates_b: usize,
+    pub timed_a: usize,
+    pub timed_b: usize,
+    pub copies_a: usize,
+    pub copies_b: usize,
     pub valid_rate_diff: Option<Delta>,
     pub median_ratio: Option<Delta>,
     pub best_ratio: Option<Delta>,
@@ -102,24 +166,40 @@ pub struct ArmComparison {
 pub struct Comparison {
     pub a: PathBuf,
     pub b: PathBuf,
+    /// Arms of one run compared with each other (`--arms a,b`).
+    pub within_run: bool,
     pub a_run_ids: Vec<String>,
     pub b_run_ids: Vec<String>,
     pub noise: f64,
+    pub min_candidates: usize,
     pub resamples: usize,
     pub seed: u64,
     pub only_in_a: Vec<String>,
     pub only_in_b: Vec<String>,
+    /// Arms of A and of B that no pair uses.
+    pub unpaired_arms_a: Vec<String>,
+    pub unpaired_arms_b: Vec<String>,
     pub rows: Vec<Row>,
     pub arms: Vec<ArmComparison>,
+    /// Dollars per arm over the shared queries (`cost.rs`).
+    pub costs: Vec<cost::ArmCost>,
+    /// Sample vs full size per query of each side (empty when nothing was confirmed).
+    pub full_a: Vec<full::FullSide>,
+    pub full_b: Vec<full::FullSide>,
 }
 
 /// Read both folders and compare them.
-pub fn compare_dirs(a: &Path, b: &Path, noise: f64) -> Result<Comparison, CompareError> {
-    compare_dirs_across(a, b, noise, false)
+pub fn compare_dirs(a: &Path, b: &Path, opts: &CompareOptions) -> Result<Comparison, CompareError> {
+    compare_dirs_across(a, b, opts, false)
 }
 
 /// [`compare_dirs`]; runs on different engines are refused unless `across_engines`.
-pub fn compare_dirs_across(a: &Path, b: &Path, noise: f64, across_engines: bool) -> Result<Comparison, CompareError> {
+pub fn compare_dirs_across(
+    a: &Path,
+    b: &Path,
+    opts: &CompareOptions,
+    across_engines: bool,
+) -> Result<Comparison, CompareError> {
     let (ma, mb) = (report_model::read(a)?, report_model::read(b)?);
     if ma.header.engine != mb.header.engine && !across_engines {
         return Err(CompareError::AcrossEngines {
@@ -129,109 +209,189 @@ pub fn compare_dirs_across(a: &Path, b: &Path, noise: f64, across_engines: bool)
             eb: mb.header.engine.clone(),
         });
     }
-    compare(&ma, &mb, noise)
+    let pairs = pairing::pair_arms(&ma.arm_names, &mb.arm_names, &opts.maps).map_err(|e| pair_error(e, &ma, &mb))?;
+    compare(&ma, &mb, &pairs, opts, false)
 }
 
-fn gens_of<'m>(m: &'m ReportModel, query: &str, arm: &str) -> Vec<&'m GenReport> {
-    m.runs.iter().filter(|r| r.query_id == query).flat_map(|r| r.gens.iter()).filter(|g| g.arm == arm).collect()
+/// Two arms of one run (or sweep) folder: `qt compare DIR --arms a,b`.
+pub fn compare_arms(dir: &Path, arms: &str, opts: &CompareOptions) -> Result<Comparison, CompareError> {
+    let m = report_model::read(dir)?;
+    let bad = |why: &str| CompareError::BadArms {
+        given: arms.to_string(),
+        why: why.to_string(),
+        dir: dir.to_path_buf(),
+        arms: m.arm_names.join(", "),
+    };
+    let Some((x, y)) = arms.split_once(',') else { return Err(bad("expected two names separated by a comma")) };
+    let (x, y) = (x.trim(), y.trim());
+    for arm in [x, y] {
+        if !m.arm_names.iter().any(|a| a == arm) {
+            return Err(bad(&format!("no arm `{arm}` in that folder")));
+        }
+    }
+    if x == y {
+        return Err(bad("the two arms are the same"));
+    }
+    compare(&m, &m, &[ArmPair { a: x.into(), b: y.into() }], opts, true)
 }
 
-/// (valid, speedup) per generation: all a metric needs.
-type Sample = (bool, Option<f64>);
-
-fn samples(gens: &[&GenReport]) -> Vec<Sample> {
-    gens.iter().map(|g| (g.is_pass(), g.speedup)).collect()
-}
-
-fn metrics(s: &[Sample], wins: usize) -> Metrics {
-    let n = s.len();
-    let speedups: Vec<f64> = s.iter().filter(|x| x.0).filter_map(|x| x.1).collect();
-    Metrics {
-        completed: n,
-        valid_rate: (n > 0).then(|| s.iter().filter(|x| x.0).count() as f64 / n as f64),
-        median_speedup: median(&speedups),
-        best_speedup: speedups.iter().copied().reduce(f64::max),
-        wins,
-        kept_speedup: (n > 0).then(|| s.iter().map(|x| at_k::kept_speedup(x.0, x.1)).sum::<f64>() / n as f64),
+fn pair_error(e: PairError, a: &ReportModel, b: &ReportModel) -> CompareError {
+    let list = |m: &ReportModel| if m.arm_names.is_empty() { "none".to_string() } else { m.arm_names.join(", ") };
+    match e {
+        PairError::Nothing => CompareError::ArmsDoNotPair {
+            arms_a: list(a),
+            arms_b: list(b),
+            example: format!(
+                "{}={}",
+                a.arm_names.first().map(String::as_str).unwrap_or("A_ARM"),
+                b.arm_names.first().map(String::as_str).unwrap_or("B_ARM")
+            ),
+        },
+        PairError::UnknownArm(side, arm) => {
+            CompareError::UnknownArm { side, arm, arms: if side == "A" { list(a) } else { list(b) } }
+        }
     }
 }
 
-pub fn compare(a: &ReportModel, b: &ReportModel, noise: f64) -> Result<Comparison, CompareError> {
+/// One side of one (query, arm): its generations and distinct candidates.
+struct Side<'m> {
+    gens: Vec<&'m GenReport>,
+    run: &'m RunReport,
+    candidates: Vec<Candidate>,
+}
+
+fn side<'m>(m: &'m ReportModel, query: &str, arm: &str) -> Option<Side<'m>> {
+    let (run, _) = m.cell(query, arm)?;
+    let gens: Vec<&GenReport> = run.gens.iter().filter(|g| g.arm == arm).collect();
+    if gens.is_empty() {
+        return None;
+    }
+    let confirmed = |n: u32| {
+        run.confirmations.iter().find(|c| c["gen"].as_u64() == Some(u64::from(n))).and_then(|c| {
+            let (_, m) = figures::confirmation_measure(c)?;
+            Some((m.speedup, m.win, c["timing"].clone()))
+        })
+    };
+    let candidates = evidence::candidates(&gens, &confirmed);
+    Some(Side { gens, run, candidates })
+}
+
+fn metrics(s: &Side<'_>, arm: &str) -> Metrics {
+    let st = s.run.arms.iter().find(|a| a.name == arm).cloned();
+    let f = figures::figures(s.gens.iter().map(|g| &g.facts));
+    let n = s.gens.len();
+    let valid = s.gens.iter().filter(|g| g.is_pass()).count();
+    let k = &s.candidates;
+    Metrics {
+        completed: n,
+        valid_rate: (n > 0).then(|| valid as f64 / n as f64),
+        candidates: k.len(),
+        copies: k.iter().map(|c| c.copies).sum(),
+        median_speedup: f.median_screening,
+        best_screening_speedup: f.best_screening.map(|b| b.speedup),
+        best_confirmed_speedup: f.best_confirmed.map(|b| b.speedup),
+        confirmation_held: f.held(),
+        screening_cell: figures::cell(&f, Stage::Screening),
+        confirmed_cell: figures::cell(&f, Stage::Confirmed),
+        wins: st.map(|a| a.figures.wins).unwrap_or(f.wins),
+        kept_speedup: (!k.is_empty()).then(|| k.iter().map(Candidate::kept).sum::<f64>() / k.len() as f64),
+    }
+}
+
+pub fn compare(a: &ReportModel, b: &ReportModel, pairs: &[ArmPair], opts: &CompareOptions, within_run: bool) -> Result<Comparison, CompareError> {
     let (qa, qb) = (a.query_ids(), b.query_ids());
     let shared: Vec<String> = qa.iter().filter(|q| qb.contains(q)).cloned().collect();
     if shared.is_empty() {
         return Err(CompareError::NothingShared { a: a.dir.clone(), b: b.dir.clone(), qa: qa.join(", "), qb: qb.join(", ") });
     }
-    let mut arms: Vec<String> = a.arm_names.iter().filter(|x| b.arm_names.contains(x)).cloned().collect();
-    if arms.is_empty() && a.arm_names.len() == 1 && b.arm_names.len() == 1 {
-        // One arm each under different names (a renamed arm): compare them as one.
-        arms.push(format!("{} -> {}", a.arm_names[0], b.arm_names[0]));
-    }
     let mut rows = Vec::new();
     let mut per_arm: Vec<ArmComparison> = Vec::new();
-    for arm in &arms {
-        let (arm_a, arm_b) = arm.split_once(" -> ").unwrap_or((arm.as_str(), arm.as_str()));
-        let mut pairs: Vec<(Vec<Sample>, Vec<Sample>)> = Vec::new();
+    for pair in pairs {
+        let label = pair.label();
+        let mut cells: Vec<(Vec<Candidate>, Vec<Candidate>)> = Vec::new();
         for q in &shared {
-            let (ga, gb) = (gens_of(a, q, arm_a), gens_of(b, q, arm_b));
-            if ga.is_empty() || gb.is_empty() {
-                continue;
-            }
-            let wins = |g: &[&GenReport]| g.iter().filter(|g| g.is_pass() && g.win && !g.below_floor).count();
-            let (sa, sb) = (samples(&ga), samples(&gb));
-            rows.push(Row { query_id: q.clone(), arm: arm.clone(), a: metrics(&sa, wins(&ga)), b: metrics(&sb, wins(&gb)) });
-            pairs.push((sa, sb));
+            let (Some(sa), Some(sb)) = (side(a, q, &pair.a), side(b, q, &pair.b)) else { continue };
+            let ((full_a, wrong_at_full_a), (full_b, wrong_at_full_b)) = (full::best_full(&sa.gens), full::best_full(&sb.gens));
+            rows.push(Row {
+                query_id: q.clone(),
+                arm: label.clone(),
+                a: metrics(&sa, &pair.a),
+                b: metrics(&sb, &pair.b),
+                full_a,
+                full_b,
+                wrong_at_full_a,
+                wrong_at_full_b,
+            });
+            cells.push((sa.candidates, sb.candidates));
         }
-        if !pairs.is_empty() {
-            per_arm.push(arm_comparison(arm, &pairs, noise));
+        if !cells.is_empty() {
+            per_arm.push(arm_comparison(&label, &cells, opts));
         }
     }
+    let unpaired = |names: &[String], used: &dyn Fn(&ArmPair) -> &String| -> Vec<String> {
+        names.iter().filter(|n| !pairs.iter().any(|p| used(p) == *n)).cloned().collect()
+    };
     Ok(Comparison {
         a: a.dir.clone(),
         b: b.dir.clone(),
+        within_run,
         a_run_ids: a.header.run_ids.clone(),
         b_run_ids: b.header.run_ids.clone(),
-        noise,
+        noise: opts.noise,
+        min_candidates: opts.min_candidates,
         resamples: RESAMPLES,
         seed: SEED,
         only_in_a: qa.iter().filter(|q| !shared.contains(q)).cloned().collect(),
         only_in_b: qb.iter().filter(|q| !shared.contains(q)).cloned().collect(),
+        unpaired_arms_a: if within_run { Vec::new() } else { unpaired(&a.arm_names, &|p| &p.a) },
+        unpaired_arms_b: if within_run { Vec::new() } else { unpaired(&b.arm_names, &|p| &p.b) },
+        costs: cost::arm_costs(a, b, &shared, pairs),
         rows,
         arms: per_arm,
+        full_a: full::sides(a),
+        full_b: full::sides(b),
     })
 }
 
-/// The four differences of one side pair, averaged over queries (ratios on a log scale);
-/// `None` where no query has the figure on both sides.
-fn diffs(pairs: &[(&[Sample], &[Sample])]) -> [Option<f64>; 4] {
+/// The four figures of one side of one query: valid rate, median speedup of the valid,
+/// best kept speedup, mean kept speedup. `draw` gives each candidate's (kept, speedup).
+fn side_figures(c: &[Candidate], draw: &mut dyn FnMut(&Candidate) -> (f64, Option<f64>)) -> [Option<f64>; 4] {
+    if c.is_empty() {
+        return [None; 4];
+    }
+    let mut kept_sum = 0.0;
+    let mut best: f64 = 1.0;
+    let mut speedups = Vec::new();
+    let mut valid = 0usize;
+    for x in c {
+        let (k, s) = draw(x);
+        kept_sum += k;
+        best = best.max(k);
+        if x.valid {
+            valid += 1;
+            speedups.extend(s);
+        }
+    }
+    [Some(valid as f64 / c.len() as f64), median(&speedups), Some(best), Some(kept_sum / c.len() as f64)]
+}
+
+/// B-A of the valid rate, log B/A of the others, averaged over the queries that have them.
+fn diffs(per_query: &[([Option<f64>; 4], [Option<f64>; 4])]) -> [Option<f64>; 4] {
     let mut acc = [(0.0, 0usize); 4];
-    for (sa, sb) in pairs {
-        let (ma, mb) = (metrics(sa, 0), metrics(sb, 0));
-        let figures = [
-            ma.valid_rate.zip(mb.valid_rate).map(|(x, y)| y - x),
-            ma.median_speedup.zip(mb.median_speedup).filter(|(x, y)| *x > 0.0 && *y > 0.0).map(|(x, y)| (y / x).ln()),
-            Some((best_kept(sb) / best_kept(sa)).ln()),
-            ma.kept_speedup.zip(mb.kept_speedup).map(|(x, y)| (y / x).ln()),
-        ];
-        for (slot, f) in acc.iter_mut().zip(figures) {
-            if let Some(f) = f {
-                slot.0 += f;
-                slot.1 += 1;
+    for (fa, fb) in per_query {
+        for i in 0..4 {
+            let d = match (fa[i], fb[i]) {
+                (Some(x), Some(y)) if i == 0 => Some(y - x),
+                (Some(x), Some(y)) if x > 0.0 && y > 0.0 => Some((y / x).ln()),
+                _ => None,
+            };
+            if let Some(d) = d {
+                acc[i].0 += d;
+                acc[i].1 += 1;
             }
         }
     }
     acc.map(|(sum, n)| (n > 0).then(|| sum / n as f64))
-}
-
-fn best_kept(s: &[Sample]) -> f64 {
-    s.iter().map(|x| at_k::kept_speedup(x.0, x.1)).fold(1.0, f64::max)
-}
-
-fn resample(rng: &mut StdRng, s: &[Sample], buf: &mut Vec<Sample>) {
-    buf.clear();
-    for _ in 0..s.len() {
-        buf.push(s[rng.random_range(0..s.len())]);
-    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -240,20 +400,32 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-fn arm_comparison(arm: &str, pairs: &[(Vec<Sample>, Vec<Sample>)], noise: f64) -> ArmComparison {
-    let refs: Vec<(&[Sample], &[Sample])> = pairs.iter().map(|(a, b)| (a.as_slice(), b.as_slice())).collect();
-    let point = diffs(&refs);
+fn arm_comparison(arm: &str, cells: &[(Vec<Candidate>, Vec<Candidate>)], opts: &CompareOptions) -> ArmComparison {
+    let point_of = |c: &Candidate| (c.kept(), c.speedup);
+    let point: Vec<_> = cells
+        .iter()
+        .map(|(a, b)| (side_figures(a, &mut |c| point_of(c)), side_figures(b, &mut |c| point_of(c))))
+        .collect();
+    let point = diffs(&point);
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut draws: [Vec<f64>; 4] = Default::default();
-    let (mut ba, mut bb): (Vec<Vec<Sample>>, Vec<Vec<Sample>>) = (vec![Vec::new(); pairs.len()], vec![Vec::new(); pairs.len()]);
+    let mut buf_a: Vec<Candidate> = Vec::new();
+    let mut buf_b: Vec<Candidate> = Vec::new();
     for _ in 0..RESAMPLES {
-        let picks: Vec<usize> = (0..pairs.len()).map(|_| rng.random_range(0..pairs.len())).collect();
-        for (slot, &q) in picks.iter().enumerate() {
-            resample(&mut rng, &pairs[q].0, &mut ba[slot]);
-            resample(&mut rng, &pairs[q].1, &mut bb[slot]);
+        let mut per_query = Vec::with_capacity(cells.len());
+        for _ in 0..cells.len() {
+            let (ca, cb) = &cells[rng.random_range(0..cells.len())];
+            resample(&mut rng, ca, &mut buf_a);
+            resample(&mut rng, cb, &mut buf_b);
+            let mut redraw = |c: &Candidate| {
+                let s = c.speedup_draw(&mut rng);
+                (c.kept_of(s), s)
+            };
+            let fa = side_figures(&buf_a, &mut redraw);
+            let fb = side_figures(&buf_b, &mut redraw);
+            per_query.push((fa, fb));
         }
-        let drawn: Vec<(&[Sample], &[Sample])> = ba.iter().zip(&bb).map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
-        for (d, f) in draws.iter_mut().zip(diffs(&drawn)) {
+        for (d, f) in draws.iter_mut().zip(diffs(&per_query)) {
             if let Some(f) = f {
                 d.push(f);
             }
@@ -270,60 +442,80 @@ fn arm_comparison(arm: &str, pairs: &[(Vec<Sample>, Vec<Sample>)], noise: f64) -
         Some(Delta { point: f(p), ci95: [f(percentile(&d, 0.025)), f(percentile(&d, 0.975))] })
     };
     let (valid_rate_diff, median_ratio, best_ratio, kept_ratio) = (delta(0, false), delta(1, true), delta(2, true), delta(3, true));
-    let verdict = decide(kept_ratio, noise);
-    let sentence = sentence(arm, pairs.len(), verdict, kept_ratio, valid_rate_diff);
-    ArmComparison { arm: arm.into(), queries: pairs.len(), valid_rate_diff, median_ratio, best_ratio, kept_ratio, verdict, sentence }
+    let count = |side: fn(&(Vec<Candidate>, Vec<Candidate>)) -> &Vec<Candidate>, f: fn(&Candidate) -> usize| -> usize {
+        cells.iter().map(|c| side(c).iter().map(f).sum::<usize>()).sum()
+    };
+    let (candidates_a, candidates_b) = (count(|c| &c.0, |_| 1), count(|c| &c.1, |_| 1));
+    let (timed_a, timed_b) = (count(|c| &c.0, |x| usize::from(x.has_speedup())), count(|c| &c.1, |x| usize::from(x.has_speedup())));
+    let (copies_a, copies_b) = (count(|c| &c.0, |x| x.copies), count(|c| &c.1, |x| x.copies));
+    let verdict = if candidates_a.min(candidates_b) < opts.min_candidates {
+        Verdict::NotEnoughEvidence
+    } else {
+        decide(kept_ratio, opts.noise)
+    };
+    let mut c = ArmComparison {
+        arm: arm.into(),
+        queries: cells.len(),
+        candidates_a,
+        candidates_b,
+        timed_a,
+        timed_b,
+        copies_a,
+        copies_b,
+        valid_rate_diff,
+        median_ratio,
+        best_ratio,
+        kept_ratio,
+        verdict,
+        sentence: String::new(),
+    };
+    c.sentence = sentence(&c, opts.min_candidates);
+    c
 }
 
-/// Better only when the whole interval is above 1 and the point clears the noise;
-/// worse symmetrically; otherwise no evidence either way.
+fn resample(rng: &mut StdRng, s: &[Candidate], buf: &mut Vec<Candidate>) {
+    buf.clear();
+    for _ in 0..s.len() {
+        buf.push(s[rng.random_range(0..s.len())].clone());
+    }
+}
+
+/// Criterion's rule: better only when the whole interval is above 1 + noise, worse when
+/// it is wholly below 1/(1 + noise); otherwise no clear difference.
 pub fn decide(kept: Option<Delta>, noise: f64) -> Verdict {
     match kept {
-        Some(d) if d.ci95[0] > 1.0 && d.point > 1.0 + noise => Verdict::Better,
-        Some(d) if d.ci95[1] < 1.0 && d.point < 1.0 / (1.0 + noise) => Verdict::Worse,
+        Some(d) if d.ci95[0] > 1.0 + noise => Verdict::Better,
+        Some(d) if d.ci95[1] < 1.0 / (1.0 + noise) => Verdict::Worse,
         _ => Verdict::NoEvidence,
     }
 }
 
-fn sentence(arm: &str, queries: usize, v: Verdict, kept: Option<Delta>, valid: Option<Delta>) -> String {
-    let k = kept
-        .map(|d| format!("kept speedup per generation x{:.3} [{:.3}, {:.3}]", d.point, d.ci95[0], d.ci95[1]))
+fn sentence(c: &ArmComparison, min: usize) -> String {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let copies = match c.copies_a + c.copies_b {
+        0 => String::new(),
+        n => format!(", {} not counted", plural(n, "copy", "copies")),
+    };
+    let evidence = format!(
+        "{} vs {} distinct candidates ({} vs {} timed){copies}",
+        c.candidates_a, c.candidates_b, c.timed_a, c.timed_b
+    );
+    let k = c
+        .kept_ratio
+        .map(|d| format!("kept speedup per candidate x{:.3} [{:.3}, {:.3}]", d.point, d.ci95[0], d.ci95[1]))
         .unwrap_or_else(|| "no figure".into());
-    let val = valid
+    let val = c
+        .valid_rate_diff
         .map(|d| format!(", valid rate {:+.0} pts [{:+.0}, {:+.0}]", d.point * 100.0, d.ci95[0] * 100.0, d.ci95[1] * 100.0))
         .unwrap_or_default();
-    format!("{arm}: {} ({queries} quer{}; {k}{val})", v.words(), if queries == 1 { "y" } else { "ies" })
+    let queries = plural(c.queries, "query", "queries");
+    let head = format!("{}: {} ({queries}; {evidence}; {k}{val})", c.arm, c.verdict.words());
+    if c.verdict == Verdict::NotEnoughEvidence {
+        format!("{head}; at least {min} distinct candidates per side are needed (--min-candidates)")
+    } else {
+        head
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn side(valid: usize, n: usize, speed: f64) -> Vec<Sample> {
-        (0..n).map(|i| if i < valid { (true, Some(speed + i as f64 * 0.01)) } else { (false, None) }).collect()
-    }
-
-    #[test]
-    fn clearly_better_worse_and_same() {
-        let better: Vec<_> = (0..5).map(|_| (side(2, 10, 1.5), side(8, 10, 2.0))).collect();
-        let c = arm_comparison("x", &better, DEFAULT_NOISE);
-        assert_eq!(c.verdict, Verdict::Better, "{c:?}");
-        assert!(c.valid_rate_diff.unwrap().point > 0.5);
-        assert!(c.sentence.starts_with("x: B better (5 queries"), "{}", c.sentence);
-        let worse: Vec<_> = better.iter().map(|(a, b)| (b.clone(), a.clone())).collect();
-        assert_eq!(arm_comparison("x", &worse, DEFAULT_NOISE).verdict, Verdict::Worse);
-        let same: Vec<_> = (0..5).map(|_| (side(5, 10, 1.5), side(5, 10, 1.5))).collect();
-        let s = arm_comparison("x", &same, DEFAULT_NOISE);
-        assert_eq!(s.verdict, Verdict::NoEvidence);
-        assert_eq!(s.kept_ratio.unwrap().point, 1.0);
-    }
-
-    #[test]
-    fn the_interval_is_reproducible() {
-        let p: Vec<_> = (0..3).map(|i| (side(3, 8, 1.2 + i as f64 * 0.1), side(4, 8, 1.3))).collect();
-        let (x, y) = (arm_comparison("x", &p, 0.05), arm_comparison("x", &p, 0.05));
-        assert_eq!(x.kept_ratio, y.kept_ratio);
-        let d = x.kept_ratio.unwrap();
-        assert!(d.ci95[0] <= d.point && d.point <= d.ci95[1], "{d:?}");
-    }
-}
+mod tests;

@@ -15,6 +15,11 @@ pub enum AnswerError {
         "no JSON object found in the answer (expected {{\"rewrite_sets\": [{{\"nodes\": {{...}}}}]}})"
     )]
     NoJson,
+    /// No JSON, but a fenced SQL block: the template probably asks for plain SQL.
+    #[error(
+        "no JSON object found in the answer, but a fenced ```sql block: if the template asks for plain SQL, set response_format = \"sql\" (dag_json expects {{\"rewrite_sets\": [{{\"nodes\": {{...}}}}]}})"
+    )]
+    NoJsonButSql,
     #[error("the JSON object in the answer does not parse: {0}")]
     BadJson(String),
     #[error("rewrite_sets missing: the JSON object has no `rewrite_sets` list")]
@@ -136,7 +141,8 @@ fn find_answer_object(text: &str) -> Result<Value, AnswerError> {
     let mut candidates: Vec<&str> = fences(text).into_iter().rev().map(|(_, b)| b).collect();
     candidates.extend(brace_spans(text).into_iter().rev());
     if candidates.iter().all(|c| !c.trim_start().starts_with('{')) {
-        return Err(AnswerError::NoJson);
+        let sql_fence = fences(text).iter().any(|(lang, body)| lang.eq_ignore_ascii_case("sql") && !body.trim().is_empty());
+        return Err(if sql_fence { AnswerError::NoJsonButSql } else { AnswerError::NoJson });
     }
     let mut first_error = None;
     let mut any_object = false;

@@ -29,7 +29,9 @@ impl Entry {
 fn node_body(id: &str, body: &str) -> Result<String, AnswerError> {
     let text = strip_tail(body).trim();
     let text = match gate::check(text) {
-        Ok(()) => text,
+        // Too large is the whole candidate's verdict (validate's gate says why), not a
+        // malformed answer.
+        Ok(()) | Err(GateError::Bounds(_)) => text,
         Err(first) => match strip_cte_wrapper(id, text) {
             Some(inner) if gate::check(inner).is_ok() => inner,
             _ => {
@@ -38,7 +40,7 @@ fn node_body(id: &str, body: &str) -> Result<String, AnswerError> {
                         node: id.to_string(),
                         error,
                     },
-                    GateError::NotSelect(error) => AnswerError::NotAQuery {
+                    GateError::NotSelect(error) | GateError::Bounds(error) => AnswerError::NotAQuery {
                         node: id.to_string(),
                         error,
                     },

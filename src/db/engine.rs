@@ -184,6 +184,7 @@ impl Target {
 
     /// Plan analysis of the last statement of `sql` (plan.json, plan_full.txt, summary).
     pub fn explain(&self, sql: &str, timeout: Duration) -> Result<PlanAnalysis, DbError> {
+        super::gate::check_bounds(sql).map_err(|e| DbError::Plan(e.to_string()))?;
         match self {
             Target::DuckDb(p) => super::analyze_plan(p, sql, timeout),
             Target::Postgres(t) => off_runtime(|| super::pg::explain::analyze(t, sql, timeout)),
@@ -197,6 +198,20 @@ impl Target {
             Target::Postgres(t) => {
                 off_runtime(|| Self::pg_session(t)?.with_client(|c| super::pg::catalog::schema_for(c, tables)))
             }
+        }
+    }
+
+    /// Does one query bind here (every table and column it names exists)? Prepared, never
+    /// executed; `Err` is the engine's message, naming what is missing.
+    pub fn binds(&self, sql: &str) -> Result<(), String> {
+        super::gate::check_bounds(sql).map_err(|e| e.to_string())?;
+        match self {
+            Target::DuckDb(p) => super::binds(p, sql),
+            // Prepared (parsed and bound, never run) on a sandboxed session.
+            Target::Postgres(t) => off_runtime(|| {
+                let s = Self::pg_session(t).map_err(|e| e.to_string())?;
+                s.with_client(|c| c.prepare(sql).map(drop).map_err(|e| t.redact(&super::pg::session::message(&e))))
+            }),
         }
     }
 

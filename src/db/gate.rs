@@ -14,9 +14,12 @@
 //!    CHECKPOINT do not. (`json_serialize_sql` would need the json extension, which the
 //!    bundled build lacks and the sandbox may not install.)
 //!
+//! 0. Before either: is it small enough ([`check_bounds`]: at most 1 MiB, and no constant
+//!    that planning would expand past a bound, see `constsize.rs`)?
+//!
 //! Behind the gate, the sandbox connection itself is read-only and locked (sandbox.rs).
 
-use crate::sqltext::{first_word, strip_tail};
+use crate::sqltext::{MAX_SQL_BYTES, first_word, strip_tail};
 use duckdb::ffi;
 use std::ffi::{CStr, CString};
 use std::sync::{Mutex, OnceLock};
@@ -30,10 +33,29 @@ pub enum GateError {
     /// It parses, but is not exactly one query.
     #[error("{0}")]
     NotSelect(String),
+    /// Too large to hand to DuckDB: longer than [`MAX_SQL_BYTES`], or constants that
+    /// planning would expand beyond a bound (`constsize.rs`). Checked before parsing.
+    #[error("{0}")]
+    Bounds(String),
+}
+
+/// Is `sql` small enough for DuckDB's parser and planner (length, constant sizes)? Part
+/// of [`check`]; plan analysis and binding probes call it too.
+pub fn check_bounds(sql: &str) -> Result<(), GateError> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(GateError::Bounds(format!(
+            "the SQL is {} bytes; qt accepts at most {} bytes (1 MiB) per query, because DuckDB's parser and \
+             planner have no deadline",
+            sql.len(),
+            MAX_SQL_BYTES
+        )));
+    }
+    super::constsize::check(sql).map_err(GateError::Bounds)
 }
 
 /// Check that `sql` is exactly one query, by DuckDB's parser.
 pub fn check(sql: &str) -> Result<(), GateError> {
+    check_bounds(sql)?;
     let body = strip_tail(sql);
     if body.trim().is_empty() {
         return Err(GateError::NotSelect(

@@ -148,6 +148,12 @@ pub fn build_tpcds(path: &Path, spec: &GenSpec, progress: bool) -> Result<BuildS
                 source,
             })?;
     }
+    if spec.nulls {
+        conn.execute_batch(&super::nulls::nulls_sql(spec.instance)).map_err(|source| DbError::Query {
+            what: "setting the NULL corners".into(),
+            source,
+        })?;
+    }
     conn.execute_batch("CHECKPOINT")
         .map_err(|source| DbError::Query {
             what: "checkpointing the new database".into(),

@@ -9,6 +9,7 @@
 //! (`validate/sandbox/pool.rs`), and the CLI (`commands/db.rs`).
 
 mod cache;
+mod constsize;
 pub mod duck;
 pub mod engine;
 mod fingerprint;
@@ -20,6 +21,7 @@ mod plan_summary;
 mod plan_text;
 mod sample;
 pub(crate) mod schema;
+mod nulls;
 mod sparse;
 pub mod session;
 mod split;
@@ -43,7 +45,7 @@ pub use generate::BuildStats;
 pub use lease::host_name;
 pub use plan::{PlanAnalysis, analyze_plan};
 pub use plan_summary::{JoinStat, Misestimate, OperatorStat, PlanSummary, ScanStat, summarize};
-pub use schema::{Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};
+pub use schema::{binds, Column, TPCDS_DDL, TPCDS_TABLES, TableSchema, schema_for, schema_for_path};
 pub use split::split_statements;
 
 /// Everything that can go wrong in this module. Messages name the file and say what to do.

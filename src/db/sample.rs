@@ -36,6 +36,10 @@ pub struct GenSpec {
     /// The sparse instance (`sparse.rs`): whole dimensions, few facts, NULL keys, zeros.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sparse: bool,
+    /// NULL corners (`nulls.rs`): every fact kept, but a share of nullable foreign keys,
+    /// measures and customer names NULL.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nulls: bool,
 }
 
 impl GenSpec {
@@ -47,6 +51,7 @@ impl GenSpec {
             sample: None,
             instance: 1,
             sparse: false,
+            nulls: false,
         }
     }
 
@@ -65,7 +70,13 @@ impl GenSpec {
             sample: Some(sample),
             instance,
             sparse: false,
+            nulls: false,
         }
+    }
+
+    /// This database with NULL corners (see `nulls.rs`).
+    pub fn with_nulls(self) -> Self {
+        GenSpec { nulls: true, ..self }
     }
 
     /// The sample fraction that changes anything: `None` for no sample or a sample of 1.
@@ -75,6 +86,10 @@ impl GenSpec {
 
     /// Short human label: `tpcds scale 100 sample 0.01 instance 1`.
     pub fn label(&self) -> String {
+        if self.nulls {
+            let plain = GenSpec { nulls: false, ..self.clone() };
+            return format!("{} with NULLs", plain.label());
+        }
         if self.sparse {
             return format!("{} scale {} sparse", self.benchmark, self.scale);
         }
@@ -89,6 +104,10 @@ impl GenSpec {
 
     /// The cache file name stem part after the benchmark: `sf100_s0.01_i1` or `sf0.1`.
     pub fn key(&self) -> String {
+        if self.nulls {
+            let plain = GenSpec { nulls: false, ..self.clone() };
+            return format!("{}_nulls{}", plain.key(), super::nulls::RECIPE);
+        }
         if self.sparse {
             return format!("sf{}_sparse{}", self.scale, super::sparse::RECIPE);
         }
@@ -115,9 +134,12 @@ impl GenSpec {
     }
 
     /// The default extra validation instances of this generated DB, in order: another
-    /// slice of the facts at the same scale, a tiny full database (scale 0.01, where empty
-    /// groups, zero divisors and ties happen), then the sparse instance (scale 0.01, few
-    /// facts, NULL foreign keys: outer joins, `count(*)` vs `count(col)`, `NOT IN`).
+    /// slice of the facts at the same scale with NULL corners (`nulls.rs`: the rows that
+    /// reach a dense result hold NULLs), a tiny full database with NULL corners (scale
+    /// 0.01, where empty groups, zero divisors and ties happen, and every fact is kept but
+    /// a share of keys, measures and names is NULL: `count(*)` vs `count(col)`, `NOT IN`,
+    /// `COALESCE` on rows that reach the result), then the sparse instance (scale 0.01, few
+    /// facts, NULL foreign keys: outer joins, empty groups).
     /// `n` counts the primary.
     pub fn default_instances(&self, n: u32) -> Vec<GenSpec> {
         let mut out: Vec<GenSpec> = Vec::new();
@@ -126,25 +148,29 @@ impl GenSpec {
         let second = GenSpec {
             sample: Some(self.effective_sample().unwrap_or(0.5).min(0.5)),
             instance: self.instance + 1,
+            nulls: true,
             ..self.clone()
         };
         let tiny = if self.scale > TINY_SCALE || self.effective_sample().is_some() {
             GenSpec::full(TINY_SCALE)
         } else {
             GenSpec::sampled(TINY_SCALE, 0.25, 3)
-        };
+        }
+        .with_nulls();
         for g in [second, tiny, GenSpec::sparse(TINY_SCALE)] {
             if out.len() + 1 >= n as usize {
                 break;
             }
             out.push(g);
         }
-        // Beyond four: more slices of the primary's facts.
+        // Beyond four: more slices of the primary's facts, with NULL corners (each its own
+        // rows: the salt is the instance number).
         let mut k = self.instance + 2;
         while out.len() + 1 < n as usize {
             out.push(GenSpec {
                 sample: Some(self.effective_sample().unwrap_or(0.5).min(0.5)),
                 instance: k,
+                nulls: true,
                 ..self.clone()
             });
             k += 1;
@@ -153,8 +179,11 @@ impl GenSpec {
     }
 }
 
-/// Data instances a generated DB is checked on by default (the primary, another slice,
-/// scale 0.01 and the sparse instance).
+/// Data instances a generated DB is checked on by default: the primary, another slice
+/// with NULL corners, scale 0.01 with NULL corners and the sparse instance. (A fifth, a
+/// third slice with other NULL corners, let two wrong rewrites of the confusion table
+/// pass instead of failing: its one more row of evidence lifted their thin originals over
+/// `min_rows`, so they were no longer re-bound to data that tells them apart.)
 pub const DEFAULT_GENERATED_INSTANCES: u32 = 4;
 
 /// The tiny validation instance's scale.
@@ -279,9 +308,13 @@ mod tests {
     #[test]
     fn default_instances_add_a_slice_and_a_tiny_db() {
         let p = GenSpec::sampled(100.0, 0.01, 1);
-        let extra = p.default_instances(4);
-        assert_eq!(extra[0], GenSpec::sampled(100.0, 0.01, 2));
-        assert_eq!(extra[1], GenSpec::full(TINY_SCALE));
+        let extra = p.default_instances(DEFAULT_GENERATED_INSTANCES);
+        assert_eq!(extra.len(), 3);
+        assert_eq!(extra[0], GenSpec::sampled(100.0, 0.01, 2).with_nulls());
+        assert_eq!(extra[0].key(), "sf100_s0.01_i2_nulls3");
+        assert_eq!(p.default_instances(5)[3], GenSpec::sampled(100.0, 0.01, 3).with_nulls());
+        assert_eq!(extra[1], GenSpec::full(TINY_SCALE).with_nulls());
+        assert_eq!(extra[1].key(), "sf0.01_nulls3");
         assert_eq!(extra[2], GenSpec::sparse(TINY_SCALE));
         assert_eq!(extra[2].key(), "sf0.01_sparse3");
         assert_eq!(p.default_instances(3).len(), 2);

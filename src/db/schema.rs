@@ -267,6 +267,14 @@ pub fn schema_for_path(path: &Path, tables: &[String]) -> Result<Vec<TableSchema
     schema_for(&conn, tables)
 }
 
+/// Does `sql` (one query that passed the gate) bind on the database at `path`: every table
+/// and column it names exists there? Prepared on a read-only connection, never executed;
+/// `Err` is DuckDB's binder message (it names the missing table or column).
+pub fn binds(path: &Path, sql: &str) -> Result<(), String> {
+    let conn = super::open_read_only(path).map_err(|e| e.to_string())?;
+    conn.prepare(sql).map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// Every base table of the main schema: lowercased name -> (real name, columns in order).
 pub(crate) fn all_columns(
     conn: &Connection,

@@ -40,6 +40,7 @@ fn gate_error(e: GateError) -> ExecError {
     match e {
         GateError::Parse(m) => ExecError::Parse(m),
         GateError::NotSelect(m) => ExecError::NotSelect(m),
+        GateError::Bounds(m) => ExecError::Failed(m),
     }
 }
 

@@ -29,7 +29,7 @@ pub const NULL_ONE_IN: u32 = 8;
 pub const ZERO_ONE_IN: u32 = 12;
 
 /// (table, ticket/order column, item column, nullable foreign keys, zeroable measures).
-const FACTS: [(&str, &str, &str, &[&str], &[&str]); 3] = [
+pub(super) const FACTS: [(&str, &str, &str, &[&str], &[&str]); 3] = [
     (
         "store_sales",
         "ss_ticket_number",
@@ -55,7 +55,7 @@ const FACTS: [(&str, &str, &str, &[&str], &[&str]); 3] = [
 
 /// (returns table, its ticket/order column, its item column, its sales table and their
 /// columns, nullable foreign keys).
-const RETURNS: [(&str, &str, &str, &str, &str, &str, &[&str]); 3] = [
+pub(super) const RETURNS: [(&str, &str, &str, &str, &str, &str, &[&str]); 3] = [
     (
         "store_returns",
         "sr_ticket_number",

@@ -57,7 +57,16 @@ struct Entry {
     model: String,
     prompt_tokens: u64,
     completion_tokens: u64,
+    /// Absent in entries written before the provider's prompt-cache hits were read.
+    #[serde(default)]
+    prompt_cache_hit_tokens: u64,
+    #[serde(default = "reported")]
+    usage_reported: bool,
     latency_s: f64,
+}
+
+fn reported() -> bool {
+    true
 }
 
 /// `$QT_CACHE_DIR/llm`, else `~/.cache/qt/llm` (else the system temp dir).
@@ -127,6 +136,8 @@ impl Cache {
             model: e.model,
             prompt_tokens: e.prompt_tokens,
             completion_tokens: e.completion_tokens,
+            prompt_cache_hit_tokens: e.prompt_cache_hit_tokens,
+            usage_reported: e.usage_reported,
             latency_s: e.latency_s,
             cached: true,
             attempts: Vec::new(),
@@ -147,6 +158,8 @@ impl Cache {
             model: resp.model.clone(),
             prompt_tokens: resp.prompt_tokens,
             completion_tokens: resp.completion_tokens,
+            prompt_cache_hit_tokens: resp.prompt_cache_hit_tokens,
+            usage_reported: resp.usage_reported,
             latency_s: resp.latency_s,
         };
         let path = self.path(key);

@@ -57,6 +57,11 @@ pub enum LlmError {
     )]
     Empty(Box<LlmResponse>),
 
+    /// The caller's gate (`Client::complete_gated`) stopped the request before it was
+    /// sent: nothing was asked, nothing is billed.
+    #[error("not sent: the run stopped issuing LLM requests (budget spent or early stop)")]
+    NotSent { attempts: Vec<Attempt> },
+
     /// Replay found no file for this request.
     #[error("{0}")]
     Replay(String),
@@ -69,7 +74,8 @@ impl LlmError {
             Self::Refused { attempts, .. }
             | Self::Quota { attempts, .. }
             | Self::GaveUp { attempts, .. }
-            | Self::Malformed { attempts, .. } => attempts,
+            | Self::Malformed { attempts, .. }
+            | Self::NotSent { attempts } => attempts,
             Self::Truncated(r) | Self::Empty(r) => &r.attempts,
             Self::BadConfig(_) | Self::MissingKey(_) | Self::Replay(_) => &[],
         }
@@ -123,6 +129,7 @@ impl LlmError {
             Self::Truncated(_) => "truncated",
             Self::Empty(_) => "empty_content",
             Self::Replay(_) => "replay",
+            Self::NotSent { .. } => "not_sent",
         }
     }
 }

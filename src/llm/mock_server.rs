@@ -29,6 +29,9 @@ pub enum MockReply {
     Content(String),
     /// 200 with every field chosen.
     Completion { content: String, finish_reason: Option<String>, prompt_tokens: u64, completion_tokens: u64 },
+    /// 200 with this content and this `usage` object verbatim (provider-specific fields
+    /// such as `prompt_tokens_details` or `prompt_cache_hit_tokens`; `Null` for none).
+    Usage { content: String, usage: Value },
     /// 429 with an optional `Retry-After` header value.
     RateLimited { retry_after: Option<String> },
     /// 429 whose body says `insufficient_quota`.
@@ -273,6 +276,11 @@ fn render(reply: MockReply, req: &MockRequest, model: &str) -> Response {
         MockReply::Completion { content, finish_reason, prompt_tokens, completion_tokens } => {
             completion(req, model, content, finish_reason.as_deref(), Some((prompt_tokens, completion_tokens)))
         }
+        MockReply::Usage { content, usage } => {
+            let mut body = completion_body(req, model, content, Some("stop"), None);
+            body["usage"] = usage;
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
         MockReply::RateLimited { retry_after } => {
             let body = json!({"error": {"message": "Rate limit reached, slow down", "type": "rate_limit"}});
             let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
@@ -303,16 +311,19 @@ fn completion(
     finish: Option<&str>,
     tokens: Option<(u64, u64)>,
 ) -> Response {
+    (StatusCode::OK, axum::Json(completion_body(req, model, content, finish, tokens))).into_response()
+}
+
+fn completion_body(req: &MockRequest, model: &str, content: String, finish: Option<&str>, tokens: Option<(u64, u64)>) -> Value {
     let prompt_chars: usize = messages(&req.body).map(str::len).sum();
     let (p, c) = tokens.unwrap_or(((prompt_chars / 4) as u64, (content.len() / 4) as u64));
-    let body = json!({
+    json!({
         "id": format!("mock-{}", req.index),
         "object": "chat.completion",
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
         "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
-    });
-    (StatusCode::OK, axum::Json(body)).into_response()
+    })
 }
 
 fn messages(body: &Value) -> impl Iterator<Item = &str> {
@@ -325,11 +336,11 @@ fn messages(body: &Value) -> impl Iterator<Item = &str> {
 
 /// The first ```sql block of the last message, re-fenced; `SELECT 1` if there is none.
 fn echo_sql(body: &Value) -> String {
+    format!("```sql\n{}\n```", prompt_sql(body).unwrap_or_else(|| "SELECT 1".into()))
+}
+
+/// The first ```sql block of a request's last message (the query the prompt shows).
+pub fn prompt_sql(body: &Value) -> Option<String> {
     let last = messages(body).last().unwrap_or("");
-    let sql = last
-        .split_once("```sql")
-        .and_then(|(_, rest)| rest.split_once("```"))
-        .map(|(sql, _)| sql.trim())
-        .unwrap_or("SELECT 1");
-    format!("```sql\n{sql}\n```")
+    last.split_once("```sql").and_then(|(_, rest)| rest.split_once("```")).map(|(sql, _)| sql.trim().to_string())
 }

@@ -16,6 +16,8 @@ mod error;
 mod key;
 mod limiter;
 mod openai;
+pub mod price;
+pub mod price_table;
 mod replay;
 mod retry;
 pub mod url_redact;
@@ -103,6 +105,15 @@ pub struct LlmResponse {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens the provider served from its own prompt cache (billed at the cached
+    /// input price): OpenAI `usage.prompt_tokens_details.cached_tokens`, DeepSeek
+    /// `usage.prompt_cache_hit_tokens`. Part of `prompt_tokens`.
+    #[serde(default)]
+    pub prompt_cache_hit_tokens: u64,
+    /// False when the server reported no usage at all: the tokens (and so the cost) of
+    /// this answer are unknown, not zero.
+    #[serde(default = "reported")]
+    pub usage_reported: bool,
     /// Latency of the successful request (of the original call for cache hits); earlier
     /// attempts are in `attempts`.
     pub latency_s: f64,
@@ -114,6 +125,10 @@ pub struct LlmResponse {
     /// Non-fatal problems, e.g. the cache could not be written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+fn reported() -> bool {
+    true
 }
 
 /// Options that are not part of the spec (flags, environment, tests).
@@ -239,9 +254,20 @@ impl Client {
     /// One completion: cache, then the provider with retries. A truncated or empty answer
     /// is an error that keeps the partial content ([`LlmError::partial_content`]).
     pub async fn complete(&self, req: ChatRequest) -> Result<LlmResponse, LlmError> {
+        self.complete_gated(req, &|| true).await
+    }
+
+    /// [`Client::complete`], but a network request is sent only if `gate()` still says
+    /// yes once its concurrency permit is taken (else [`LlmError::NotSent`]). Cache hits
+    /// and replayed answers cost nothing and pass.
+    pub async fn complete_gated(
+        &self,
+        req: ChatRequest,
+        gate: &(dyn Fn() -> bool + Sync),
+    ) -> Result<LlmResponse, LlmError> {
         let resp = match &self.inner.backend {
             Backend::Replay(r) => r.answer(&req).await?,
-            Backend::OpenAi(o) => self.complete_openai(o, &req).await?,
+            Backend::OpenAi(o) => self.complete_openai(o, &req, gate).await?,
         };
         check_content(resp)
     }
@@ -250,6 +276,7 @@ impl Client {
         &self,
         o: &openai::OpenAi,
         req: &ChatRequest,
+        gate: &(dyn Fn() -> bool + Sync),
     ) -> Result<LlmResponse, LlmError> {
         let key = cache::key(o.provider_name(), o.endpoint(), o.model(), req, self.inner.samples_seed);
         if let Some(c) = &self.inner.cache
@@ -257,7 +284,7 @@ impl Client {
         {
             return Ok(hit);
         }
-        let mut resp = retry::run(&self.inner.retry, &self.limiter, || o.send_once(req))
+        let mut resp = retry::run(&self.inner.retry, &self.limiter, gate, || o.send_once(req))
             .await
             .map_err(|(failure, attempts)| o.to_error(failure, attempts))?;
         o.redact_response(&mut resp);

@@ -73,10 +73,38 @@ struct ChoiceMessage {
     content: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// `usage` as OpenAI and DeepSeek report it. OpenAI puts the prompt-cache hits in
+/// `prompt_tokens_details.cached_tokens`; DeepSeek splits the prompt into
+/// `prompt_cache_hit_tokens` + `prompt_cache_miss_tokens`.
+#[derive(Deserialize, Default)]
 struct Usage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<PromptDetails>,
+    prompt_cache_hit_tokens: Option<u64>,
+    prompt_cache_miss_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// (prompt, completion, prompt-cache hits); None when no token count was reported.
+    fn tokens(&self) -> Option<(u64, u64, u64)> {
+        let hit = self.prompt_cache_hit_tokens.or(self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens));
+        let split = match (self.prompt_cache_hit_tokens, self.prompt_cache_miss_tokens) {
+            (Some(h), Some(m)) => Some(h + m),
+            _ => None,
+        };
+        let prompt = self.prompt_tokens.or(split);
+        if prompt.is_none() && self.completion_tokens.is_none() {
+            return None;
+        }
+        let prompt = prompt.unwrap_or(0);
+        Some((prompt, self.completion_tokens.unwrap_or(0), hit.unwrap_or(0).min(prompt)))
+    }
 }
 
 impl OpenAi {
@@ -179,13 +207,16 @@ impl OpenAi {
             format!("{e} (body starts with {:?})", snippet(text).chars().take(80).collect::<String>())
         })?;
         let choice = c.choices.into_iter().next().ok_or("no choices in the answer")?;
-        let usage = c.usage.unwrap_or(Usage { prompt_tokens: None, completion_tokens: None });
+        let tokens = c.usage.unwrap_or_default().tokens();
+        let (prompt_tokens, completion_tokens, prompt_cache_hit_tokens) = tokens.unwrap_or((0, 0, 0));
         Ok(LlmResponse {
             content: choice.message.and_then(|m| m.content).unwrap_or_default(),
             finish_reason: choice.finish_reason,
             model: c.model.filter(|m| !m.is_empty()).unwrap_or_else(|| self.model.clone()),
-            prompt_tokens: usage.prompt_tokens.unwrap_or(0),
-            completion_tokens: usage.completion_tokens.unwrap_or(0),
+            prompt_tokens,
+            completion_tokens,
+            prompt_cache_hit_tokens,
+            usage_reported: tokens.is_some(),
             latency_s: latency.as_secs_f64(),
             cached: false,
             attempts: Vec::new(),
@@ -240,6 +271,7 @@ impl OpenAi {
             }
             FailureKind::Malformed => LlmError::Malformed { endpoint, detail: f.message, attempts },
             FailureKind::Retryable => LlmError::GaveUp { endpoint, last: f.message, attempts },
+            FailureKind::NotSent => LlmError::NotSent { attempts },
         }
     }
 

@@ -107,6 +107,8 @@ impl Replay {
             model: "replay".into(),
             prompt_tokens: 0,
             completion_tokens: 0,
+            prompt_cache_hit_tokens: 0,
+            usage_reported: true,
             latency_s: started.elapsed().as_secs_f64(),
             cached: false,
             attempts: Vec::new(),

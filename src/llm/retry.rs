@@ -59,6 +59,8 @@ pub(crate) enum FailureKind {
     Refused,
     /// 2xx that is not a chat completion.
     Malformed,
+    /// Not sent: the caller's gate said no when the request's turn came.
+    NotSent,
 }
 
 /// One failed attempt; `message` is already redacted.
@@ -90,11 +92,14 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// Runs `send` until it succeeds, fails for good or the attempt cap is reached. A permit
-/// of `limiter` is held during each request only. Returns the response with its attempts,
-/// or the last failure with all attempts.
+/// of `limiter` is held during each request only; once it is taken, `gate` decides whether
+/// the request is still sent (a run that stopped issuing calls: queued requests stop here,
+/// requests in flight finish). Returns the response with its attempts, or the last
+/// failure with all attempts.
 pub(crate) async fn run<F, Fut>(
     policy: &RetryPolicy,
     limiter: &Limiter,
+    gate: &(dyn Fn() -> bool + Sync),
     mut send: F,
 ) -> Result<LlmResponse, (Failure, Vec<Attempt>)>
 where
@@ -107,6 +112,17 @@ where
         let outcome = {
             // The semaphore is never closed, so `ok()` only guards against the impossible.
             let _permit = limiter.acquire().await.ok();
+            if !gate() {
+                let failure = Failure {
+                    kind: FailureKind::NotSent,
+                    status: None,
+                    message: "not sent: the run stopped issuing LLM requests".into(),
+                    body: String::new(),
+                    retry_after: None,
+                    latency: Duration::ZERO,
+                };
+                return Err((failure, attempts));
+            }
             send().await
         };
         match outcome {

@@ -60,6 +60,8 @@ pub struct Source {
     pub shard: u32,
     pub run: RunDir,
     pub gens: BTreeMap<u32, Value>,
+    /// The run options that must agree across shards (`options.rs`).
+    pub options: Value,
 }
 
 /// Everything the merge will write, checked.
@@ -78,6 +80,9 @@ pub struct MergePlan {
     pub missing_gens: Vec<(u32, String, Vec<u32>)>,
     /// The sweep folder all shards came from, if they share one.
     pub sweep_dir: Option<PathBuf>,
+    /// Shards ran with different options and `--allow-mixed` accepted them: each
+    /// generation records its shard's options.
+    pub mixed: bool,
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -117,7 +122,29 @@ pub fn find_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<ShardIn>> {
     Ok(out)
 }
 
+/// Refuses a shard folder holding a symbolic link anywhere (the folder itself, a run
+/// folder, a gen folder, a file): a merge copies what it reads into the merged tree and
+/// its report, so a link to `/etc/passwd` would be published.
+fn refuse_links(dir: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+    if meta.file_type().is_symlink() {
+        return Err(bad(format!(
+            "{} is a symbolic link; qt merge never follows links: replace it by the real file or folder (or remove it) and merge again",
+            dir.display()
+        )));
+    }
+    if meta.is_dir() {
+        let entries = std::fs::read_dir(dir).map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+        for e in entries {
+            let e = e.map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+            refuse_links(&e.path())?;
+        }
+    }
+    Ok(())
+}
+
 fn read_shard(dir: &Path) -> anyhow::Result<ShardIn> {
+    refuse_links(dir)?;
     let path = dir.join(SHARD_JSON);
     let json: Value = std::fs::read_to_string(&path)
         .ok()
@@ -131,7 +158,7 @@ fn read_shard(dir: &Path) -> anyhow::Result<ShardIn> {
 }
 
 /// Check the shards against each other and read what they recorded.
-pub fn plan(mut shards: Vec<ShardIn>) -> anyhow::Result<MergePlan> {
+pub fn plan(mut shards: Vec<ShardIn>, allow_mixed: bool) -> anyhow::Result<MergePlan> {
     shards.sort_by_key(|s| s.number);
     let first = shards.first().ok_or_else(|| bad("no shard folders given".into()))?.clone();
     let same = |s: &ShardIn, ptr: &[&str]| {
@@ -139,9 +166,10 @@ pub fn plan(mut shards: Vec<ShardIn>) -> anyhow::Result<MergePlan> {
         get(&s.json) == get(&first.json)
     };
     for s in &shards[1..] {
-        let checks: [(&[&str], &str); 5] = [
+        let checks: [(&[&str], &str); 6] = [
             (&["total"], "number of shards"),
             (&["spec_sha256"], "spec (spec_sha256)"),
+            (&["identity_sha256"], "effective spec (its --set overrides)"),
             (&["database", "fingerprint", "sha256"], "sample DB (fingerprint)"),
             (&["partition"], "partition scheme"),
             (&["matrix"], "matrix (queries and arms)"),
@@ -193,18 +221,20 @@ pub fn plan(mut shards: Vec<ShardIn>) -> anyhow::Result<MergePlan> {
                     return Err(bad(format!("overlapping jobs: {} holds q{qid} gen {g}, {why}", s.label())));
                 }
             }
-            if let Some(r) = &run {
-                check_run_config(s, r)?;
-            }
+            let options = match &run {
+                Some(r) => check_run_config(s, r)?,
+                None => Value::Null,
+            };
             let missing: Vec<u32> = assigned.iter().filter(|g| !gens.contains_key(g)).copied().collect();
             if !missing.is_empty() {
                 missing_gens.push((s.number, qid.clone(), missing));
             }
             if let Some(run) = run {
-                queries[qi].1.push(Source { shard: s.number, run, gens });
+                queries[qi].1.push(Source { shard: s.number, run, gens, options });
             }
         }
     }
+    let mixed = check_options(&queries, first.total, allow_mixed)?;
     let present: BTreeSet<u32> = shards.iter().map(|s| s.number).collect();
     let missing_shards = (1..=first.total).filter(|k| !present.contains(k)).collect();
     let sweep_dir = common_sweep_dir(&shards);
@@ -218,12 +248,49 @@ pub fn plan(mut shards: Vec<ShardIn>) -> anyhow::Result<MergePlan> {
         missing_shards,
         missing_gens,
         sweep_dir,
+        mixed,
     })
 }
 
-/// A run folder inside a shard must come from the same spec as the shard record.
-fn check_run_config(s: &ShardIn, run: &RunDir) -> anyhow::Result<()> {
-    let cfg: Option<Value> = std::fs::read_to_string(run.file(layout::CONFIG)).ok().and_then(|t| serde_json::from_str(&t).ok());
+/// Every run folder must have run with the options of the first one (`options.rs`), or,
+/// with `allow_mixed`, the merge records each shard's. Returns whether they differ.
+fn check_options(queries: &[(String, Vec<Source>)], total: u32, allow_mixed: bool) -> anyhow::Result<bool> {
+    let sources: Vec<&Source> = queries.iter().flat_map(|(_, s)| s.iter()).filter(|s| !s.options.is_null()).collect();
+    let Some(first) = sources.first() else { return Ok(false) };
+    for s in &sources[1..] {
+        let Some((what, a, b)) = super::options::first_difference(&first.options, &s.options) else { continue };
+        if allow_mixed {
+            return Ok(true);
+        }
+        return Err(bad(format!(
+            "shard {}-of-{total} ran with a different {what}: {b} ({}), where shard {}-of-{total} has {a} ({}); \
+             merge only shards run with the same options (re-run that shard with them), or pass --allow-mixed to \
+             merge anyway and record each shard's options with its generations",
+            s.shard,
+            s.run.path.display(),
+            first.shard,
+            first.run.path.display(),
+        )));
+    }
+    Ok(false)
+}
+
+/// A run folder inside a shard must come from the same spec as the shard record; returns
+/// its options (`options.rs`).
+fn check_run_config(s: &ShardIn, run: &RunDir) -> anyhow::Result<Value> {
+    let path = run.file(layout::CONFIG);
+    let cfg: Value = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            bad(format!(
+                "{}: cannot read it ({e}), so its run cannot be checked against {}'s spec; re-run that shard or remove {}",
+                path.display(),
+                s.label(),
+                run.path.display()
+            ))
+        })?;
+    let cfg = Some(cfg);
     let sha = cfg.as_ref().map(|c| c["spec_sha256"].clone());
     if sha.is_some_and(|h| h != s.json["spec_sha256"]) {
         return Err(bad(format!(
@@ -232,7 +299,7 @@ fn check_run_config(s: &ShardIn, run: &RunDir) -> anyhow::Result<()> {
             s.label()
         )));
     }
-    Ok(())
+    Ok(cfg.as_ref().map(super::options::of).unwrap_or(Value::Null))
 }
 
 /// `<root>/<name>` when every shard folder is `<root>/<name>/shards/K-of-N`.

@@ -10,6 +10,7 @@
 //! holds a complete merge or the previous one.
 
 pub mod inputs;
+pub mod options;
 pub mod tree;
 
 use serde_json::{Value, json};
@@ -33,11 +34,14 @@ pub struct MergeOptions {
     pub out: Option<PathBuf>,
     /// No per-query lines: the sweep table and problems only.
     pub quiet: bool,
+    /// Merge shards that ran with different options (`options.rs`), recording each
+    /// shard's options with its generations, instead of refusing them.
+    pub allow_mixed: bool,
 }
 
 /// `qt merge`: returns the exit code (1 when shards or generations are missing).
 pub fn merge(args: &MergeOptions) -> anyhow::Result<i32> {
-    let plan = inputs::plan(inputs::find_shards(&args.dirs)?)?;
+    let plan = inputs::plan(inputs::find_shards(&args.dirs)?, args.allow_mixed)?;
     let out = match (&args.out, &plan.sweep_dir) {
         (Some(o), _) => o.clone(),
         (None, Some(sweep)) => sweep.join("merged"),
@@ -55,6 +59,7 @@ pub fn merge(args: &MergeOptions) -> anyhow::Result<i32> {
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| BadInput(format!("cannot create {}: {e}", parent.display())))?;
     let leaf = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "merged".into());
+    remove_dead_temps(parent);
     let tmp = parent.join(format!("{TMP_PREFIX}{leaf}-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
@@ -86,7 +91,7 @@ fn build(plan: &inputs::MergePlan, tmp: &Path, out: &Path, quiet: bool) -> anyho
         if sources.is_empty() {
             continue;
         }
-        let (summary, dir) = tree::write_query(tmp, out, qid, sources, &plan.matrix)?;
+        let (summary, dir) = tree::write_query(tmp, out, qid, sources, &plan.matrix, plan.mixed)?;
         if !quiet {
             let from: Vec<String> = sources.iter().map(|s| format!("{}-of-{}", s.shard, plan.total)).collect();
             crate::outln!(
@@ -136,6 +141,34 @@ fn write_report(tree: &Path, sweep: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes `.tmp-<leaf>-PID` and `.tmp-old-<leaf>-PID` folders left in `parent` by merges
+/// that were killed (their PID is no longer alive); a live merge's are left alone.
+fn remove_dead_temps(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TMP_PREFIX) else { continue };
+        let Some(pid) = rest.rsplit('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        if pid <= 0 || pid == std::process::id() as i32 || e.file_type().map_or(true, |t| !t.is_dir()) {
+            continue;
+        }
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let dead = unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if dead && std::fs::remove_dir_all(e.path()).is_ok() {
+            crate::errln!("removed {} (left by a merge that was killed)", e.path().display());
+        }
+    }
+}
+
+/// A word for a POSIX shell: as is when it holds only safe characters, else in single
+/// quotes (each `'` written as `'\''`).
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Put `tmp` at `out`, replacing a previous merge.
 fn replace_dir(tmp: &Path, out: &Path) -> anyhow::Result<()> {
     let old: Option<PathBuf> = out.exists().then(|| {
@@ -159,7 +192,7 @@ fn problems(plan: &inputs::MergePlan) -> Vec<String> {
         out.push(format!(
             "missing: shard {k}-of-{n}: run `qt run {spec} --shard {k}/{n}` and merge again",
             n = plan.total,
-            spec = plan.spec_path
+            spec = shell_quote(&plan.spec_path)
         ));
     }
     for (k, q, gens) in &plan.missing_gens {
@@ -174,7 +207,7 @@ fn problems(plan: &inputs::MergePlan) -> Vec<String> {
             if running {
                 "it may still be running (its shard.lock is present); merge again when it ends".to_string()
             } else {
-                format!("resume it with `qt run {} --shard {k}/{n} --resume` and merge again", plan.spec_path)
+                format!("resume it with `qt run {} --shard {k}/{n} --resume` and merge again", shell_quote(&plan.spec_path))
             },
         ));
     }

@@ -63,5 +63,9 @@ fn config_json_raw(exp: &crate::spec::Experiment, inp: &ConfigInputs<'_>) -> Val
         "started_at": inp.started_at,
         "options": inp.options,
         "spec": exp.resolved,
+        "overrides": exp.overrides.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
+        "effective_spec": exp.effective_spec,
+        "effective_spec_sha256": crate::spec::identity::sha256_hex(&exp.effective_spec),
+        "identity_sha256": exp.identity_sha256,
     })
 }

@@ -24,6 +24,8 @@ pub const SUMMARY_TXT: &str = "summary.txt";
 pub const RESULTS: &str = "results.jsonl";
 pub const VALIDATION: &str = "validation.json";
 pub const OPTIMIZED: &str = "optimized.sql";
+/// Append-only log of every full-size confirmation of the run folder (`record/confirm.rs`).
+pub const CONFIRM_LOG: &str = "confirm.jsonl";
 /// The final attempt's prompt and answer in a gen folder (earlier ones: `prompt.1.txt`...).
 pub const PROMPT: &str = "prompt.txt";
 pub const RESPONSE: &str = "response.txt";
@@ -204,10 +206,13 @@ impl RunDir {
 
     /// Rewrite results.jsonl from the recorded generations (used on resume, so a line lost
     /// to a kill between folder rename and append is restored, and none is duplicated).
+    /// Lines hold the screening record only: a full-size `confirm` stays in validation.json
+    /// and confirm.jsonl.
     pub fn rewrite_results(&self, records: &BTreeMap<u32, serde_json::Value>) -> io::Result<()> {
         let mut text = String::new();
         for r in records.values() {
-            text.push_str(&serde_json::to_string(&redacted(r)).map_err(io::Error::other)?);
+            let r = super::confirm::screening_only(r);
+            text.push_str(&serde_json::to_string(&redacted(&r)).map_err(io::Error::other)?);
             text.push('\n');
         }
         self.write(RESULTS, text)

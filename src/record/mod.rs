@@ -6,11 +6,18 @@
 
 pub mod answers;
 pub mod at_k;
+pub mod capped;
 pub mod config;
+pub mod confirm;
+pub mod cost;
+pub mod figures;
 pub mod layout;
+pub mod predict;
 pub mod report_model;
 pub mod runs;
+pub mod skipped;
 pub mod summary;
+pub mod summary_full;
 
 pub use crate::files::atomic::{write_atomic, write_dir_atomic};
 pub use layout::RunDir;

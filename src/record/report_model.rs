@@ -11,10 +11,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::figures::{self, Figures, GenFacts};
 use super::layout::{self, RunDir};
 use crate::record::at_k::{self, AtK};
-use crate::validate::timing::stats::median;
-use crate::validate::timing::NOISE_FLOOR_S;
 
 /// Above this many generations in one run folder, prompts, responses and SQL are read only
 /// for the best `DETAIL_LIMIT` (by status and speedup) and only those are listed in the
@@ -59,6 +58,13 @@ pub struct Header {
     pub wall_s: f64,
     pub tokens_prompt: u64,
     pub tokens_completion: u64,
+    /// The command-line overrides of the run (`--set generation.workers=5`, `--ids 15`).
+    pub overrides: Vec<String>,
+    /// Dollars spent / re-read from the response cache by every generation shown (None:
+    /// some cost is unknown), and the generations skipped (budget, stop_when).
+    pub cost_spent_usd: Option<f64>,
+    pub cost_cached_usd: Option<f64>,
+    pub skipped: u64,
 }
 
 /// One earlier attempt of a generation (the failure it was re-asked about).
@@ -81,12 +87,23 @@ pub struct GenReport {
     pub win: bool,
     pub below_floor: bool,
     pub timing_note: Option<String>,
-    /// Re-timing of this generation when it was the query's best: (speedup, held).
+    /// Re-timing of this generation when it was an arm's best: (speedup, held).
     pub confirmed: Option<(f64, Option<bool>)>,
+    /// The generation this one is an identical copy of (`gen_03`): validated once, there.
+    pub same_as: Option<String>,
+    /// What the named figures read of it (figures.rs).
+    pub facts: GenFacts,
+    /// The recorded timing object (rounds for `qt compare`'s bootstrap).
+    #[serde(skip)]
+    pub timing: Value,
+    /// The full-size confirmation (`confirm`), when this generation was confirmed.
+    pub full: Option<super::summary_full::FullStat>,
     pub examples: Vec<String>,
     pub transforms: Vec<String>,
     pub tokens_prompt: u64,
     pub tokens_completion: u64,
+    /// Dollars of this generation's answers, spent + from the response cache (None: unknown).
+    pub cost_usd: Option<f64>,
     pub retried: bool,
     pub first_error: Option<String>,
     pub rows_original: Option<u64>,
@@ -118,10 +135,17 @@ pub struct ArmStats {
     pub completed: usize,
     pub valid: usize,
     pub valid_rate: Option<f64>,
+    /// The median and best *screening* speedup and the wins of `figures` (older names).
     pub median_speedup: Option<f64>,
     pub best_speedup: Option<f64>,
     pub wins: usize,
     pub at_k: Vec<AtK>,
+    /// The named figures (screening, confirmed, wins; copies once): see figures.rs.
+    pub figures: Figures,
+    /// Dollars of these generations' answers (spent + from the response cache; None when
+    /// one is unknown) and per valid rewrite (`record/cost.rs`).
+    pub cost_usd_total: Option<f64>,
+    pub cost_per_valid: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,10 +167,22 @@ pub struct RunReport {
     pub interrupted: bool,
     pub elapsed_s: f64,
     pub total: Option<u64>,
+    /// The re-timing of the query's best (summary.json `confirmed`, older runs' only one).
     pub confirmed: Value,
+    /// Every re-timing (summary.json `confirmations`: one per arm's best candidate).
+    pub confirmations: Vec<Value>,
+    /// Sample vs full size: the confirm DB used last and what its confirmations show.
+    pub full_db: Option<String>,
+    pub full: Option<super::predict::Prediction>,
+    /// The confirmed candidates behind `full` (the points of the scatter plot).
+    pub full_points: Vec<super::predict::Confirmed>,
     pub arms: Vec<ArmStats>,
     /// Sorted: passes by speedup (best first), then the rest by number.
     pub gens: Vec<GenReport>,
+    /// summary.json's dollars and skipped generations (`record/cost.rs`, `skipped.rs`).
+    pub cost_usd: Option<f64>,
+    pub cost_usd_cached: Option<f64>,
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +193,9 @@ pub struct ReportModel {
     pub runs: Vec<RunReport>,
     pub arm_names: Vec<String>,
     pub transforms: Vec<TransformRow>,
+    /// Which run holds each (query, arm) cell: the sweep rows' choice (an experiment shows
+    /// the latest run of every cell), else the first run of that query.
+    pub cells: Vec<(String, String, usize)>,
 }
 
 fn read_json(path: &Path) -> Result<Option<Value>, ReadError> {
@@ -168,7 +207,7 @@ fn read_json(path: &Path) -> Result<Option<Value>, ReadError> {
 }
 
 fn read_text(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    super::capped::read_detail(path)
 }
 
 fn s(v: &Value) -> Option<String> {
@@ -186,24 +225,38 @@ pub fn read(dir: &Path) -> Result<ReportModel, ReadError> {
         return Err(ReadError::NotARun(dir.into()));
     };
     let mut run_dirs: Vec<PathBuf> = Vec::new();
+    // (query, arm, run folder) per row: which run each cell shows.
+    let mut row_cells: Vec<(String, String, PathBuf)> = Vec::new();
     for row in sweep["rows"].as_array().into_iter().flatten() {
         if let Some(p) = row["run_dir"].as_str().map(PathBuf::from) {
             // Folders are recorded as written; a moved sweep keeps its relative layout.
             let p = if p.is_dir() { p } else { dir.join(p.file_name().unwrap_or_default()) };
             if !run_dirs.contains(&p) {
-                run_dirs.push(p);
+                run_dirs.push(p.clone());
+            }
+            if let (Some(q), Some(arm)) = (row["query_id"].as_str(), row["arm"].as_str()) {
+                row_cells.push((q.to_string(), arm.to_string(), p));
             }
         }
     }
+    let run_dirs: Vec<PathBuf> = run_dirs.into_iter().filter(|p| p.join(layout::CONFIG).is_file()).collect();
     let mut runs = Vec::new();
-    for p in run_dirs.iter().filter(|p| p.join(layout::CONFIG).is_file()) {
+    for p in &run_dirs {
         runs.push(read_run(p)?);
     }
-    let cfg = match run_dirs.first() {
+    let cfg = match run_dirs.last() {
         Some(p) => read_json(&p.join(layout::CONFIG))?.unwrap_or(Value::Null),
         None => Value::Null,
     };
     let mut model = assemble(Kind::Sweep, dir, runs, &cfg);
+    let chosen: Vec<(String, String, usize)> = row_cells
+        .into_iter()
+        .filter_map(|(q, a, p)| run_dirs.iter().position(|d| *d == p).map(|i| (q, a, i)))
+        .collect();
+    if !chosen.is_empty() {
+        model.cells = chosen;
+        model.transforms = transform_table(model.cell_gens());
+    }
     if let Some(id) = s(&sweep["run_id"]) {
         if !model.header.run_ids.contains(&id) {
             model.header.run_ids.insert(0, id);
@@ -212,7 +265,13 @@ pub fn read(dir: &Path) -> Result<ReportModel, ReadError> {
     Ok(model)
 }
 
-fn assemble(kind: Kind, dir: &Path, runs: Vec<RunReport>, cfg: &Value) -> ReportModel {
+fn assemble(kind: Kind, dir: &Path, mut runs: Vec<RunReport>, cfg: &Value) -> ReportModel {
+    // Generation numbers repeat across runs: figures pooled over runs tell them apart.
+    for (i, r) in runs.iter_mut().enumerate() {
+        for g in &mut r.gens {
+            g.facts.scope = i as u32;
+        }
+    }
     let mut header = header(cfg);
     let mut arm_names: Vec<String> = Vec::new();
     for r in &runs {
@@ -224,21 +283,58 @@ fn assemble(kind: Kind, dir: &Path, runs: Vec<RunReport>, cfg: &Value) -> Report
         for g in &r.gens {
             header.tokens_prompt += g.tokens_prompt;
             header.tokens_completion += g.tokens_completion;
-            if let Some(m) = &g.model {
-                if !header.models.contains(m) {
-                    header.models.push(m.clone());
+            if let Some(m) = g.model.as_deref().map(model_label) {
+                if !header.models.contains(&m) {
+                    header.models.push(m);
                 }
             }
         }
         header.wall_s += r.elapsed_s;
+        add_costs(&mut header, r);
         if let Some(id) = &r.run_id {
             if !header.run_ids.contains(id) {
                 header.run_ids.push(id.clone());
             }
         }
     }
-    let transforms = transform_table(runs.iter().flat_map(|r| r.gens.iter()));
-    ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms }
+    // The full-size confirm DBs, named like the others (config.json knows only the spec's).
+    for f in runs.iter().flat_map(|r| r.gens.iter()).filter_map(|g| g.full.as_ref()) {
+        let entry = (format!("{} (full size: {})", f.path.clone().unwrap_or_default(), f.db), f.fingerprint.chars().take(16).collect::<String>());
+        if !header.databases.contains(&entry) {
+            header.databases.push(entry);
+        }
+    }
+    if header.models.is_empty() {
+        header.models = spec_model(cfg).into_iter().collect();
+    }
+    let mut cells = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        for a in &r.arms {
+            if !cells.iter().any(|(q, arm, _): &(String, String, usize)| *q == r.query_id && *arm == a.name) {
+                cells.push((r.query_id.clone(), a.name.clone(), i));
+            }
+        }
+    }
+    let mut model = ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms: Vec::new(), cells };
+    model.transforms = transform_table(model.cell_gens());
+    model
+}
+
+/// What answered the prompts, as the records say: the replay provider answers from
+/// recorded files, whatever model the spec names.
+fn model_label(recorded: &str) -> String {
+    match recorded {
+        "replay" => "replay provider (recorded answers, no LLM call)".to_string(),
+        m => m.to_string(),
+    }
+}
+
+/// The spec's model, when no generation recorded one (every call failed, or none ran).
+fn spec_model(cfg: &Value) -> Option<String> {
+    match cfg["spec"]["llm"]["provider"].as_str() {
+        Some("replay") => Some(model_label("replay")),
+        _ => s(&cfg["spec"]["llm"]["model"]),
+    }
 }
 
 fn header(cfg: &Value) -> Header {
@@ -264,13 +360,33 @@ fn header(cfg: &Value) -> Header {
         duckdb_version: s(&cfg["duckdb_version"]).unwrap_or_default(),
         engine: s(&cfg["engine"]).unwrap_or_else(|| "duckdb".into()),
         databases,
-        models: s(&cfg["spec"]["llm"]["model"]).into_iter().collect(),
+        models: Vec::new(),
         run_ids: Vec::new(),
         started_at: s(&cfg["started_at"]).unwrap_or_default(),
         wall_s: 0.0,
         tokens_prompt: 0,
         tokens_completion: 0,
+        overrides: overrides_of(cfg),
+        cost_spent_usd: Some(0.0),
+        cost_cached_usd: Some(0.0),
+        skipped: 0,
     }
+}
+
+/// Sum a run's dollars and skipped generations into the header (None stays None).
+fn add_costs(h: &mut Header, r: &RunReport) {
+    h.cost_spent_usd = h.cost_spent_usd.zip(r.cost_usd).map(|(a, b)| super::cost::usd(a + b));
+    h.cost_cached_usd = h.cost_cached_usd.zip(r.cost_usd_cached).map(|(a, b)| super::cost::usd(a + b));
+    h.skipped += r.skipped;
+}
+
+/// config.json `overrides` as typed: `--set KEY=VALUE`, `--ids 15`.
+fn overrides_of(cfg: &Value) -> Vec<String> {
+    let shown = |o: &Value| {
+        let (flag, given) = (o["flag"].as_str()?, o["given"].as_str()?);
+        Some(if flag.starts_with("--set") { format!("--set {given}") } else { format!("{flag} {given}") })
+    };
+    cfg["overrides"].as_array().into_iter().flatten().filter_map(shown).collect()
 }
 
 /// Read one query's run folder.
@@ -279,10 +395,11 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
     let cfg = read_json(&run.file(layout::CONFIG))?.ok_or_else(|| ReadError::NotARun(dir.into()))?;
     let summary = read_json(&run.file(layout::SUMMARY_JSON))?.unwrap_or(Value::Null);
     let confirmed = summary["confirmed"].clone();
+    let confirmations = figures::confirmations_of(&summary);
     let mut gens = Vec::new();
     for (n, path) in run.gen_folder_paths() {
         let Some(v) = read_json(&path.join(layout::VALIDATION)).ok().flatten() else { continue };
-        gens.push(gen_row(n, &path, &v, &confirmed));
+        gens.push(gen_row(n, &path, &v, &confirmations));
     }
     sort_gens(&mut gens);
     for (i, g) in gens.iter_mut().enumerate() {
@@ -300,6 +417,7 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         .filter_map(|a| s(&a["name"]))
         .collect();
     let arms = arm_stats(&gens, &arm_order);
+    let (full_db, full_points) = full_of(&gens);
     Ok(RunReport {
         dir: dir.into(),
         query_id: s(&cfg["query_id"]).unwrap_or_default(),
@@ -310,24 +428,39 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         elapsed_s: summary["elapsed_seconds"].as_f64().unwrap_or(0.0),
         total: cfg["total_generations"].as_u64().or(summary["total_workers"].as_u64()),
         confirmed,
+        confirmations,
+        full: full_db.as_ref().map(|_| super::predict::predict(&full_points)),
+        full_db,
+        full_points,
         arms,
         gens,
+        cost_usd: summary["cost_usd"].as_f64(),
+        cost_usd_cached: summary["cost_usd_cached"].as_f64(),
+        skipped: summary["skipped_count"].as_u64().unwrap_or(0),
     })
 }
 
-fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport {
-    let ci = &v["timing"]["ci95"];
-    let ci95 = match (ci[0].as_f64(), ci[1].as_f64()) {
-        (Some(lo), Some(hi)) => Some([lo, hi]),
-        _ => None,
-    };
-    let confirmed = (confirmed["gen"].as_u64() == Some(number as u64))
-        .then(|| confirmed["confirmed_speedup"].as_f64().map(|c| (c, confirmed["held"].as_bool())))
-        .flatten();
+/// The confirm DB used last and its confirmed candidates (screening figures beside them).
+pub fn full_of(gens: &[GenReport]) -> (Option<String>, Vec<super::predict::Confirmed>) {
+    let list: Vec<(u32, &str, Option<f64>, bool, &super::summary_full::FullStat)> =
+        gens.iter().filter_map(|g| g.full.as_ref().map(|f| (g.number, g.arm.as_str(), g.speedup, g.win, f))).collect();
+    super::summary_full::latest_confirmed(&list)
+}
+
+fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenReport {
+    let mut facts = [GenFacts::from_record(number, v)];
+    figures::attach_confirmations(&mut facts, confirmations);
+    let [facts] = facts;
+    let ci95 = facts.screening.and_then(|m| m.ci95);
+    let confirmed = facts.confirmed.map(|m| (m.speedup, Some(m.win)));
     let strings = |k: &Value| k.as_array().into_iter().flatten().filter_map(|x| s(x)).collect::<Vec<_>>();
     let first_error = match &v["first_error"] {
         Value::Null => None,
-        fe => Some(format!("{}: {}", fe["reason"].as_str().unwrap_or("?"), fe["error"].as_str().unwrap_or(""))),
+        fe => Some(super::capped::text(
+            &format!("{}: {}", fe["reason"].as_str().unwrap_or("?"), fe["error"].as_str().unwrap_or("")),
+            super::capped::MAX_NOTE_BYTES,
+            "validation.json",
+        )),
     };
     GenReport {
         number,
@@ -335,16 +468,20 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport 
         arm: s(&v["arm_name"]).unwrap_or_default(),
         status: s(&v["status"]).unwrap_or_else(|| "unknown".into()),
         reason: s(&v["reason"]),
-        error: s(&v["error"]),
+        error: s(&v["error"]).map(|e| super::capped::text(&e, super::capped::MAX_NOTE_BYTES, "validation.json")),
         speedup: v["speedup"].as_f64(),
         ci95,
-        win: v["timing"]["win"].as_bool() == Some(true),
-        below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
+        win: facts.is_win(),
+        below_floor: facts.below_floor,
         timing_note: s(&v["timing"]["timing_note"]),
         confirmed,
+        same_as: s(&v["same_as"]),
+        timing: v["timing"].clone(),
+        full: super::summary_full::FullStat::from_record(v),
         examples: strings(&v["examples"]),
         transforms: strings(&v["transforms"]),
         tokens_prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),
+        cost_usd: v["cost_usd"].as_f64().zip(v["cost_usd_cached"].as_f64()).map(|(a, b)| a + b),
         tokens_completion: v["tokens"]["completion"].as_u64().unwrap_or(0),
         retried: v["retried"].as_bool() == Some(true),
         first_error,
@@ -352,13 +489,14 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmed: &Value) -> GenReport 
         rows_optimized: v["rows"]["optimized"].as_u64(),
         instances: v["instances"].clone(),
         diff: v["diff"].clone(),
-        notes: strings(&v["notes"]),
+        notes: super::capped::notes(&v["notes"]),
         model: s(&v["model"]),
         has_details: false,
         optimized_sql: None,
         prompt: None,
         response: None,
         earlier: Vec::new(),
+        facts,
     }
 }
 
@@ -383,22 +521,30 @@ fn read_details(dir: &Path, g: &mut GenReport) {
     }
 }
 
-/// Valid rate, median / best speedup, wins and the @k curves of some generations.
+/// Valid rate, the named figures (figures.rs) and the @k curves of some generations.
 pub fn stats_of<'a>(name: &str, gens: impl Iterator<Item = &'a GenReport> + Clone) -> ArmStats {
     let completed = gens.clone().count();
     let valid = gens.clone().filter(|g| g.is_pass()).count();
-    let speedups: Vec<f64> = gens.clone().filter(|g| g.is_pass()).filter_map(|g| g.speedup).collect();
     let pairs: Vec<(bool, Option<f64>)> = gens.clone().map(|g| (g.is_pass(), g.speedup)).collect();
+    let f = figures::figures(gens.clone().map(|g| &g.facts));
     ArmStats {
         name: name.to_string(),
         completed,
         valid,
         valid_rate: (completed > 0).then(|| valid as f64 / completed as f64),
-        median_speedup: median(&speedups),
-        best_speedup: speedups.iter().copied().reduce(f64::max),
-        wins: gens.filter(|g| g.is_pass() && g.win && !g.below_floor).count(),
+        median_speedup: f.median_screening,
+        best_speedup: f.best_screening.map(|b| b.speedup),
+        wins: f.wins,
         at_k: at_k::curves(&pairs),
+        cost_usd_total: cost_total(gens.clone()),
+        cost_per_valid: cost_total(gens).filter(|_| valid > 0).map(|c| super::cost::usd(c / valid as f64)),
+        figures: f,
     }
+}
+
+/// Dollars (spent + from the cache) of some generations; None when one is unknown.
+fn cost_total<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Option<f64> {
+    gens.map(|g| g.cost_usd).sum::<Option<f64>>().map(super::cost::usd)
 }
 
 fn arm_stats(gens: &[GenReport], order: &[String]) -> Vec<ArmStats> {
@@ -441,12 +587,19 @@ pub fn transform_table<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Vec<Tra
 }
 
 impl ReportModel {
-    /// Arm statistics of query `query_id` and arm `arm`, if that pair ran.
+    /// Arm statistics of query `query_id` and arm `arm`, if that pair ran (from the run
+    /// the cell shows: see `cells`).
     pub fn cell(&self, query_id: &str, arm: &str) -> Option<(&RunReport, &ArmStats)> {
-        self.runs
-            .iter()
-            .filter(|r| r.query_id == query_id)
-            .find_map(|r| r.arms.iter().find(|a| a.name == arm).map(|a| (r, a)))
+        let (_, _, i) = self.cells.iter().find(|(q, a, _)| q == query_id && a == arm)?;
+        let r = self.runs.get(*i)?;
+        r.arms.iter().find(|a| a.name == arm).map(|a| (r, a))
+    }
+
+    /// The generations of every cell shown (each query and arm from the run it shows).
+    pub fn cell_gens(&self) -> impl Iterator<Item = &GenReport> + Clone {
+        self.cells.iter().flat_map(move |(_, arm, i)| {
+            self.runs.get(*i).into_iter().flat_map(move |r| r.gens.iter().filter(move |g| &g.arm == arm))
+        })
     }
 
     pub fn query_ids(&self) -> Vec<String> {
@@ -472,7 +625,7 @@ mod tests {
     fn mk(n: u32, status: &str, speedup: Option<f64>, t: &[&str]) -> GenReport {
         let v = json!({"status": status, "speedup": speedup, "arm_name": "a", "transforms": t,
                         "timing": {"ci95": [1.1, 2.0], "win": true}, "original_time": 0.5});
-        gen_row(n, Path::new("/x/gen_01"), &v, &Value::Null)
+        gen_row(n, Path::new("/x/gen_01"), &v, &[])
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Run ids and the sweep's history of runs. Every `qt run` gets one id (UTC timestamp +
 //! short hash), recorded in each config.json and results.jsonl line; a sweep keeps one
-//! summary per run under `<name>/runs/<run_id>/summary.json`, a copy of the newest under
-//! `<name>/runs/latest/`, and (as before) `<name>/summary.json`.
+//! summary per run under `<name>/runs/<run_id>/summary.json` (that run's part only), a
+//! copy of the newest under `<name>/runs/latest/`, and in `<name>/summary.json` the
+//! experiment's view: the latest row of every query and arm across runs (built by
+//! `report::sweep::experiment_view`).
 
 use sha2::{Digest, Sha256};
 use std::io;
@@ -25,17 +27,32 @@ pub fn new_run_id(spec_sha256: &str) -> String {
     format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &hash[..6])
 }
 
-/// Write the sweep summary of run `run_id`: its own copy, `runs/latest/` and the
-/// top-level `summary.json`. Returns the run's own path.
-pub fn write_sweep_summary(output_dir: &Path, run_id: &str, json: &[u8]) -> io::Result<PathBuf> {
-    let own = output_dir.join(RUNS_DIR).join(run_id);
+/// Write the sweep summaries of run `run_id`: `own` (this run's part) as its own copy and
+/// `runs/latest/`, `view` (the experiment's view) as the top-level `summary.json`.
+/// Returns the run's own path.
+pub fn write_sweep_summary(output_dir: &Path, run_id: &str, own: &[u8], view: &[u8]) -> io::Result<PathBuf> {
+    let own_dir = output_dir.join(RUNS_DIR).join(run_id);
     let latest = output_dir.join(RUNS_DIR).join(LATEST);
-    for dir in [&own, &latest] {
+    for dir in [&own_dir, &latest] {
         std::fs::create_dir_all(dir)?;
-        write_atomic(&dir.join(SUMMARY_JSON), json)?;
+        write_atomic(&dir.join(SUMMARY_JSON), own)?;
     }
-    write_atomic(&output_dir.join(SUMMARY_JSON), json)?;
-    Ok(own.join(SUMMARY_JSON))
+    write_atomic(&output_dir.join(SUMMARY_JSON), view)?;
+    Ok(own_dir.join(SUMMARY_JSON))
+}
+
+/// The experiment's summary.json as it is before this run (a sweep: it has rows).
+pub fn read_experiment_summary(output_dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(output_dir.join(SUMMARY_JSON)).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok().filter(|v| v["rows"].is_array())
+}
+
+/// Does a sweep row's run folder still exist (as recorded, or by its name under the
+/// experiment folder when the tree was moved)?
+pub fn row_run_exists(output_dir: &Path, row: &serde_json::Value) -> bool {
+    let Some(p) = row["run_dir"].as_str().map(Path::new) else { return false };
+    p.join(super::layout::CONFIG).is_file()
+        || p.file_name().is_some_and(|n| output_dir.join(n).join(super::layout::CONFIG).is_file())
 }
 
 /// The run ids kept for a sweep, oldest first (`latest` excluded).
@@ -62,13 +79,13 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), "20261127T103012Z-3fa9c2".len(), "{a}");
         let t = tempfile::tempdir().unwrap();
-        write_sweep_summary(t.path(), &a, b"{\"n\":1}").unwrap();
-        write_sweep_summary(t.path(), &b, b"{\"n\":2}").unwrap();
+        write_sweep_summary(t.path(), &a, b"{\"n\":1}", b"{\"v\":1}").unwrap();
+        write_sweep_summary(t.path(), &b, b"{\"n\":2}", b"{\"v\":2}").unwrap();
         let mut both = vec![a.clone(), b.clone()];
         both.sort();
         assert_eq!(list_runs(t.path()), both);
         assert_eq!(std::fs::read(t.path().join("runs").join(&a).join("summary.json")).unwrap(), b"{\"n\":1}");
         assert_eq!(std::fs::read(t.path().join("runs/latest/summary.json")).unwrap(), b"{\"n\":2}");
-        assert_eq!(std::fs::read(t.path().join("summary.json")).unwrap(), b"{\"n\":2}");
+        assert_eq!(std::fs::read(t.path().join("summary.json")).unwrap(), b"{\"v\":2}");
     }
 }

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use crate::record::at_k;
+use super::figures::{self, Figures, GenFacts, Stage};
 use super::layout::gen_name;
-use crate::validate::timing::stats::median;
 use crate::validate::timing::NOISE_FLOOR_S;
 
 /// What the summary needs besides the generation records.
@@ -21,8 +21,9 @@ pub struct SummaryContext<'a> {
     pub arms: &'a [(String, usize)],
     pub elapsed_seconds: f64,
     pub interrupted: bool,
-    /// Winner's-curse re-timing of the best generation, if done.
-    pub confirmed: Option<Value>,
+    /// Winner's-curse re-timings of the arms' best candidates (summary.json
+    /// `confirmations`, one per distinct candidate re-timed), if done.
+    pub confirmations: Vec<Value>,
 }
 
 /// The facts of one generation the summary reads, taken from its validation.json. The
@@ -47,6 +48,14 @@ pub struct GenStat {
     pub thin: bool,
     /// The original ran faster than the noise floor: the speedup is not meaningful.
     pub below_floor: bool,
+    /// What the named figures (figures.rs) read of it.
+    pub facts: GenFacts,
+    /// Dollars of the answers this run paid for / re-read from the response cache; None
+    /// when unknown (`record/cost.rs`).
+    pub cost_usd: Option<f64>,
+    pub cost_usd_cached: Option<f64>,
+    /// The full-size confirmation (`confirm`), when there is one.
+    pub full: Option<super::summary_full::FullStat>,
 }
 
 /// Cached tokens of a record: `tokens.cached_*`, else (records written before the split)
@@ -61,6 +70,7 @@ fn cached_field(v: &Value, kind: &str) -> u64 {
 
 impl GenStat {
     pub fn from_record(v: &Value) -> GenStat {
+        let number = v["gen"].as_u64().or(v["worker_id"].as_u64()).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         let cached = v["cached"].as_bool() == Some(true);
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         GenStat {
@@ -80,6 +90,10 @@ impl GenStat {
                 n.as_str().is_some_and(|t| t.starts_with(crate::validate::THIN_RESULT_NOTE))
             }),
             below_floor: v["original_time"].as_f64().is_some_and(|t| t < NOISE_FLOOR_S),
+            facts: GenFacts::from_record(number, v),
+            cost_usd: v["cost_usd"].as_f64(),
+            cost_usd_cached: v["cost_usd_cached"].as_f64(),
+            full: super::summary_full::FullStat::from_record(v),
         }
     }
 
@@ -136,19 +150,13 @@ fn tokens<'a>(stats: impl Iterator<Item = &'a GenStat>) -> Value {
            "cached": {"prompt": p - sp, "completion": c - sc}})
 }
 
-fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirmed: &Value) -> Value {
+fn arm_stats(records: &BTreeMap<u32, GenStat>, facts: &[GenFacts], arm: &str, total: usize) -> Value {
     let mine: Vec<(u32, &GenStat)> = records.iter().filter(|(_, g)| g.arm == arm).map(|(n, g)| (*n, g)).collect();
-    let speedups: Vec<f64> = mine.iter().filter(|g| g.1.is_pass()).filter_map(|g| g.1.speedup).collect();
-    let valid = mine.iter().filter(|g| g.1.is_pass()).count();
-    let best = mine
-        .iter()
-        .filter(|g| g.1.is_pass())
-        .filter_map(|(n, g)| g.speedup.filter(|s| s.is_finite()).map(|s| (*n, s, g.below_floor)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    let confirmed_here = best.is_some_and(|b| confirmed["gen"].as_u64() == Some(b.0 as u64));
+    let f = figures::figures(facts.iter().filter(|g| g.arm == arm));
+    let valid = f.valid;
     let at_k = at_k::curves(&mine.iter().map(|g| (g.1.is_pass(), g.1.speedup)).collect::<Vec<_>>());
     let mine: Vec<&GenStat> = mine.into_iter().map(|g| g.1).collect();
-    json!({
+    let mut v = json!({
         "name": arm,
         "total": total,
         "completed": mine.len(),
@@ -156,21 +164,39 @@ fn arm_stats(records: &BTreeMap<u32, GenStat>, arm: &str, total: usize, confirme
         "failed_count": mine.iter().filter(|g| g.is_failed()).count(),
         "inconclusive_count": mine.iter().filter(|g| g.is_inconclusive()).count(),
         "valid_rate": if mine.is_empty() { Value::Null } else { json!(round(valid as f64 / mine.len() as f64, 3)) },
-        "best_speedup": speedups.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
-        "best_worker": best.map(|b| b.0),
-        "best_below_floor": best.map(|b| b.2),
-        "confirmed_speedup": if confirmed_here { confirmed["confirmed_speedup"].clone() } else { Value::Null },
-        "confirmation_held": if confirmed_here { confirmed["held"].clone() } else { Value::Null },
-        "median_speedup": median(&speedups),
-        "wins": mine.iter().filter(|g| g.is_pass() && g.win).count(),
+        // Older names of the figures below, kept for scripts: best_speedup/best_worker are
+        // the screening best, confirmed_speedup the confirmed one.
+        "best_speedup": f.best_screening.map(|b| round(b.speedup, 4)),
+        "best_worker": f.best_screening.map(|b| b.number),
+        "best_below_floor": f.best_screening.map(|b| b.below_floor),
+        "confirmed_speedup": f.best_confirmed.map(|b| round(b.speedup, 4)),
+        "median_speedup": f.median_screening.map(|m| round(m, 4)),
         "at_k": at_k,
         "tokens": tokens(mine.iter().copied()),
         "by_status": count_by(mine.iter().map(|g| g.status.as_str())),
-    })
+    });
+    extend(&mut v, figures::to_json(&f));
+    extend(&mut v, super::cost::fields(&super::cost::totals(mine.iter().copied()), valid));
+    extend(&mut v, super::summary_full::arm_fields(records, arm));
+    v
+}
+
+fn extend(v: &mut Value, m: Map<String, Value>) {
+    if let Some(o) = v.as_object_mut() {
+        o.extend(m);
+    }
+}
+
+/// The distinct candidates of the top list (at most 10), as summary.json `top_candidates`.
+fn top_json(f: &Figures) -> Value {
+    json!(f.top.iter().take(10).map(|c| json!({
+        "gen": c.number, "speedup": c.screening.map(|s| round(s, 4)), "ci95": c.ci95.map(|[l, h]| [round(l, 4), round(h, 4)]),
+        "win": c.win, "copies": c.copies, "below_floor": c.below_floor,
+    })).collect::<Vec<_>>())
 }
 
 /// summary.json: the seed's fields plus counts by status/reason, per-arm aggregates,
-/// tokens, and the confirmed (re-timed) best speedup.
+/// tokens, and the named figures (screening, confirmed, wins: see figures.rs).
 pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) -> Value {
     let valid: Vec<(u32, f64)> = records
         .iter()
@@ -179,16 +205,22 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         .collect();
     let speedups: Map<String, Value> =
         valid.iter().map(|(g, s)| (g.to_string(), json!(round(*s, 4)))).collect();
-    let best = valid.iter().filter(|(_, s)| s.is_finite()).max_by(|a, b| a.1.total_cmp(&b.1));
     let finite: Vec<f64> = valid.iter().map(|(_, s)| *s).filter(|s| s.is_finite()).collect();
     let avg = if finite.is_empty() { None } else { Some(finite.iter().sum::<f64>() / finite.len() as f64) };
-    let wins = records.values().filter(|g| g.is_pass() && g.win).count();
     let answers: u64 = records.values().map(|g| g.answers).sum();
     let cached_answers: u64 = records.values().map(|g| g.cached_answers).sum();
-    let confirmed = confirmed_with_verdict(ctx.confirmed.clone());
+    let confirmations: Vec<Value> = ctx.confirmations.iter().cloned().map(with_held).collect();
+    let mut facts: Vec<GenFacts> = records.iter().map(|(n, g)| GenFacts { number: *n, ..g.facts.clone() }).collect();
+    figures::attach_confirmations(&mut facts, &confirmations);
+    let all = figures::figures(&facts);
+    let best = all.best_screening;
+    // The seed's single `confirmed`: the re-timing of the overall best, when there is one.
+    let confirmed = best
+        .and_then(|b| confirmations.iter().find(|c| c["gen"].as_u64() == Some(u64::from(b.number))).cloned())
+        .unwrap_or(Value::Null);
     let below_floor: Vec<u32> = records.iter().filter(|(_, g)| g.is_pass() && g.below_floor).map(|(n, _)| *n).collect();
     let query_number = ctx.query_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(ctx.query_id));
-    json!({
+    let mut v = json!({
         "query_number": query_number,
         "query_id": ctx.query_id,
         "total_workers": ctx.total,
@@ -199,39 +231,34 @@ pub fn summary_json(records: &BTreeMap<u32, GenStat>, ctx: &SummaryContext<'_>) 
         "inconclusive_count": records.values().filter(|g| g.is_inconclusive()).count(),
         "valid_workers": valid.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
         "speedups": speedups,
-        "best_speedup": best.map(|b| round(b.1, 4)),
-        "best_worker": best.map(|b| b.0),
+        "best_speedup": best.map(|b| round(b.speedup, 4)),
+        "best_worker": best.map(|b| b.number),
         "avg_speedup": avg.map(|a| round(a, 4)),
-        "median_speedup": median(&finite).map(|m| round(m, 4)),
-        "wins": wins,
+        "median_speedup": all.median_screening.map(|m| round(m, 4)),
         "confirmed": confirmed,
+        "confirmations": confirmations,
+        "top_candidates": top_json(&all),
         "below_floor_workers": below_floor,
         "elapsed_seconds": round(ctx.elapsed_seconds, 3),
         "timestamp": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
         "interrupted": ctx.interrupted,
         "by_status": count_by(records.values().map(|g| g.status.as_str())),
         "by_reason": count_by(records.values().filter_map(|g| g.reason.as_deref())),
-        "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, a, *w, &confirmed)).collect::<Vec<_>>(),
+        "arms": ctx.arms.iter().map(|(a, w)| arm_stats(records, &facts, a, *w)).collect::<Vec<_>>(),
         "tokens": tokens(records.values()),
-        "cost_usd": Value::Null,
         "llm_answers": answers,
         "cached_responses": cached_answers,
         "thin_result_passes": records.values().filter(|g| g.is_pass() && g.thin).count(),
-    })
+    });
+    extend(&mut v, figures::to_json(&all));
+    extend(&mut v, super::cost::fields(&super::cost::totals(records.values()), valid.len()));
+    v["full"] = super::summary_full::full_block(records);
+    v
 }
 
-/// Add `held` to the re-timing of the best: did the fresh rounds confirm a speedup (their
-/// interval above 1.0, or the point when there is no interval)?
-fn confirmed_with_verdict(c: Option<Value>) -> Value {
-    let Some(mut c) = c else { return Value::Null };
-    let lo = c["ci95"][0].as_f64();
-    let point = c["confirmed_speedup"].as_f64();
-    let held = match (lo, point) {
-        (Some(lo), _) => Some(lo > 1.0),
-        (None, Some(p)) => Some(p > 1.0),
-        _ => None,
-    };
-    c["held"] = json!(held);
+/// Add `held` to a re-timing: is the fresh re-timing itself a win (figures.rs)?
+fn with_held(mut c: Value) -> Value {
+    c["held"] = json!(figures::confirmation_measure(&c).map(|(_, m)| m.win));
     c
 }
 
@@ -252,18 +279,23 @@ pub fn fmt_speedup_note(below_floor: bool, confirmed: Option<(f64, bool)>) -> St
     s
 }
 
+/// What `win` means, said once wherever wins are counted.
+pub const WIN_RULE: &str = "a win: its 99% one-sided bound and its 95% interval are above 1.00x, never below the noise floor";
+
 /// summary.txt: the same facts for a human, top 10 speedups.
 pub fn summary_text(s: &Value) -> String {
     let mut out = String::new();
     let g = |k: &str| s.get(k).cloned().unwrap_or(Value::Null);
-    let total = largest_gen(s);
     out.push_str(&format!("Query {}\n", s["query_id"].as_str().unwrap_or("?")));
     if s["interrupted"].as_bool() == Some(true) {
         out.push_str("INTERRUPTED: the figures below cover the completed generations only.\n");
     }
     out.push_str(&format!("Elapsed: {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
     out.push_str(&format!("Completed: {}/{}\n", g("completed"), g("total_workers")));
-    out.push_str(&format!("{}   Wins (ci95 > 1): {}\n", counts_line(s), g("wins")));
+    if let Some(line) = super::skipped::skipped_line(s) {
+        out.push_str(&format!("{line}\n"));
+    }
+    out.push_str(&format!("{}\n", counts_line(s)));
     let list = |m: &Value| {
         m.as_object()
             .map(|o| o.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
@@ -278,36 +310,65 @@ pub fn summary_text(s: &Value) -> String {
             "Thin results: {n} passes compared only 1-5 rows (thin_result): weak evidence\n"
         ));
     }
-    out.push_str(&top_speedups(s));
-    if let Some(b) = s["best_worker"].as_u64() {
-        out.push_str(&format!(
-            "Best: {} at {}{}\n",
-            gen_name(b as u32, total),
-            fmt_x(&s["best_speedup"]),
-            fmt_speedup_note(is_below_floor(s, b), None)
-        ));
-    }
-    if let Some(c) = s["confirmed"].as_object() {
-        if !c.is_empty() {
-            out.push_str(&format!("Confirmed (fresh re-timing of the best): {}\n", confirmed_line(&s["confirmed"])));
-        }
+    for line in figure_lines(s) {
+        out.push_str(&line);
+        out.push('\n');
     }
     if let Some(a) = s["avg_speedup"].as_f64() {
         out.push_str(&format!("Average speedup of valid generations: {a:.2}x\n"));
     }
-    for arm in s["arms"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "Arm {}: {}/{} valid ({} planned), best {}, median {}\n",
-            arm["name"].as_str().unwrap_or("?"),
-            arm["valid_count"],
-            arm["completed"],
-            arm["total"],
-            fmt_x(&arm["best_speedup"]),
-            fmt_x(&arm["median_speedup"])
+    out.push_str(&super::summary_full::text_lines(s));
+    out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
+    out.push_str(&format!("{}\n", super::cost::cost_line(s)));
+    out
+}
+
+/// The named figures of a query's summary as lines (summary.txt and the console's RESULTS
+/// print the same ones): wins, the top list, best screening, best confirmed, one line per arm.
+pub fn figure_lines(s: &Value) -> Vec<String> {
+    let total = largest_gen(s);
+    let mut out = vec![format!("Wins: {} ({WIN_RULE})", s["wins"].as_u64().unwrap_or(0))];
+    out.extend(top_speedups(s).lines().map(str::to_string));
+    if let Some(b) = figures::best_from_json(s, Stage::Screening) {
+        out.push(format!(
+            "Best screening: {} {}{}{}",
+            gen_name(b.number, total),
+            b.cell(Stage::Screening),
+            ci_text(b.ci95),
+            fmt_speedup_note(b.below_floor, None)
         ));
     }
-    out.push_str(&format!("{}\n{}\n", answers_line(s), tokens_line(&s["tokens"])));
+    if s["confirmed"].is_object() {
+        out.push(format!("Best confirmed: {}", confirmed_line(&s["confirmed"])));
+    } else if let Some(b) = figures::best_from_json(s, Stage::Confirmed) {
+        let held = if b.win { "held" } else { "did not hold" };
+        out.push(format!("Best confirmed: {} {}{}, {held}", gen_name(b.number, total), b.cell(Stage::Confirmed), ci_text(b.ci95)));
+    }
+    for arm in s["arms"].as_array().into_iter().flatten() {
+        out.push(arm_line(arm));
+    }
     out
+}
+
+/// `Arm batches: 3/4 valid (4 planned), 2 distinct | screening 2.10x | confirmed 1.95x |
+/// median 1.60x | wins 1`.
+pub fn arm_line(arm: &Value) -> String {
+    format!(
+        "Arm {}: {}/{} valid ({} planned), {} distinct | screening {} | confirmed {} | median {} | wins {}",
+        arm["name"].as_str().unwrap_or("?"),
+        arm["valid_count"],
+        arm["completed"],
+        arm["total"],
+        arm["distinct_candidates"].as_u64().unwrap_or(arm["valid_count"].as_u64().unwrap_or(0)),
+        figures::cell_json(arm, Stage::Screening),
+        figures::cell_json(arm, Stage::Confirmed),
+        fmt_x(&arm["median_speedup"]),
+        arm["wins"].as_u64().unwrap_or(0),
+    )
+}
+
+fn ci_text(ci: Option<[f64; 2]>) -> String {
+    ci.map(|[lo, hi]| format!(" [{lo:.2}-{hi:.2}]")).unwrap_or_default()
 }
 
 /// The largest generation number a summary's folder names are sized for.
@@ -317,12 +378,16 @@ pub fn largest_gen(s: &Value) -> usize {
 
 /// `Valid: 8   Failed: 12   Inconclusive: 0` (failed = validation_failed + error).
 pub fn counts_line(s: &Value) -> String {
-    format!(
+    let mut line = format!(
         "Valid: {}   Failed: {}   Inconclusive: {}",
         s["valid_count"],
         s["failed_count"],
         s["inconclusive_count"].as_u64().unwrap_or(0)
-    )
+    );
+    if let Some(n) = s["copies"].as_u64().filter(|n| *n > 0) {
+        line.push_str(&format!("   Copies: {n} (the same SQL as an earlier generation: validated once, counted once)"));
+    }
+    line
 }
 
 /// `LLM answers: 20 (18 from the cache ...)`: a re-run answered from the cache says so.
@@ -361,24 +426,53 @@ pub fn is_below_floor(s: &Value, n: u64) -> bool {
     s["below_floor_workers"].as_array().is_some_and(|a| a.iter().any(|v| v.as_u64() == Some(n)))
 }
 
-/// `1.02x, the screening 2.10x did not hold` / `2.05x, held` / `n/a`.
+/// `gen_03 1.02x! [0.95-1.10], did not hold (the fresh re-timing is no win; screening
+/// 2.10x)` / `gen_03 2.05x [1.90-2.20], held` / `n/a`.
 pub fn confirmed_line(c: &Value) -> String {
-    let Some(x) = c["confirmed_speedup"].as_f64() else { return "n/a".into() };
-    let ci = match (c["ci95"][0].as_f64(), c["ci95"][1].as_f64()) {
-        (Some(lo), Some(hi)) => format!(" [{lo:.2}-{hi:.2}]"),
-        _ => String::new(),
+    let Some((number, m)) = figures::confirmation_measure(c) else { return "n/a".into() };
+    let screening = c["screening_speedup"].as_f64().map(|x| format!("; screening {x:.2}x")).unwrap_or_default();
+    let cell = figures::Best { number, speedup: m.speedup, ci95: m.ci95, win: m.win, below_floor: false }.cell(Stage::Confirmed);
+    let name = match c["gen_name"].as_str() {
+        Some(n) => n.to_string(),
+        None => format!("gen {number}"),
     };
-    let screening = c["screening_speedup"].as_f64().unwrap_or(f64::NAN);
-    match c["held"].as_bool() {
-        Some(true) => format!("{x:.2}x{ci}, held"),
-        Some(false) => format!("{x:.2}x{ci}, the screening {screening:.2}x did not hold"),
-        None => format!("{x:.2}x{ci}"),
+    if m.win {
+        format!("{name} {cell}{}, held{screening}", ci_text(m.ci95))
+    } else {
+        format!("{name} {cell}{}, did not hold (the fresh re-timing is no win{screening})", ci_text(m.ci95))
     }
 }
 
-/// "Top speedups:" block, at most 10, best first.
+/// "Top speedups" block: each distinct candidate once (copies counted beside it), at most
+/// 10, best first. Summaries written before `top_candidates` list `speedups`.
 pub fn top_speedups(s: &Value) -> String {
     let total = largest_gen(s);
+    let mut out = String::from("Top speedups (screening, each distinct candidate once):\n");
+    if let Some(top) = s["top_candidates"].as_array() {
+        if top.is_empty() {
+            return "Top speedups: none (no valid generation)\n".into();
+        }
+        for c in top {
+            let number = c["gen"].as_u64().unwrap_or(0) as u32;
+            let ci = match (c["ci95"][0].as_f64(), c["ci95"][1].as_f64()) {
+                (Some(l), Some(h)) => Some([l, h]),
+                _ => None,
+            };
+            let mut line = format!("  {}: {}{}", gen_name(number, total), fmt_x(&c["speedup"]), ci_text(ci));
+            if c["win"].as_bool() == Some(true) {
+                line.push_str(" win");
+            }
+            line.push_str(&fmt_speedup_note(c["below_floor"].as_bool() == Some(true), None));
+            match c["copies"].as_u64().unwrap_or(0) {
+                0 => {}
+                1 => line.push_str(" (+1 copy)"),
+                n => line.push_str(&format!(" (+{n} copies)")),
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        return out;
+    }
     let mut v: Vec<(String, f64)> = s["speedups"]
         .as_object()
         .map(|o| o.iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect())
@@ -387,7 +481,6 @@ pub fn top_speedups(s: &Value) -> String {
     if v.is_empty() {
         return "Top speedups: none (no valid generation)\n".into();
     }
-    let mut out = String::from("Top speedups:\n");
     for (g, x) in v.iter().take(10) {
         let n = g.parse::<u32>().unwrap_or(0);
         out.push_str(&format!("  {}: {x:.2}x{}\n", gen_name(n, total), fmt_speedup_note(is_below_floor(s, n as u64), None)));
@@ -411,7 +504,7 @@ mod tests {
         r.insert(2, GenStat::from_record(&rec("validation_failed", None, "a")));
         r.insert(3, GenStat::from_record(&rec("pass", Some(1.2), "b")));
         let arms = vec![("a".to_string(), 2), ("b".to_string(), 2)];
-        let ctx = SummaryContext { query_id: "1", total: 4, largest_gen: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
+        let ctx = SummaryContext { query_id: "1", total: 4, largest_gen: 4, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmations: Vec::new() };
         let s = summary_json(&r, &ctx);
         assert_eq!(s["query_number"], 1);
         assert_eq!(s["completed"], 3);
@@ -438,13 +531,13 @@ mod tests {
         }
         let arms = vec![("a".to_string(), 5)];
         let ctx = SummaryContext { query_id: "1", total: 5, largest_gen: 5, arms: &arms, elapsed_seconds: 1.0, interrupted: false,
-            confirmed: Some(json!({"confirmed_speedup": 1.2345678})) };
+            confirmations: vec![json!({"gen": 1, "confirmed_speedup": 1.2345678})] };
         let s = summary_json(&r, &ctx);
         assert_eq!((s["valid_count"].as_u64(), s["failed_count"].as_u64(), s["inconclusive_count"].as_u64()), (Some(1), Some(2), Some(2)));
         assert_eq!((s["arms"][0]["failed_count"].as_u64(), s["arms"][0]["inconclusive_count"].as_u64()), (Some(2), Some(2)));
         let t = summary_text(&s);
         assert!(t.contains("Valid: 1   Failed: 2   Inconclusive: 2"), "{t}");
-        assert!(t.contains("Best: gen_01 at 1.27x") && t.contains("Confirmed (fresh re-timing of the best): 1.23x"), "{t}");
+        assert!(t.contains("Best screening: gen_01 1.27x") && t.contains("Best confirmed: gen 1 1.23x!"), "{t}");
         assert!(!t.contains("1.267") && !t.contains("1.234"), "2 decimals everywhere: {t}");
     }
 
@@ -464,7 +557,7 @@ mod tests {
         old["model"] = json!("m");
         let r: BTreeMap<u32, GenStat> = [(1, &fresh), (2, &hit), (3, &old)].into_iter().map(|(n, v)| (n, GenStat::from_record(v))).collect();
         let arms = vec![("a".to_string(), 3)];
-        let ctx = SummaryContext { query_id: "1", total: 3, largest_gen: 3, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmed: None };
+        let ctx = SummaryContext { query_id: "1", total: 3, largest_gen: 3, arms: &arms, elapsed_seconds: 1.0, interrupted: false, confirmations: Vec::new() };
         let s = summary_json(&r, &ctx);
         assert_eq!(s["tokens"], json!({"prompt": 30, "completion": 6, "spent": {"prompt": 10, "completion": 2}, "cached": {"prompt": 20, "completion": 4}}));
         assert_eq!((s["llm_answers"].as_u64(), s["cached_responses"].as_u64()), (Some(3), Some(2)));

@@ -9,10 +9,6 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
 
-use crate::record::layout::gen_name;
-use crate::record::summary::{
-    answers_line, confirmed_line, fmt_speedup_note, fmt_x, is_below_floor, largest_gen, tokens_line, top_speedups,
-};
 use crate::report::events::{Event, GenOutcome};
 
 pub struct Console {
@@ -96,6 +92,12 @@ impl Console {
             }
             Event::Note(n) => self.line(&format!("  {n}")),
             Event::LlmStarted { .. } | Event::LlmFinished { .. } | Event::Abandoned { .. } => {}
+            // One line says why when it starts (run/); each skip only moves the bar.
+            Event::Skipped { .. } => {
+                if let Some(g) = &self.gens {
+                    g.inc(1);
+                }
+            }
             Event::ValidationStarted { .. } => {
                 if let Some(v) = &self.vals {
                     v.inc_length(1);
@@ -119,71 +121,31 @@ impl Console {
                 }
                 self.results(summary, run_dir);
             }
+            Event::ConfirmStarted { query_id, db, candidates, done } => {
+                let already = if *done > 0 { format!(" ({done} already confirmed there)") } else { String::new() };
+                self.line(&format!("Confirming q{query_id} on {db}: {candidates} candidates{already}"));
+            }
+            Event::ConfirmProgress(text) => self.line(&format!("  {text}")),
+            Event::ConfirmFinished { number, largest_gen, screening, confirm } => {
+                let line = super::confirm_view::confirm_line(*number, *largest_gen, *screening, confirm);
+                // A wrong answer at full size is printed even with --quiet.
+                if super::confirm_view::is_wrong_at_full_size(confirm) {
+                    self.emit(&self.paint(&line, "31"));
+                } else {
+                    self.line(&line);
+                }
+            }
         }
     }
 
-    /// `Gen 03: pass, 2.15x` / `Gen 04: validation_failed (value_mismatch)`.
+    /// `Gen 03: pass, 2.15x` / `Gen 04: validation_failed (value_mismatch): ...`.
     pub fn gen_line(&self, o: &GenOutcome) -> String {
-        let r = &o.record;
-        let status = r["status"].as_str().unwrap_or("?");
-        let painted = match status {
-            "pass" => self.paint(status, "32"),
-            "validation_failed" | "error" => self.paint(status, "31"),
-            _ => self.paint(status, "33"),
-        };
-        let n = gen_name(o.number, self.total);
-        let mut s = format!("Gen {}: {painted}", n.trim_start_matches("gen_"));
-        if r["rebinding"]["applied"].as_bool() == Some(true) {
-            s.push_str(&format!(" (re-bound: {})", r["rebinding"]["description"].as_str().unwrap_or("")));
-        }
-        if let Some(x) = r["speedup"].as_f64() {
-            s.push_str(&format!(", {x:.2}x"));
-            let ci = &r["timing"]["ci95"];
-            if let (Some(lo), Some(hi)) = (ci[0].as_f64(), ci[1].as_f64()) {
-                s.push_str(&format!(" [{lo:.2}-{hi:.2}]"));
-            }
-            let floor = crate::validate::timing::NOISE_FLOOR_S;
-            s.push_str(&fmt_speedup_note(r["original_time"].as_f64().is_some_and(|t| t < floor), None));
-        }
-        if let Some(reason) = r["reason"].as_str() {
-            s.push_str(&format!(" ({reason})"));
-        }
-        if r["retried"].as_bool() == Some(true) {
-            s.push_str(" after retry");
-        }
-        s
+        super::console_text::gen_line(&o.record, o.number, self.total, &|t, c| self.paint(t, c))
     }
 
     /// The RESULTS block (printed even with --quiet, unless --json owns stdout).
     pub fn results(&self, s: &Value, run_dir: &std::path::Path) {
-        let mut t = String::new();
-        t.push_str(&format!("\n{}\n", self.paint(&format!("RESULTS q{}", s["query_id"].as_str().unwrap_or("?")), "1")));
-        if s["interrupted"].as_bool() == Some(true) {
-            t.push_str("  interrupted: figures cover completed generations only (resume with --resume)\n");
-        }
-        t.push_str(&format!("  elapsed:    {:.1}s\n", s["elapsed_seconds"].as_f64().unwrap_or(0.0)));
-        t.push_str(&format!("  completed:  {}/{}\n", s["completed"], s["total_workers"]));
-        t.push_str(&format!(
-            "  valid:      {}   failed: {}   inconclusive: {}\n",
-            s["valid_count"],
-            s["failed_count"],
-            s["inconclusive_count"].as_u64().unwrap_or(0)
-        ));
-        for line in top_speedups(s).lines() {
-            t.push_str(&format!("  {line}\n"));
-        }
-        if let Some(b) = s["best_worker"].as_u64() {
-            let name = gen_name(b as u32, largest_gen(s));
-            let note = fmt_speedup_note(is_below_floor(s, b), None);
-            t.push_str(&format!("  best:       {name} ({}){note}\n", fmt_x(&s["best_speedup"])));
-            t.push_str(&format!("              {}\n", run_dir.join(&name).display()));
-        }
-        if s["confirmed"].get("confirmed_speedup").is_some() {
-            t.push_str(&format!("  confirmed:  {} (fresh re-timing of the best)\n", confirmed_line(&s["confirmed"])));
-        }
-        t.push_str(&format!("  avg valid:  {}\n", fmt_x(&s["avg_speedup"])));
-        t.push_str(&format!("  {}\n  {}\n", answers_line(s), tokens_line(&s["tokens"])));
-        t.push_str(&format!("  saved in:   {}", run_dir.display()));
+        let t = super::console_text::results_text(s, run_dir, &|t, c| self.paint(t, c));
         if !self.json {
             self.emit(&t);
         } else if !self.quiet {

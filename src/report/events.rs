@@ -30,5 +30,15 @@ pub enum Event {
     GenFinished(Box<GenOutcome>),
     /// Not finished because the run was interrupted (left for `--resume`).
     Abandoned { number: u32 },
+    /// Not started: the budget is spent or its (query, arm) met `stop_when`
+    /// (`reason`: `budget` / `stop_when`); recorded in the summary, no folder.
+    Skipped { number: u32, arm: usize, reason: &'static str },
     QueryFinished { summary: serde_json::Value, run_dir: PathBuf },
+    /// The full-size confirmation of a query starts (`[validation.confirm]`, `qt confirm`):
+    /// `candidates` picked, `done` of them already confirmed on this DB.
+    ConfirmStarted { query_id: String, db: String, candidates: usize, done: usize },
+    /// Progress of the confirmation (`confirming 2/3 of q1 on tpcds sf10: ...`).
+    ConfirmProgress(String),
+    /// One candidate confirmed: the recorded `confirm` object beside its screening speedup.
+    ConfirmFinished { number: u32, largest_gen: usize, screening: f64, confirm: serde_json::Value },
 }

@@ -5,8 +5,11 @@
 //! writing the rendered bytes where the caller asked.
 
 pub mod bench;
+pub mod compare_full;
 pub mod compare_view;
+pub mod confirm_view;
 pub mod console;
+pub mod console_text;
 pub mod events;
 pub mod export;
 pub mod sqlview;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::report::events::{Event, GenOutcome};
 use super::query::QueryShared;
-use crate::llm::{ChatRequest, LlmResponse, Message};
+use crate::llm::{ChatRequest, LlmError, LlmResponse, Message};
+use crate::record::skipped;
 use crate::prompt::HistoryEntry;
 use crate::spec::Job;
 use crate::validate::instances::Checked;
@@ -65,8 +66,40 @@ fn history_entry(attempt: u32, response: &str, end: &AttemptEnd) -> HistoryEntry
     HistoryEntry::new(attempt + 1, response, &text("reason"), &error)
 }
 
-/// Run one job to completion; `None` if cancelled before it finished.
-pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome> {
+/// How a job ended.
+pub enum GenEnd {
+    Done(Box<GenOutcome>),
+    /// Not started: its first LLM request was not sent (`record::skipped` reasons).
+    Skipped(&'static str),
+    /// Cancelled before it finished (left for `--resume`).
+    Cancelled,
+}
+
+/// Why the run stops issuing requests for this job now, if it does.
+fn stop_reason(q: &QueryShared, arm: usize) -> Option<&'static str> {
+    if q.stop.is_met(arm) {
+        Some(skipped::STOP_WHEN)
+    } else if !q.budget.allows_calls() {
+        Some(skipped::BUDGET)
+    } else {
+        None
+    }
+}
+
+/// Run one job to completion.
+pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> GenEnd {
+    match generation(q, job).await {
+        Ok(o) => GenEnd::Done(Box::new(o)),
+        Err(Some(reason)) => GenEnd::Skipped(reason),
+        Err(None) => GenEnd::Cancelled,
+    }
+}
+
+/// The generation, or `Err(Some(reason))` when skipped, `Err(None)` when cancelled.
+async fn generation(q: Arc<QueryShared>, job: Job) -> Result<GenOutcome, Option<&'static str>> {
+    if q.stop.is_met(job.arm) {
+        return Err(Some(skipped::STOP_WHEN));
+    }
     let arm = &q.arms[job.arm];
     let examples = arm.examples_for(&q.inputs, job.worker);
     let example_ids: Vec<String> = examples.iter().map(|e| e.id.clone()).collect();
@@ -74,15 +107,21 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
     let mut history: Vec<HistoryEntry> = Vec::new();
     let mut attempts: Vec<(String, Option<String>)> = Vec::new();
     let mut responses: Vec<LlmResponse> = Vec::new();
+    // Truncated or empty answers: not usable, but billed by the provider.
+    let mut billed: Vec<LlmResponse> = Vec::new();
     let mut llm_attempts: Vec<Value> = Vec::new();
     let mut first_error: Option<Value> = None;
     let mut optimized: Option<String> = None;
     let mut end = AttemptEnd::LlmError("no attempt was made".into());
     let mut validation_s = 0.0;
+    // The candidate of the attempt a retry would replace, and why a retry was not sent.
+    let mut last_optimized: Option<String> = None;
+    let mut retry_not_sent: Option<&'static str> = None;
+    let gate = || q.budget.allows_calls() && !q.stop.is_met(job.arm);
 
     for attempt in 0..=retries {
         if q.cancel.is_cancelled() {
-            return None;
+            return Err(None);
         }
         let prompt = match arm.render(&q.inputs, Some(job.worker), &examples, &history) {
             Ok(p) => p,
@@ -102,21 +141,42 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
         };
         let _ = q.events.send(Event::LlmStarted { number: job.r#gen }).await;
         let result = tokio::select! {
-            r = q.clients[job.arm].complete(req) => r,
-            _ = q.cancel.cancelled() => return None,
+            r = q.clients[job.arm].complete_gated(req, &gate) => r,
+            _ = q.cancel.cancelled() => return Err(None),
         };
         let _ = q.events.send(Event::LlmFinished { number: job.r#gen }).await;
+        let price = q.prices[job.arm].as_ref();
         let response = match result {
             Ok(r) => r,
+            Err(LlmError::NotSent { .. }) => {
+                let reason = stop_reason(&q, job.arm).unwrap_or(skipped::BUDGET);
+                if attempt == 0 {
+                    return Err(Some(reason));
+                }
+                // The retry was not sent: the previous attempt's verdict stands.
+                retry_not_sent = Some(reason);
+                optimized = last_optimized.take();
+                if attempts.len() <= 1 {
+                    first_error = None;
+                }
+                break;
+            }
             Err(e) => {
                 for a in e.attempts() {
                     llm_attempts.push(serde_json::to_value(a).unwrap_or(Value::Null));
                 }
                 attempts.push((prompt, e.partial_content().map(str::to_string)));
+                if let Some(r) = e.response().filter(|r| !r.cached) {
+                    q.budget.add(price.and_then(|p| p.cost(r)));
+                }
+                billed.extend(e.response().cloned());
                 end = AttemptEnd::LlmError(e.to_string());
                 break;
             }
         };
+        if !response.cached {
+            q.budget.add(price.and_then(|p| p.cost(&response)));
+        }
         for a in &response.attempts {
             llm_attempts.push(serde_json::to_value(a).unwrap_or(Value::Null));
         }
@@ -136,7 +196,7 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
                     validation_s += t.elapsed().as_secs_f64();
                     match v {
                         Some((v, same_as)) => AttemptEnd::Validated(v, same_as),
-                        None => return None,
+                        None => return Err(None),
                     }
                 }
             }
@@ -147,15 +207,19 @@ pub async fn run_generation(q: Arc<QueryShared>, job: Job) -> Option<GenOutcome>
                 first_error = Some(json!({"reason": h.reason, "error": h.error}));
             }
             history.push(h);
-            optimized = None;
+            last_optimized = optimized.take();
             continue;
         }
         break;
     }
 
     let mut record = build_record(&q, &job, &example_ids, &end, &responses, llm_attempts, first_error, attempts.len());
+    add_cost(&mut record, q.prices[job.arm].as_ref(), &responses, &billed);
     record["validation_s"] = json!((validation_s * 1000.0).round() / 1000.0);
-    Some(GenOutcome { number: job.r#gen, arm: job.arm, worker: job.worker, attempts, optimized_sql: optimized, record })
+    if let Some(reason) = retry_not_sent {
+        record["retry_not_sent"] = json!(reason);
+    }
+    Ok(GenOutcome { number: job.r#gen, arm: job.arm, worker: job.worker, attempts, optimized_sql: optimized, record })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -215,6 +279,29 @@ fn build_record(
         }
     }
     rec
+}
+
+/// `cost_usd` (answers this run paid for), `cost_usd_cached` (answers from the response
+/// cache, at their price) and `tokens.prompt_cache_hit`; truncated or empty answers count
+/// too (the provider bills them). Null when the price or an answer's usage is unknown.
+fn add_cost(rec: &mut Value, price: Option<&crate::llm::price::Price>, ok: &[LlmResponse], billed: &[LlmResponse]) {
+    let all: Vec<&LlmResponse> = ok.iter().chain(billed).collect();
+    let dollars = |cached: bool| -> Option<f64> {
+        let mine: Vec<&&LlmResponse> = all.iter().filter(|r| r.cached == cached).collect();
+        if mine.is_empty() {
+            return Some(0.0);
+        }
+        let p = price?;
+        mine.iter().map(|r| p.cost(r)).sum::<Option<f64>>().map(crate::record::cost::usd)
+    };
+    rec["cost_usd"] = json!(dollars(false));
+    rec["cost_usd_cached"] = json!(dollars(true));
+    rec["tokens"]["prompt_cache_hit"] = json!(all.iter().map(|r| r.prompt_cache_hit_tokens).sum::<u64>());
+    if !billed.is_empty() {
+        let (p, c) = (billed.iter().map(|r| r.prompt_tokens).sum::<u64>(), billed.iter().map(|r| r.completion_tokens).sum::<u64>());
+        rec["tokens"]["unusable_prompt"] = json!(p);
+        rec["tokens"]["unusable_completion"] = json!(c);
+    }
 }
 
 /// The rewrite's declared transform(s) (`"transform": "decorrelate, early_filter"` in a

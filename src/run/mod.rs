@@ -2,7 +2,9 @@
 //! each query's jobs concurrently (see `query.rs`), with cancellation and resume.
 //! It emits events and hands results to record/ and report/; it formats nothing itself.
 
+pub mod budget;
 pub mod cancel;
+pub mod confirm;
 pub mod fatal;
 pub mod generation;
 pub mod plan;
@@ -13,6 +15,7 @@ pub mod resume;
 pub mod select;
 pub mod setup;
 pub mod shard;
+pub mod stop_when;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -52,6 +55,9 @@ pub struct RunOptions {
     pub fail_on: Option<FailOn>,
     /// Run one shard of the spec.
     pub shard: Option<ShardArg>,
+    /// `--set KEY=VALUE` and its shortcuts, applied by the spec loader (recorded in
+    /// config.json; part of the resume identity).
+    pub overrides: Vec<spec::Override>,
 }
 
 /// Stricter exit-code gates for CI (`--fail-on`).
@@ -66,7 +72,7 @@ pub enum FailOn {
 /// `qt run SPEC`: returns the process exit code (0 done, 1 failure, 130 interrupted);
 /// bad input is an error carrying [`BadInput`].
 pub fn run(args: &RunOptions) -> anyhow::Result<i32> {
-    let mut exp = spec::load(&args.spec)?;
+    let mut exp = spec::load_with_overrides(&args.spec, &args.overrides)?;
     let sel = select::Selection::apply(&mut exp, &args.queries, &args.arms, args.repeat)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");
@@ -121,6 +127,11 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     if let Some(s) = &sharded {
         console.line(&format!("  shard {} ({}): {}", s.shard, s.source, shard::describe(&exp, &all_jobs)));
     }
+    let running: Vec<usize> = all_jobs.iter().map(|j| j.arm).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let prices = Arc::new(budget::resolve_prices(&exp, &running)?);
+    for n in budget::unknown_price_notes(&exp, &prices, &running) {
+        console.line(&format!("  {n}"));
+    }
 
     let db = setup::resolve_db(&exp, args.quiet).await?;
     {
@@ -138,6 +149,11 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
         Arc::new(if validating { setup::resolve_instances(&exp, args.quiet).await? } else { Vec::new() });
     let primary = Instance::of(db.clone(), setup::primary_label(&exp, &db));
     setup::check_extra_tables(&exp, &db, &instances)?;
+    // The full-size DB is built (once) and checked before any LLM call.
+    let confirm = if validating { confirm::prepare(&exp, &db, args.quiet).await? } else { None };
+    if let Some(c) = &confirm {
+        db_info.confirm = Some(c.target.config_json());
+    }
     let arms = Arc::new(prompts::load_arms(&exp)?);
     let clients = setup::clients(&exp, args.no_cache)?;
     let cancel = cancel::Cancel::default();
@@ -147,6 +163,16 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     // Correctness checks get the cores the timing lane (validation.threads) leaves free.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let queries: Vec<usize> = shard::gens_by_query(&all_jobs).into_keys().collect();
+    let limit = exp.resolved.generation.budget_usd;
+    let already = if limit.is_some() { setup::already_spent(&exp, &queries, &args.resume) } else { 0.0 };
+    let budget = Arc::new(budget::Budget::new(limit, already));
+    if let Some(b) = limit {
+        let before = if already > 0.0 { format!(" (${already:.4} already spent by the folders resumed)") } else { String::new() };
+        console.line(&format!("  budget: ${b:.4}{before}; requests stop once it is spent"));
+    }
+    if let Some(why) = budget.take_reason() {
+        console.emit(&format!("  {why}"));
+    }
 
     let base_cfg = ValidatorConfig::from_spec(&exp.resolved.validation);
     // Every query is checked (plan, DAG, all prompts) before any output folder is made.
@@ -200,6 +226,9 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             events: tx,
             no_validate: args.no_validate || exp.resolved.validation.skip,
             run_id: run_id.clone(),
+            prices: prices.clone(),
+            budget: budget.clone(),
+            stop: stop_when::StopWhen::new(exp.resolved.generation.stop_when, exp.arms.len()),
         });
         let jobs = all_jobs
             .iter()
@@ -218,6 +247,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
             already: prepared.already,
             notes: prepared.notes,
             shared,
+            confirm: confirm.clone(),
         };
         let res = query::run_query(qr, rx, &mut console).await?;
         interrupted |= res.interrupted;
@@ -227,9 +257,17 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
 
     let mut sweep = sweep::sweep_json(&exp.name, &results);
     sweep["run_id"] = serde_json::json!(run_id);
-    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() {
-        let own = crate::record::runs::write_sweep_summary(&exp.output_dir, &run_id, &serde_json::to_vec_pretty(&sweep)?)?;
-        console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&sweep)));
+    let previous = crate::record::runs::read_experiment_summary(&exp.output_dir);
+    if results.len() > 1 || sel.arms.len() > 1 || sharded.is_some() || previous.is_some() {
+        let exists = |r: &Value| crate::record::runs::row_run_exists(&exp.output_dir, r);
+        let view = sweep::experiment_view(previous.as_ref(), &sweep, &exists);
+        let own = crate::record::runs::write_sweep_summary(
+            &exp.output_dir,
+            &run_id,
+            &serde_json::to_vec_pretty(&sweep)?,
+            &serde_json::to_vec_pretty(&view)?,
+        )?;
+        console.emit(&format!("\nSWEEP {}\n{}", exp.name, sweep::sweep_table(&view)));
         console.emit(&format!("  saved in:   {} (this run: {})", exp.output_dir.join(crate::record::layout::SUMMARY_JSON).display(), own.display()));
         match crate::report::write_report(&exp.output_dir) {
             Ok(p) => console.emit(&format!("  report:     {}", p.display())),

@@ -40,11 +40,13 @@ pub struct PlanOptions {
     pub out: Option<PathBuf>,
     /// Only what this shard will run.
     pub shard: Option<ShardArg>,
+    /// `--set KEY=VALUE` and its shortcuts, applied by the spec loader.
+    pub overrides: Vec<spec::Override>,
 }
 
 /// `qt plan SPEC`: print the matrix and render every distinct prompt; returns the exit code.
 pub fn plan(args: &PlanOptions) -> anyhow::Result<i32> {
-    let exp = spec::load(&args.spec)?;
+    let exp = spec::load_with_overrides(&args.spec, &args.overrides)?;
     for w in spec::limits::warnings(&exp) {
         crate::errln!("{w}");
     }

@@ -12,10 +12,13 @@ use std::time::Instant;
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
 use super::cancel::Cancel;
+use super::generation::GenEnd;
+use crate::record::skipped::{STOP_WHEN, Skip};
 use crate::report::events::Event;
 use super::prompts::{ArmPrompts, QueryInputs};
 use crate::llm::Client;
 use crate::record::layout::{self, GenFiles};
+use crate::record::figures::{self, GenFacts};
 use crate::record::summary::{GenStat, SummaryContext, summary_json, summary_text};
 use crate::record::RunDir;
 use crate::report::Console;
@@ -53,6 +56,12 @@ pub struct QueryShared {
     pub no_validate: bool,
     /// This `qt run`'s id, recorded in every results line.
     pub run_id: String,
+    /// Each arm's price (`llm/price.rs`); None: unknown, costs recorded as null.
+    pub prices: Arc<Vec<Option<crate::llm::price::Price>>>,
+    /// The run's spending (`budget.rs`), shared by every query.
+    pub budget: Arc<super::budget::Budget>,
+    /// This query's early stop per arm (`stop_when.rs`).
+    pub stop: super::stop_when::StopWhen,
 }
 
 impl QueryShared {
@@ -133,7 +142,8 @@ impl QueryShared {
     /// Correctness on every instance on one of the correctness slots, then (if
     /// equivalent) timing on the primary in the lane's queue: the slot is released before
     /// the candidate waits for the lane, so the next candidate's check runs while this
-    /// one is timed.
+    /// one is timed. Checks hold the lane's quiet gate shared, so they run between
+    /// timings, never during one (`timing/quiet.rs`).
     async fn validate_fresh(
         &self,
         number: u32,
@@ -153,7 +163,14 @@ impl QueryShared {
             };
             let _ = self.events.send(Event::ValidationStarted { number }).await;
             let (db, r, sql, cfg) = (self.db.clone(), reference.clone(), sql.clone(), cfg.clone());
-            let task = super::spawn_duckdb(move || r.check_correctness(&db, &sql, &cfg));
+            let lane = self.lane.clone();
+            let task = super::spawn_duckdb(move || {
+                let _quiet = lane.quiet();
+                let started = std::time::Instant::now();
+                let v = r.check_correctness(&db, &sql, &cfg);
+                crate::validate::timing::trace::span("check", number, started);
+                v
+            });
             // On Ctrl+C an unfinished check is abandoned (the generation stays unrecorded).
             tokio::select! {
                 r = task => r.unwrap_or_else(|e| Err(internal(format!("validation task failed: {e}")).into())),
@@ -252,6 +269,8 @@ struct Recorder<'a> {
     run: RunDir,
     /// What the summary reads of each recorded generation.
     records: BTreeMap<u32, GenStat>,
+    /// Generations not started (budget, stop_when): in the summary, without a folder.
+    skipped: BTreeMap<u32, Skip>,
     last_summary: Instant,
     arms: Vec<(String, usize)>,
     total: usize,
@@ -260,10 +279,16 @@ struct Recorder<'a> {
     started: Instant,
     query_id: &'a str,
     run_id: &'a str,
+    /// Writes wait for the lane's timing in progress (its quiet gate), at most this long.
+    lane: &'a TimingLane,
 }
 
+/// The longest a recorder write waits for a timing to end: long timings (slow queries)
+/// see one short write rather than a stalled run.
+const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Recorder<'_> {
-    fn summary(&self, interrupted: bool, confirmed: Option<Value>) -> Value {
+    fn summary(&self, interrupted: bool, confirmations: Vec<Value>) -> Value {
         let ctx = SummaryContext {
             query_id: self.query_id,
             total: self.total,
@@ -271,10 +296,11 @@ impl Recorder<'_> {
             arms: &self.arms,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
             interrupted,
-            confirmed,
+            confirmations,
         };
         let mut s = summary_json(&self.records, &ctx);
         s["run_id"] = json!(self.run_id);
+        crate::record::skipped::annotate(&mut s, &self.skipped);
         s
     }
 
@@ -287,13 +313,30 @@ impl Recorder<'_> {
     fn maybe_write_summary(&mut self) -> anyhow::Result<()> {
         const EVERY_GEN_LIMIT: usize = 1000;
         if self.total <= EVERY_GEN_LIMIT || self.last_summary.elapsed() >= std::time::Duration::from_secs(1) {
-            self.write_summary(&self.summary(false, None))?;
+            self.write_summary(&self.summary(false, Vec::new()))?;
             self.last_summary = Instant::now();
         }
         Ok(())
     }
 
     fn on_finished(&mut self, o: &crate::report::events::GenOutcome) -> anyhow::Result<()> {
+        // The write (files, fsync, the summary) keeps off the lane's timed rounds: it would
+        // otherwise land on the first rounds of the next candidate, every time.
+        let lane = self.lane;
+        tokio::task::block_in_place(|| {
+            let _quiet = lane.quiet_within(RECORD_WAIT);
+            self.record_quietly(o)
+        })
+    }
+
+    fn record_quietly(&mut self, o: &crate::report::events::GenOutcome) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let r = self.record_outcome(o);
+        crate::validate::timing::trace::span("record", o.number, started);
+        r
+    }
+
+    fn record_outcome(&mut self, o: &crate::report::events::GenOutcome) -> anyhow::Result<()> {
         let files = GenFiles { attempts: &o.attempts, optimized_sql: o.optimized_sql.as_deref(), validation: &o.record };
         super::fatal::injected_failure(self.records.len())
             .and_then(|_| self.run.write_gen(o.number, self.largest, &files))
@@ -319,6 +362,8 @@ pub struct QueryRun<'a> {
     pub run: RunDir,
     pub already: BTreeMap<u32, Value>,
     pub shared: Arc<QueryShared>,
+    /// `[validation.confirm]`: the full-size stage after the last generation.
+    pub confirm: Option<Arc<super::confirm::ConfirmPlan>>,
 }
 
 pub async fn run_query(
@@ -334,6 +379,7 @@ pub async fn run_query(
     let mut rec = Recorder {
         run: qr.run.clone(),
         records: qr.already.iter().map(|(k, v)| (*k, GenStat::from_record(v))).collect(),
+        skipped: BTreeMap::new(),
         last_summary: Instant::now(),
         arms: qr.arms.clone(),
         total,
@@ -341,6 +387,7 @@ pub async fn run_query(
         started: Instant::now(),
         query_id: &q.inputs.query.id,
         run_id: &q.run_id,
+        lane: &q.lane,
     };
     console.on_event(&Event::QueryStarted {
         query_id: q.inputs.query.id.clone(),
@@ -352,7 +399,13 @@ pub async fn run_query(
     for n in &qr.notes {
         console.on_event(&Event::Note(n.clone()));
     }
-    rec.write_summary(&rec.summary(false, None))?;
+    // What a resumed folder already holds counts toward stop_when.
+    for v in qr.already.values() {
+        if let Some(arm) = qr.exp.arms.iter().position(|a| v["arm_name"].as_str() == Some(a.name.as_str())) {
+            q.stop.record(arm, v);
+        }
+    }
+    rec.write_summary(&rec.summary(false, Vec::new()))?;
 
     if !q.no_validate {
         let qb = q.clone();
@@ -403,16 +456,58 @@ pub async fn run_query(
                     console.emit(&format!("error: {e:#}\n  stopping the run: no more LLM calls; fix the problem, then --resume"));
                     q.cancel.cancel();
                     fatal = Some(format!("{e:#}"));
+                } else if q.stop.record(o.arm, &o.record) {
+                    let name = qr.exp.arms.get(o.arm).map(|a| a.name.as_str()).unwrap_or("?");
+                    console.emit(&format!(
+                        "  stop_when met for arm {name} ({}): its remaining generations are skipped",
+                        q.stop.describe()
+                    ));
+                }
+                if let Some(why) = q.budget.take_reason() {
+                    console.emit(&format!("  {why}"));
                 }
             }
             Event::Abandoned { .. } => pending -= 1,
+            Event::Skipped { number, arm, reason } => {
+                pending -= 1;
+                let name = qr.exp.arms.get(*arm).map(|a| a.name.clone()).unwrap_or_default();
+                // Written with the next summary (a skip costs nothing to redo).
+                rec.skipped.insert(*number, Skip { arm: name, reason: reason.to_string() });
+            }
             _ => {}
         }
         console.on_event(&ev);
     }
     let interrupted = q.cancel.is_cancelled();
-    let confirmed = if interrupted || q.no_validate { None } else { confirm_best(&q, &rec, console).await };
-    let summary = rec.summary(interrupted, confirmed);
+    let confirmations = if interrupted || q.no_validate { Vec::new() } else { confirm_bests(&q, &rec, console).await };
+    if let (Some(plan), false, false, None) = (&qr.confirm, q.cancel.is_cancelled(), q.no_validate, &fatal) {
+        let inp = super::confirm::StageInputs {
+            run: &rec.run,
+            query_id: &q.inputs.query.id,
+            sql: &q.inputs.target_sql,
+            target: &plan.target,
+            cfg: plan.cfg.clone(),
+            top: plan.top,
+            min_speedup: plan.min_speedup,
+            largest_gen: largest,
+            run_id: &q.run_id,
+            fresh_baseline: false,
+        };
+        let out = super::confirm::run_stage(inp, &q.lane, &q.cancel, &mut |ev| console.on_event(&ev)).await;
+        // The summary reads each generation's `confirm` from disk, like a resume would.
+        for (n, v) in rec.run.completed_gens() {
+            if let Some(g) = rec.records.get_mut(&n) {
+                *g = GenStat::from_record(&v);
+            }
+        }
+        if let Some(f) = out.fatal {
+            console.emit(&format!("error: {f}\n  stopping the run; fix the problem, then --resume"));
+            q.cancel.cancel();
+            fatal = Some(f);
+        }
+    }
+    let interrupted = q.cancel.is_cancelled();
+    let summary = rec.summary(interrupted, confirmations);
     match (&fatal, rec.write_summary(&summary)) {
         (_, Ok(())) => {}
         // The last summary on disk stays true: it counts what was recorded before the failure.
@@ -445,11 +540,16 @@ fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
                 let _ = q.events.send(Event::Abandoned { number: job.r#gen }).await;
                 continue;
             };
+            if q.stop.is_met(job.arm) {
+                let _ = q.events.send(Event::Skipped { number: job.r#gen, arm: job.arm, reason: STOP_WHEN }).await;
+                continue;
+            }
             let qj = q.clone();
             tokio::spawn(async move {
                 let ev = match super::generation::run_generation(qj.clone(), job).await {
-                    Some(o) => Event::GenFinished(Box::new(o)),
-                    None => Event::Abandoned { number: job.r#gen },
+                    GenEnd::Done(o) => Event::GenFinished(o),
+                    GenEnd::Skipped(reason) => Event::Skipped { number: job.r#gen, arm: job.arm, reason },
+                    GenEnd::Cancelled => Event::Abandoned { number: job.r#gen },
                 };
                 let _ = qj.events.send(ev).await;
                 drop(permit);
@@ -458,22 +558,47 @@ fn spawn_jobs(q: Arc<QueryShared>, jobs: Vec<Job>) {
     });
 }
 
-/// Winner's curse: re-time the best generation in fresh rounds.
-async fn confirm_best(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console) -> Option<Value> {
-    let (number, screening) = rec
-        .records
-        .iter()
-        .filter(|(_, g)| g.is_pass())
-        .filter_map(|(n, g)| g.speedup.map(|s| (*n, s)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+/// Winner's curse: re-time each arm's best distinct candidate in fresh rounds, with that
+/// arm's validation settings; a candidate that is the best of several arms is re-timed once.
+async fn confirm_bests(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console) -> Vec<Value> {
+    let facts: Vec<GenFacts> = rec.records.iter().map(|(n, g)| GenFacts { number: *n, ..g.facts.clone() }).collect();
+    // (validated generation, screening speedup, arms it is the best of, settings' arm index)
+    let mut picks: Vec<(u32, f64, Vec<String>, usize)> = Vec::new();
+    for (arm, _) in &rec.arms {
+        let Some(best) = figures::figures(facts.iter().filter(|g| &g.arm == arm)).best_screening else { continue };
+        let root = facts.iter().find(|g| g.number == best.number).map(GenFacts::root).unwrap_or(best.number);
+        match picks.iter_mut().find(|p| p.0 == root) {
+            Some(p) => p.2.push(arm.clone()),
+            None => {
+                let idx = q.arms.iter().position(|a| &a.arm.name == arm).unwrap_or(0);
+                picks.push((root, best.speedup, vec![arm.clone()], idx));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (number, screening, arms, idx) in picks {
+        if q.cancel.is_cancelled() {
+            break;
+        }
+        if let Some(c) = confirm_one(q, rec, console, number, screening, idx).await {
+            let mut c = c;
+            c["arms"] = json!(arms);
+            out.push(c);
+        }
+    }
+    out
+}
+
+async fn confirm_one(q: &Arc<QueryShared>, rec: &Recorder<'_>, console: &Console, number: u32, screening: f64, arm: usize) -> Option<Value> {
     let dir = rec.run.find_gen(number)?;
     let sql = std::fs::read_to_string(dir.join(layout::OPTIMIZED)).ok()?;
     let reference = q.reference().await.ok()?;
     let (base, sql) = (reference.base.clone(), reference.candidate_sql(&sql).ok()?);
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     console.line(&format!("  confirming {name} ({screening:.2}x) in fresh timing rounds..."));
-    let (db, cfg, lane) = (q.db.clone(), q.base_cfg.clone(), q.lane.clone());
+    let (db, cfg, lane) = (q.db.clone(), q.vcfg.get(arm).unwrap_or(&q.base_cfg).clone(), q.lane.clone());
     let timing = super::spawn_duckdb(move || validate::confirm(&db, &base, &sql, &cfg, &lane)).await.ok()??;
     let t = serde_json::to_value(&timing).ok()?;
-    Some(json!({"gen": number, "screening_speedup": screening, "confirmed_speedup": t["speedup"], "ci95": t["ci95"], "timing": t}))
+    Some(json!({"gen": number, "gen_name": name, "screening_speedup": screening, "confirmed_speedup": t["speedup"],
+                "ci95": t["ci95"], "win": t["win"], "timing": t}))
 }

@@ -1,6 +1,8 @@
 //! What `--resume` may take over: a run folder is continued only by the experiment that
-//! made it (same `name`, same query, same spec sha256), and only by one process at a
-//! time (the folder lock, `record/lock.rs`).
+//! made it (same `name`, same query, same identity: the effective spec, overrides
+//! included, minus the keys that cannot change a generation, see `spec/identity.rs`), and
+//! only by one process at a time (the folder lock). Folders made before the identity was
+//! recorded are compared by the spec file's sha256, as before.
 //!
 //! `--resume --force` accepts a spec whose text changed (another sha256; name and query
 //! must still match): it keeps the generation folders whose numbers are in the new plan,
@@ -13,7 +15,7 @@ use std::path::Path;
 use crate::error::BadInput;
 use crate::record::layout;
 use crate::files::lock::{FolderLock, LockError};
-use crate::spec::Experiment;
+use crate::spec::{Experiment, identity};
 
 /// config.json of a run folder, or why it is not one.
 pub fn read_config(dir: &Path) -> Result<Value, BadInput> {
@@ -83,18 +85,72 @@ pub fn check_identity(exp: &Experiment, cfg: &Value, dir: &Path, force: bool) ->
             exp.spec_path.display()
         )));
     }
-    if theirs("spec_sha256") != exp.spec_sha256 && !force {
+    if force {
+        return Ok(());
+    }
+    if cfg["identity_sha256"].is_string() {
+        if theirs("identity_sha256") == exp.identity_sha256 {
+            return Ok(());
+        }
         return Err(BadInput(format!(
-            "--resume {}: the spec changed since this folder was made ({their_spec} had sha256 {}, \
-             {} now has {}); start a new run, or add --force to keep the finished generations \
+            "--resume {}: this run is not the one that made the folder ({}); start a new run, or \
+             add --force to keep the finished generations that are still in the plan and redo the \
+             rest with these settings",
+            dir.display(),
+            differences(cfg["effective_spec"].as_str().unwrap_or(""), exp)
+        )));
+    }
+    // A folder made before the effective spec was recorded: the file's hash, and no
+    // override of a key that shapes the generations.
+    let overridden: Vec<String> =
+        exp.overrides.iter().filter(|o| identity::in_identity(&o.dotted())).map(|o| o.display()).collect();
+    if theirs("spec_sha256") != exp.spec_sha256 || !overridden.is_empty() {
+        let what = if overridden.is_empty() {
+            format!(
+                "the spec changed since this folder was made ({their_spec} had sha256 {}, {} now has {})",
+                short(&theirs("spec_sha256")),
+                exp.spec_path.display(),
+                short(&exp.spec_sha256)
+            )
+        } else {
+            format!("the folder was made without {}", overridden.join(", "))
+        };
+        return Err(BadInput(format!(
+            "--resume {}: {what}; start a new run, or add --force to keep the finished generations \
              that are still in the plan and redo the rest with the new spec",
             dir.display(),
-            short(&theirs("spec_sha256")),
-            exp.spec_path.display(),
-            short(&exp.spec_sha256)
         )));
     }
     Ok(())
+}
+
+/// `generation.workers = 20 there, 5 now (--set #1); ...`: the identity keys that differ
+/// between the folder's effective spec and this run's, with the flag that set each.
+fn differences(theirs: &str, exp: &Experiment) -> String {
+    let (Ok(old), Ok(new)) = (theirs.parse::<toml::Table>(), exp.effective_spec.parse::<toml::Table>()) else {
+        return "its effective spec cannot be read".into();
+    };
+    let diffs = identity::differences(&old, &new);
+    if diffs.is_empty() {
+        return "the effective spec differs".into();
+    }
+    let shown: Vec<String> = diffs
+        .iter()
+        .take(5)
+        .map(|(k, a, b)| {
+            let set = |v: &Option<String>| v.clone().unwrap_or_else(|| "not set".into());
+            let by = exp
+                .overrides
+                .iter()
+                .rev()
+                .find(|o| k == &o.dotted() || k.starts_with(&format!("{}.", o.dotted())))
+                .map(|o| format!(" ({})", o.origin))
+                .unwrap_or_default();
+            format!("{k} = {} there, {} now{by}", set(a), set(b))
+        })
+        .collect();
+    let more = if diffs.len() > 5 { format!("; and {} more", diffs.len() - 5) } else { String::new() };
+    format!("{}{more}", shown.join("; "))
 }
 
 fn short(sha: &str) -> &str {

@@ -28,9 +28,11 @@ impl Selection {
             for q in queries {
                 if !ids.iter().any(|id| same_query(id, q)) {
                     return Err(BadInput(format!(
-                        "--query {q}: {} has no query {q}; its queries are: {}",
+                        "--query {q}: {} has no query {q}; its queries are: {}. --query only picks among \
+                         the spec's queries; to run query {q} with this spec, use --ids {}",
                         exp.spec_path.display(),
-                        ids.join(", ")
+                        ids.join(", "),
+                        q.trim().trim_start_matches(['q', 'Q'])
                     )));
                 }
             }

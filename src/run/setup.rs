@@ -188,6 +188,8 @@ pub struct DbInfo {
     pub engine_version: String,
     /// Content key for caches derived from the DB (fingerprint hash, size, mtime).
     pub key: String,
+    /// The full-size confirm DB (`[validation.confirm]`), recorded as `database.confirm`.
+    pub confirm: Option<Value>,
 }
 
 impl DbInfo {
@@ -200,6 +202,7 @@ impl DbInfo {
             engine: db.engine(),
             engine_version: db.version(),
             key,
+            confirm: None,
         })
     }
 }
@@ -240,6 +243,30 @@ fn stamp() -> String {
     chrono::Local::now().format("%Y%m%d_%H%M%S").to_string()
 }
 
+/// The folder `--resume` continues for a query: the given one when it holds this query,
+/// else the query's latest; None without `--resume` or when there is none yet.
+pub fn resumed_folder(exp: &Experiment, query_id: &str, resume: &Option<Option<PathBuf>>) -> Option<RunDir> {
+    match resume {
+        None => None,
+        Some(Some(dir)) => {
+            let holds = super::resume::read_config(dir).is_ok_and(|c| c["query_id"].as_str() == Some(query_id));
+            if holds { Some(RunDir { path: dir.clone() }) } else { RunDir::latest(&exp.output_dir, query_id) }
+        }
+        Some(None) => RunDir::latest(&exp.output_dir, query_id),
+    }
+}
+
+/// Dollars the folders this run continues have already spent (their recorded
+/// generations' `cost_usd`): a budget covers a run and its resumes.
+pub fn already_spent(exp: &Experiment, queries: &[usize], resume: &Option<Option<PathBuf>>) -> f64 {
+    queries
+        .iter()
+        .filter_map(|qi| resumed_folder(exp, &exp.queries[*qi].id, resume))
+        .flat_map(|run| run.completed_gens().into_values())
+        .filter_map(|v| v["cost_usd"].as_f64())
+        .sum()
+}
+
 /// Pick (resume) or create the run folder of query `qi`.
 fn run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> anyhow::Result<(RunDir, bool)> {
     let create = || {
@@ -251,18 +278,13 @@ fn run_folder(exp: &Experiment, query_id: &str, args: &RunOptions) -> anyhow::Re
             )))
         })
     };
-    let latest_or_new = || match RunDir::latest(&exp.output_dir, query_id) {
+    if let Some(Some(dir)) = &args.resume {
+        // An explicit folder that is not a run folder is bad input, not a fresh start.
+        super::resume::read_config(dir)?;
+    }
+    match resumed_folder(exp, query_id, &args.resume) {
         Some(r) => Ok((r, true)),
         None => Ok((create()?, false)),
-    };
-    match &args.resume {
-        None => Ok((create()?, false)),
-        Some(Some(dir)) => {
-            let given = RunDir { path: dir.clone() };
-            let cfg = super::resume::read_config(dir)?;
-            if cfg["query_id"].as_str() == Some(query_id) { Ok((given, true)) } else { latest_or_new() }
-        }
-        Some(None) => latest_or_new(),
     }
 }
 
@@ -354,7 +376,7 @@ pub fn open_run(
             db_fingerprint: db_info.fingerprint.clone(),
             duckdb_version: &db_info.duckdb_version,
             started_at: &chrono::Local::now().to_rfc3339(),
-            arms: json!(sel.arms.iter().map(|i| &exp.arms[*i]).map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers, "samples_seed": a.generation.samples_seed})).collect::<Vec<_>>()),
+            arms: json!(sel.arms.iter().map(|i| &exp.arms[*i]).map(|a| json!({"index": a.index, "name": a.name, "params": a.params, "workers": a.generation.workers, "samples_seed": a.generation.samples_seed, "price": crate::llm::price::Price::resolve(&a.llm)})).collect::<Vec<_>>()),
             total_generations: total,
             distinct_prompts: Some(distinct),
             options: json!({"no_cache": args.no_cache, "no_validate": args.no_validate, "resumed": resumed,
@@ -368,11 +390,17 @@ pub fn open_run(
         cfg["engine"] = json!(db_info.engine.name());
         cfg["engine_version"] = json!(db_info.engine_version);
     }
+    if let Some(c) = &db_info.confirm {
+        cfg["database"]["confirm"] = c.clone();
+    }
     let mut cfg = if resumed { merge_resumed(&run, cfg) } else { cfg };
     if resumed && args.force {
         let old = super::resume::read_config(&run.path)?;
         if old["spec_sha256"] != cfg["spec_sha256"] {
             cfg["forced_from_sha256"] = old["spec_sha256"].clone();
+        }
+        if old["identity_sha256"].is_string() && old["identity_sha256"] != cfg["identity_sha256"] {
+            cfg["forced_from_identity_sha256"] = old["identity_sha256"].clone();
         }
     }
     run.write(layout::CONFIG, serde_json::to_vec_pretty(&cfg)?)?;

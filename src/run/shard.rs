@@ -128,6 +128,7 @@ pub fn shard_json(exp: &Experiment, s: &ShardRun, db: &crate::db::Target, db_inf
         "name": exp.name,
         "spec_path": exp.spec_path,
         "spec_sha256": exp.spec_sha256,
+        "identity_sha256": exp.identity_sha256,
         "database": {"path": db.display(), "fingerprint": db_info.fingerprint},
         "host": crate::db::host_name(),
         "pid": std::process::id(),
@@ -150,6 +151,7 @@ pub fn write_shard_json(dir: &Path, mut new: Value, resume: bool) -> anyhow::Res
         if let Some(old) = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
             let fields = [
                 ("spec_sha256", &["spec_sha256"][..], "the spec changed since this shard started"),
+                ("identity", &["identity_sha256"][..], "the spec's overrides changed since this shard started"),
                 ("database fingerprint", &["database", "fingerprint", "sha256"][..], "the sample DB differs"),
                 ("partition", &["partition"][..], "this qt partitions differently"),
                 ("matrix", &["matrix"][..], "the queries or arms changed"),

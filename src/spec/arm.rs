@@ -117,7 +117,10 @@ impl ArmCheck<'_, '_, '_> {
             s.examples.strategy,
             Strategy::Batches | Strategy::Random | Strategy::Matched | Strategy::Coverage
         );
-        let rules: [(bool, &str, &str, &str); 10] = [
+        let bad_price = s.llm.price.is_some_and(|p| {
+            [Some(p.input), Some(p.output), p.cached_input].into_iter().flatten().any(|x| !(x.is_finite() && x >= 0.0))
+        });
+        let rules: [(bool, &str, &str, &str); 11] = [
             (
                 s.generation.workers == 0,
                 "generation.workers",
@@ -147,6 +150,12 @@ impl ArmCheck<'_, '_, '_> {
                 "llm.temperature",
                 "temperature must be 0 or more",
                 "use e.g. temperature = 0.7",
+            ),
+            (
+                bad_price,
+                "llm.price",
+                "prices must be dollars per million tokens, 0 or more",
+                "use e.g. price = { input = 0.27, output = 1.10, cached_input = 0.07 }",
             ),
             (
                 !positive(s.llm.timeout_s),

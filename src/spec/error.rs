@@ -23,6 +23,10 @@ pub struct Location {
     pub source_line: String,
     /// How many characters to underline (at least 1).
     pub width: usize,
+    /// Set when the place is a command-line override, not the file (`--set #2`,
+    /// `--ids`): the error names it instead of `file:line:column`, and `source_line` is
+    /// the override as the loader read it (`KEY = VALUE`).
+    pub origin: Option<String>,
 }
 
 impl Location {
@@ -43,6 +47,7 @@ impl Location {
                 .trim_end_matches('\r')
                 .to_string(),
             width: underlined.chars().count().max(1),
+            origin: None,
         }
     }
 }
@@ -56,7 +61,10 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        match &self.origin {
+            Some(origin) => write!(f, "{origin}"),
+            None => write!(f, "{}:{}:{}", self.file.display(), self.line, self.column),
+        }
     }
 }
 
@@ -82,6 +90,15 @@ pub enum SpecError {
         help: Option<String>,
     },
 
+    /// A command-line override that cannot even be read (`--set` without `=`, a value
+    /// that is not TOML): `flag` is the flag and what was typed.
+    #[error("{flag}: {message}{}", render_help(help.as_deref()))]
+    Flag {
+        flag: String,
+        message: String,
+        help: Option<String>,
+    },
+
     /// A problem about the spec as a whole (no single line to blame).
     #[error("{}: {message}{}", file.display(), render_help(help.as_deref()))]
     File {
@@ -92,10 +109,10 @@ pub enum SpecError {
 }
 
 impl SpecError {
-    /// The 1-based line the error points at, if any.
+    /// The 1-based line of the file the error points at, if any.
     pub fn line(&self) -> Option<usize> {
         match self {
-            SpecError::At { loc, .. } => Some(loc.line),
+            SpecError::At { loc, .. } if loc.origin.is_none() => Some(loc.line),
             _ => None,
         }
     }
@@ -114,11 +131,12 @@ fn render_help(help: Option<&str>) -> String {
 }
 
 fn render_at(loc: &Location, message: &str, help: Option<&str>) -> String {
-    let gutter = loc.line.to_string().len();
+    // An override has no line number: its gutter stays empty.
+    let number = if loc.origin.is_some() { String::new() } else { loc.line.to_string() };
+    let gutter = number.len();
     let pad = " ".repeat(gutter);
     format!(
-        "{loc}: {message}\n{pad} |\n{} | {}\n{pad} | {}{}{}",
-        loc.line,
+        "{loc}: {message}\n{pad} |\n{number} | {}\n{pad} | {}{}{}",
         loc.source_line,
         " ".repeat(loc.column.saturating_sub(1)),
         "^".repeat(loc.width),

@@ -23,6 +23,7 @@ pub const OVERRIDABLE: &[&str] = &[
     "llm.max_concurrency",
     "llm.max_attempts",
     "llm.responses",
+    "llm.price",
     "generation.workers",
     "generation.template",
     "generation.response_format",
@@ -44,6 +45,10 @@ pub const OVERRIDABLE: &[&str] = &[
     "validation.rebind_tries",
 ];
 
+/// Keys of the per-arm sections that hold for the whole run and cannot differ by arm:
+/// the budget is the run's, and early stop is judged the same way for every (query, arm).
+pub const RUN_LEVEL: &[&str] = &["generation.budget_usd", "generation.stop_when"];
+
 /// The per-arm configuration sections, with overrides applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sections {
@@ -60,6 +65,8 @@ pub enum OverrideError {
     UnknownKey { suggestion: Option<String> },
     /// The value does not fit the key's type (serde's message).
     WrongType(String),
+    /// A [`RUN_LEVEL`] key: set it in its section (or with `--set`), not per arm.
+    RunLevel,
 }
 
 /// The valid key closest to `key`: a typo of a dotted key, or a bare field name
@@ -77,6 +84,9 @@ pub fn suggest(key: &str) -> Option<String> {
 impl Sections {
     /// A copy with `key` set to `value`.
     pub fn with(&self, key: &str, value: &toml::Value) -> Result<Sections, OverrideError> {
+        if RUN_LEVEL.contains(&key) {
+            return Err(OverrideError::RunLevel);
+        }
         if !OVERRIDABLE.contains(&key) {
             return Err(OverrideError::UnknownKey {
                 suggestion: suggest(key),
@@ -128,10 +138,13 @@ mod tests {
             api_key_env: Some("K".into()),
             api_key_file: Some("f".into()),
             responses: Some("r".into()),
+            price: Some(super::super::types::PriceCfg { input: 1.0, output: 1.0, cached_input: Some(0.5) }),
             ..LlmCfg::default()
         };
         let mut fields = BTreeSet::new();
-        let b = base();
+        let mut b = base();
+        b.generation.budget_usd = Some(1.0);
+        b.generation.stop_when = Some(super::super::types::StopWhenCfg { valid: 1, min_speedup: None });
         let sections: [(&str, toml::Table); 4] = [
             ("llm", toml::Table::try_from(&llm).unwrap()),
             ("generation", toml::Table::try_from(&b.generation).unwrap()),
@@ -143,8 +156,9 @@ mod tests {
                 fields.insert(format!("{name}.{k}"));
             }
         }
-        let table: BTreeSet<String> = OVERRIDABLE.iter().map(|s| s.to_string()).collect();
+        let table: BTreeSet<String> = OVERRIDABLE.iter().chain(RUN_LEVEL).map(|s| s.to_string()).collect();
         assert_eq!(fields, table);
+        assert_eq!(base().with("generation.budget_usd", &toml::Value::Float(1.0)), Err(OverrideError::RunLevel));
     }
 
     #[test]

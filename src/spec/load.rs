@@ -10,6 +10,8 @@
 
 use super::diagnose::serde_error;
 use super::error::SpecError;
+use super::identity;
+use super::overrides::{self, Override};
 use super::matrix;
 use super::paths::{self, Kind};
 use super::spans::{self, Source};
@@ -23,7 +25,12 @@ use toml::de::DeTable;
 
 /// Loads and validates a spec, expanding `${VAR}` from the process environment.
 pub fn load(path: &Path) -> Result<Experiment, SpecError> {
-    load_with_env(path, &|var| std::env::var(var).ok())
+    load_with(path, &|var| std::env::var(var).ok(), &[])
+}
+
+/// [`load`] with command-line overrides (`--set`, `--ids`, ...; see `overrides.rs`).
+pub fn load_with_overrides(path: &Path, overrides: &[Override]) -> Result<Experiment, SpecError> {
+    load_with(path, &|var| std::env::var(var).ok(), overrides)
 }
 
 /// [`load`] with an explicit environment lookup (tests; `qt plan --env`-style tools).
@@ -31,12 +38,22 @@ pub fn load_with_env(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Experiment, SpecError> {
+    load_with(path, env, &[])
+}
+
+/// The loader: the file, then `overrides` set on its parsed document (before `${VAR}`
+/// expansion and every check, so an override is checked exactly like the file).
+pub fn load_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: &[Override],
+) -> Result<Experiment, SpecError> {
     let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
         path: path.into(),
         source,
     })?;
     let spec_sha256 = hex::encode(Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|_| SpecError::File {
+    let file_text = String::from_utf8(bytes).map_err(|_| SpecError::File {
         file: path.into(),
         message: "the spec is not valid UTF-8".into(),
         help: Some("save the file as UTF-8".into()),
@@ -50,11 +67,13 @@ pub fn load_with_env(
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
-    let parsed = DeTable::parse(&text).map_err(|e| {
+    let (text, placed) = overrides::source_text(&file_text, overrides);
+    let parsed = DeTable::parse(&text[..file_text.len()]).map_err(|e| {
         let src = Source {
             file: path,
             text: &text,
             root: &DeTable::new(),
+            overrides: &placed,
         };
         let help = Some("fix the TOML syntax at this point".to_string());
         match e.span() {
@@ -62,20 +81,30 @@ pub fn load_with_env(
             None => src.whole(format!("invalid TOML: {}", e.message().trim()), help),
         }
     })?;
+    let mut doc = parsed;
+    if let Err((i, e)) = overrides::apply(doc.get_mut(), &text, overrides, &placed) {
+        let src = Source { file: path, text: &text, root: doc.get_ref(), overrides: &placed };
+        return Err(src.at(placed[i].line.clone(), e.message, Some(e.help)));
+    }
     let src = Source {
         file: path,
         text: &text,
-        root: parsed.get_ref(),
+        root: doc.get_ref(),
+        overrides: &placed,
     };
-    let mut expanded = parsed.clone();
+    let effective = toml::Table::deserialize(toml::de::Deserializer::from(doc.clone()))
+        .map_err(|e| src.whole(format!("cannot read the spec with its overrides: {}", e.message().trim()), None))?;
+    let mut expanded = doc.clone();
     super::env::expand_table(expanded.get_mut(), env)
         .map_err(|(e, span)| env_error(&src, e, span))?;
     let spec = SpecFile::deserialize(toml::de::Deserializer::from(expanded))
         .map_err(|e| serde_error(&src, e))?;
 
     check_name(&spec, &src)?;
+    check_run_control(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
     let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir, &database)?;
+    let confirm = super::confirm::resolve(&spec, &src, &spec_dir)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
     let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
     let arms = matrix::expand(&spec, &src)?
@@ -96,8 +125,12 @@ pub fn load_with_env(
         instances,
         queries,
         arms,
+        confirm,
         resolved: spec,
-        spec_text: text,
+        spec_text: file_text,
+        effective_spec: identity::effective_text(&effective),
+        identity_sha256: identity::identity_sha256(&effective),
+        overrides: overrides.to_vec(),
     })
 }
 
@@ -129,6 +162,35 @@ fn check_name(spec: &SpecFile, src: &Source) -> Result<(), SpecError> {
                     .into(),
             ),
         ));
+    }
+    Ok(())
+}
+
+/// `generation.budget_usd` (dollars, 0 or more) and `generation.stop_when`.
+fn check_run_control(spec: &SpecFile, src: &Source) -> Result<(), SpecError> {
+    let g = &spec.generation;
+    if let Some(b) = g.budget_usd.filter(|b| !(b.is_finite() && *b >= 0.0)) {
+        return Err(src.at_value(
+            &["generation", "budget_usd"],
+            format!("budget_usd must be a number of dollars, 0 or more, not {b}"),
+            Some("use e.g. budget_usd = 2.0 (the run stops issuing LLM calls once it has spent that)".into()),
+        ));
+    }
+    if let Some(s) = &g.stop_when {
+        if s.valid < 1 {
+            return Err(src.at_value(
+                &["generation", "stop_when"],
+                "stop_when.valid must be 1 or more",
+                Some("use e.g. stop_when = { valid = 3, min_speedup = 1.2 }".into()),
+            ));
+        }
+        if let Some(m) = s.min_speedup.filter(|m| !positive(*m)) {
+            return Err(src.at_value(
+                &["generation", "stop_when"],
+                format!("stop_when.min_speedup must be a positive speedup, not {m}"),
+                Some("use e.g. min_speedup = 1.2 (passes at least 1.2x faster count), or leave it out".into()),
+            ));
+        }
     }
     Ok(())
 }

@@ -201,6 +201,12 @@ fn apply(
                 &help,
             )
         }
+        OverrideError::RunLevel => err(
+            src,
+            span,
+            format!("`{key}` holds for the whole run and cannot differ by arm"),
+            &format!("set it once under [{}] (or with --set {key}=...)", key.split('.').next().unwrap_or(key)),
+        ),
         OverrideError::WrongType(msg) => err(
             src,
             span,
@@ -292,6 +298,7 @@ mod tests {
             file: Path::new("t.toml"),
             text,
             root: root.get_ref(),
+            overrides: &[],
         };
         expand(&spec, &src)
     }

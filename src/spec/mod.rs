@@ -11,13 +11,16 @@
 //! `crate::error::BadInput::from(spec_error)`.
 
 pub mod arm;
+pub mod confirm;
 pub mod diagnose;
 pub mod env;
 pub mod error;
+pub mod identity;
 pub mod keys;
 pub mod limits;
 pub mod load;
 pub mod matrix;
+pub mod overrides;
 mod paths;
 pub mod shard;
 pub mod spans;
@@ -25,7 +28,8 @@ pub mod types;
 
 pub use crate::query::QueryFile;
 pub use error::{Location, SpecError};
-pub use load::{load, load_with_env};
+pub use load::{load, load_with, load_with_env, load_with_overrides};
+pub use overrides::Override;
 pub use types::*;
 
 use std::collections::BTreeMap;
@@ -54,9 +58,18 @@ pub struct Experiment {
     pub queries: Vec<QueryFile>,
     /// At least one; see `matrix.rs` for the order.
     pub arms: Vec<Arm>,
+    /// `[validation.confirm]`: the full-size DB stage, when configured.
+    pub confirm: Option<confirm::ConfirmSpec>,
     /// The spec after env expansion (paths as written). Holds no secrets: API keys are
     /// never written in a spec, only the name of their variable or file.
     pub resolved: SpecFile,
+    /// The command-line overrides applied (`--set`, `--ids`, ...), in order.
+    pub overrides: Vec<Override>,
+    /// The file with the overrides applied, as canonical TOML before `${VAR}` expansion
+    /// (`identity.rs`): an edited copy of the spec gives the same text.
+    pub effective_spec: String,
+    /// What `--resume`, shards and `qt merge` compare (`identity.rs`).
+    pub identity_sha256: String,
 }
 
 /// Where the sample database comes from.
@@ -97,6 +110,7 @@ impl DbSource {
                 sample: *sample,
                 instance: *instance,
                 sparse: false,
+                nulls: false,
             }),
         }
     }

@@ -8,11 +8,14 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// The spec being loaded: file name, raw text and parsed tree, for building errors.
+/// The spec being loaded: file name, text and parsed tree, for building errors. `text` is
+/// the file followed by one line per command-line override (`overrides.rs`); a span on such
+/// a line is reported as that override (`--set #2`), not as a line of the file.
 pub struct Source<'a, 'i> {
     pub file: &'a Path,
     pub text: &'a str,
     pub root: &'a DeTable<'i>,
+    pub overrides: &'a [super::overrides::Placed],
 }
 
 impl Source<'_, '_> {
@@ -23,8 +26,14 @@ impl Source<'_, '_> {
         message: impl Into<String>,
         help: Option<String>,
     ) -> SpecError {
+        let mut loc = Location::from_span(self.file, self.text, span.clone());
+        loc.origin = self
+            .overrides
+            .iter()
+            .find(|p| p.line.start <= span.start && span.start <= p.line.end)
+            .map(|p| p.origin.clone());
         SpecError::At {
-            loc: Box::new(Location::from_span(self.file, self.text, span)),
+            loc: Box::new(loc),
             message: message.into(),
             help,
         }

@@ -144,6 +144,33 @@ pub struct LlmCfg {
     pub max_attempts: u32,
     /// Replay: a folder or glob of response files (provider = "replay").
     pub responses: Option<String>,
+    /// Dollars per million tokens; without it the built-in table (llm/price_table.rs) is
+    /// used, and an unknown model has no cost (null), never a guessed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<PriceCfg>,
+}
+
+/// `[llm] price = { input = 0.27, output = 1.10, cached_input = 0.07 }`: US dollars per
+/// million tokens; `cached_input` (prompt tokens the provider served from its prompt
+/// cache) defaults to `input`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceCfg {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+}
+
+/// `[generation] stop_when = { valid = 3, min_speedup = 1.2 }`: per query and arm, stop
+/// issuing generations once `valid` distinct passes with a (screening) speedup of at least
+/// `min_speedup` are recorded.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StopWhenCfg {
+    pub valid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_speedup: Option<f64>,
 }
 impl Default for LlmCfg {
     fn default() -> Self {
@@ -159,6 +186,7 @@ impl Default for LlmCfg {
             max_concurrency: default_max_concurrency(),
             max_attempts: default_max_attempts(),
             responses: None,
+            price: None,
         }
     }
 }
@@ -208,6 +236,13 @@ pub struct GenerationCfg {
     /// `qt run --repeat N` sets it to N for the run.
     #[serde(default)]
     pub samples_seed: u64,
+    /// Stop issuing LLM calls once the run has spent this many dollars (run-level: not
+    /// per arm). Calls in flight finish; the rest are recorded as skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// Early stop per query and arm (run-level setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<StopWhenCfg>,
 }
 impl Default for GenerationCfg {
     fn default() -> Self {
@@ -217,6 +252,8 @@ impl Default for GenerationCfg {
             response_format: ResponseFormat::DagJson,
             retries_on_failure: default_retries(),
             samples_seed: 0,
+            budget_usd: None,
+            stop_when: None,
         }
     }
 }
@@ -314,6 +351,10 @@ pub struct ValidationCfg {
     /// instance (0 = never re-bind).
     #[serde(default = "default_rebind_tries")]
     pub rebind_tries: i64,
+    /// `[validation.confirm]`: the production stage, the best passes again on a full-size
+    /// DB. Shared by every arm (not an arm override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<ConfirmCfg>,
 }
 impl Default for ValidationCfg {
     fn default() -> Self {
@@ -330,8 +371,41 @@ impl Default for ValidationCfg {
             dedup: default_dedup(),
             min_rows: default_min_rows(),
             rebind_tries: default_rebind_tries(),
+            confirm: None,
         }
     }
+}
+
+/// `[validation.confirm]`: after a query's last generation, its top distinct passes of
+/// each arm are checked again on a full-size database (same rules; timing alone on the
+/// machine). Settings left out take `[validation]`'s, except `threads` (all cores).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmCfg {
+    /// `{ path = "full.duckdb" }` or `{ generate = { benchmark = "tpcds", scale = 10 } }`.
+    pub db: DatabaseCfg,
+    /// Per query and arm: the best distinct passes by screening speedup (at least 1).
+    #[serde(default = "default_confirm_top")]
+    pub top: i64,
+    /// Passes whose screening speedup is below this are not confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_speedup: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_rounds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_factor: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_timeout_s: Option<f64>,
+    /// DuckDB threads on the full-size DB (default: every core; the stage runs alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+}
+fn default_confirm_top() -> i64 {
+    3
 }
 fn default_rounds() -> u32 {
     7

@@ -23,6 +23,7 @@
 //! (report/), except for [`validate_cli`], the `qt validate` command body.
 
 mod baseline;
+pub mod baseline_cache;
 pub mod dedup;
 pub mod equivalence;
 pub mod evidence;
@@ -189,6 +190,7 @@ pub fn check_candidate(
             reason: match e {
                 crate::db::gate::GateError::Parse(_) => Reason::ParseError,
                 crate::db::gate::GateError::NotSelect(_) => Reason::NotSelect,
+                crate::db::gate::GateError::Bounds(_) => Reason::ExecutionError,
             },
             message: e.to_string(),
         });

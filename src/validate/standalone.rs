@@ -45,11 +45,12 @@ pub fn validate_cli_multi(
         return Err(crate::error::BadInput("no sample DB: pass --db FILE".into()).into());
     };
     let read = |p: &Path, what: &str| {
-        std::fs::read_to_string(p).map_err(|e| {
-            crate::error::BadInput(format!(
-                "cannot read the {what} {}: {e}; check the path",
+        crate::query::read_sql(p).map_err(|e| match e {
+            crate::query::QueryError::Read { source, .. } => crate::error::BadInput(format!(
+                "cannot read the {what} {}: {source}; check the path",
                 p.display()
-            ))
+            )),
+            e => crate::error::BadInput(format!("the {what}: {e}")),
         })
     };
     if db.path().is_some_and(|p| !p.is_file()) {

@@ -39,6 +39,8 @@ pub enum Reason {
     /// The candidate agrees, but the original's results hold fewer than
     /// `validation.min_rows` rows (over every instance) a wrong candidate could get wrong.
     ThinEvidence,
+    /// Equal on every sample instance, different on the full-size confirm DB.
+    DiffersAtFullScale,
 }
 
 impl Reason {
@@ -61,6 +63,7 @@ impl Reason {
             Reason::ConstantResult => "constant_result",
             Reason::NoChange => "no_change",
             Reason::ThinEvidence => "thin_evidence",
+            Reason::DiffersAtFullScale => "differs_at_full_scale",
         }
     }
 }

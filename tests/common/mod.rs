@@ -3,6 +3,8 @@
 //! TPC-DS query folder (tests that need it print a plain "skipped" line when absent).
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 
 pub fn repo() -> PathBuf {

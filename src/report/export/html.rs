@@ -1,6 +1,7 @@
 //! The report as one self-contained HTML page: minijinja template embedded in the binary,
 //! autoescape on, inline CSS/SVG/JS, a Content-Security-Policy that forbids any network
-//! request. Readable without JavaScript (tables, native `<details>` expanders); with it,
+//! request and runs only the page's own script (by its sha256), control and bidi
+//! characters shown as escapes (`visible.rs`). Readable without JavaScript (tables, native `<details>` expanders); with it,
 //! filters by status, reason, arm and transform (also from the URL: `#status=pass`).
 //!
 //! This file only adds presentation geometry (bar positions, curve points, heat classes)
@@ -13,6 +14,7 @@ use std::path::Path;
 use super::markdown::SHOWN_K;
 use super::{ExportError, Exporter};
 use crate::record::report_model::{DETAIL_LIMIT, ArmStats, GenReport, Kind, ReportModel, RunReport, TransformRow, stats_of};
+use crate::record::figures::{self, Stage};
 use crate::record::summary::confirmed_line;
 use crate::report::sqlview;
 
@@ -60,6 +62,8 @@ struct ArmView<'a> {
     #[serde(flatten)]
     a: &'a ArmStats,
     shown: Vec<(usize, f64, f64)>,
+    screening_cell: String,
+    confirmed_cell: String,
 }
 
 #[derive(Serialize)]
@@ -71,7 +75,10 @@ struct RunView<'a> {
     original_sql: &'a str,
     base_prompt: &'a str,
     interrupted: bool,
-    confirmed: Option<String>,
+    /// One line per re-timing (each arm's best candidate).
+    confirmed: Vec<String>,
+    /// Sample vs full size (`[validation.confirm]`, `qt confirm`), when confirmed.
+    full: Option<super::full_view::FullSection>,
     arms: Vec<ArmView<'a>>,
     curves: Vec<Curve>,
     best_max: f64,
@@ -84,11 +91,17 @@ struct RunView<'a> {
 
 #[derive(Serialize)]
 struct Cell {
-    best: Option<f64>,
+    /// The named figures' cells (figures.rs: the same text as every other view).
+    screening: String,
+    confirmed: String,
     median: Option<f64>,
     valid_rate: Option<f64>,
+    wins: usize,
     heat: String,
-    marks: String,
+    /// The run the cell comes from (an experiment shows the latest of every cell).
+    run: String,
+    /// The best full-size speedup of the arm (`WRONG` when a candidate differs there).
+    full: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -113,6 +126,8 @@ struct View<'a> {
     matrix: Vec<MatrixRow>,
     runs: Vec<RunView<'a>>,
     generations: usize,
+    full_runs: Vec<super::full_view::FullRow>,
+    full_pooled: Option<super::full_view::FullSection>,
 }
 
 fn prompt_cut(prompt: &str, base: &str) -> (usize, String, usize) {
@@ -137,7 +152,8 @@ struct Lines {
 
 impl Lines {
     fn id(&mut self, line: &str) -> usize {
-        if let Some(&i) = self.ids.get(line) {
+        let line = &super::visible::escape(line);
+        if let Some(&i) = self.ids.get(line.as_str()) {
             return i;
         }
         self.list.push(line.to_string());
@@ -234,7 +250,12 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         .map(|a| {
             let last = a.at_k.last().map(|p| p.k);
             let shown = a.at_k.iter().filter(|p| SHOWN_K.contains(&p.k) || Some(p.k) == last).map(|p| (p.k, p.valid, p.best_speedup)).collect();
-            ArmView { a, shown }
+            ArmView {
+                a,
+                shown,
+                screening_cell: figures::cell(&a.figures, Stage::Screening),
+                confirmed_cell: figures::cell(&a.figures, Stage::Confirmed),
+            }
         })
         .collect();
     RunView {
@@ -245,7 +266,14 @@ fn run_view<'a>(m: &ReportModel, r: &'a RunReport) -> RunView<'a> {
         original_sql: &r.original_sql,
         base_prompt: &r.base_prompt,
         interrupted: r.interrupted,
-        confirmed: r.confirmed.get("confirmed_speedup").map(|_| confirmed_line(&r.confirmed)),
+        confirmed: r.confirmations.iter().map(|c| {
+            let arms = c["arms"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "));
+            match arms {
+                Some(a) if !a.is_empty() => format!("{} (best of {a})", confirmed_line(c)),
+                _ => confirmed_line(c),
+            }
+        }).collect(),
+        full: super::full_view::run_section(r),
         arms,
         curves,
         best_max,
@@ -277,22 +305,36 @@ fn matrix(m: &ReportModel) -> Vec<MatrixRow> {
                 .iter()
                 .map(|arm| {
                     let (run, a) = m.cell(&q, arm)?;
-                    let held = run.confirmed["held"].as_bool();
-                    let confirmed_here = run.gens.iter().any(|g| g.arm == *arm && g.confirmed.is_some());
-                    let mut marks = String::new();
-                    if confirmed_here && held == Some(false) {
-                        marks.push('!');
-                    }
-                    if run.gens.iter().filter(|g| g.arm == *arm && g.is_pass()).max_by(|x, y| x.speedup.unwrap_or(0.0).total_cmp(&y.speedup.unwrap_or(0.0))).is_some_and(|g| g.below_floor) {
-                        marks.push('~');
-                    }
-                    Some(Cell { best: a.best_speedup, median: a.median_speedup, valid_rate: a.valid_rate, heat: heat(a.best_speedup).into(), marks })
+                    let f = &a.figures;
+                    Some(Cell {
+                        screening: figures::cell(f, Stage::Screening),
+                        confirmed: figures::cell(f, Stage::Confirmed),
+                        median: f.median_screening,
+                        valid_rate: a.valid_rate,
+                        wins: f.wins,
+                        heat: heat(f.best_screening.map(|b| b.speedup)).into(),
+                        run: run.run_id.clone().unwrap_or_default(),
+                        full: full_cell(run.gens.iter().filter(|g| g.arm == *arm)),
+                    })
                 })
                 .collect();
-            let link = m.runs.iter().find(|r| r.query_id == q).map(|r| link_to(&m.dir, &r.dir)).unwrap_or_default();
-            MatrixRow { query_id: q, link, cells }
+            let link = m.cells.iter().find(|(cq, _, _)| *cq == q).and_then(|(_, _, i)| m.runs.get(*i)).map(|r| link_to(&m.dir, &r.dir));
+            MatrixRow { query_id: q, link: link.unwrap_or_default(), cells }
         })
         .collect()
+}
+
+/// The matrix's full-size figure of one arm: `WRONG` when one of its candidates differs
+/// at full size, else its best full speedup; `None` when nothing was confirmed.
+fn full_cell<'a>(gens: impl Iterator<Item = &'a GenReport>) -> Option<String> {
+    let fulls: Vec<&crate::record::summary_full::FullStat> = gens.filter_map(|g| g.full.as_ref()).collect();
+    if fulls.is_empty() {
+        return None;
+    }
+    if fulls.iter().any(|f| f.reason.as_deref() == Some("differs_at_full_scale")) {
+        return Some("WRONG".into());
+    }
+    Some(fulls.iter().filter(|f| f.is_pass()).filter_map(|f| f.speedup).reduce(f64::max).map(|b| format!("{b:.2}x")).unwrap_or_else(|| "-".into()))
 }
 
 fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -308,11 +350,12 @@ fn view(m: &ReportModel) -> View<'_> {
         .arm_names
         .iter()
         .map(|a| {
-            let mut st = stats_of(a, gens().filter(|g| &g.arm == a));
+            let mut st = stats_of(a, m.cell_gens().filter(|g| &g.arm == a));
             st.at_k.clear(); // curves are per query: pooled over queries they mean nothing
             st
         })
         .collect();
+    let (full_runs, full_pooled) = if m.kind == Kind::Sweep { super::full_view::sweep_sections(m) } else { (Vec::new(), None) };
     let title = match m.kind {
         Kind::Run => format!("qt report: {} q{}", m.header.name, m.runs.first().map(|r| r.query_id.as_str()).unwrap_or("?")),
         Kind::Sweep => format!("qt report: {} (sweep)", m.header.name),
@@ -331,6 +374,8 @@ fn view(m: &ReportModel) -> View<'_> {
         matrix: if m.kind == Kind::Sweep { matrix(m) } else { Vec::new() },
         runs: if m.kind == Kind::Run { m.runs.iter().map(|r| run_view(m, r)).collect() } else { Vec::new() },
         generations: m.generation_count(),
+        full_runs,
+        full_pooled,
     }
 }
 
@@ -343,6 +388,12 @@ fn env() -> Environment<'static> {
     env.add_filter("x", |v: Value| -> String {
         match f64::try_from(v) {
             Ok(f) => format!("{f:.2}x"),
+            Err(_) => "-".into(),
+        }
+    });
+    env.add_filter("usd", |v: Value| -> String {
+        match f64::try_from(v) {
+            Ok(f) => crate::record::cost::fmt_usd(f),
             Err(_) => "-".into(),
         }
     });
@@ -364,7 +415,8 @@ impl Exporter for Html {
     fn render(&self, model: &ReportModel) -> Result<Vec<u8>, ExportError> {
         let env = env();
         let tmpl = env.get_template("report.html")?;
-        Ok(tmpl.render(Value::from_serialize(view(model)))?.into_bytes())
+        let page = super::visible::escape(&tmpl.render(Value::from_serialize(view(model)))?);
+        Ok(super::visible::pin_script(page).into_bytes())
     }
 }
 

@@ -3,7 +3,8 @@
 //! best-speedup@k at a few k), the per-transform table and each query's top generations.
 
 use super::{ExportError, Exporter};
-use crate::record::report_model::{ArmStats, ReportModel};
+use crate::record::figures::{self, Stage};
+use crate::record::report_model::{ArmStats, Kind, ReportModel};
 
 pub struct Markdown;
 
@@ -34,6 +35,9 @@ impl Exporter for Markdown {
         let h = &m.header;
         let mut o = format!("# qt report: {}\n\n", if h.name.is_empty() { "(unnamed)" } else { &h.name });
         o.push_str(&format!("- spec: `{}` (sha256 `{}`)\n", h.spec_path, h.spec_sha256.get(..12).unwrap_or(&h.spec_sha256)));
+        if !h.overrides.is_empty() {
+            o.push_str(&format!("- overrides: `{}`\n", h.overrides.join("` `")));
+        }
         if let Some(c) = &h.git_commit {
             let dirty = if h.git_dirty == Some(true) { " (dirty)" } else { "" };
             o.push_str(&format!("- git: `{}`{dirty}\n", c.get(..12).unwrap_or(c)));
@@ -47,23 +51,34 @@ impl Exporter for Markdown {
             "- started {}; wall {:.1}s; tokens {} prompt + {} completion\n\n",
             h.started_at, h.wall_s, h.tokens_prompt, h.tokens_completion
         ));
-        o.push_str("| query | arm | valid | median | best | wins | valid@k / best-speedup@k |\n|---|---|---|---|---|---|---|\n");
-        for r in &m.runs {
-            for a in &r.arms {
-                o.push_str(&format!(
-                    "| {} | {} | {}/{} ({}) | {} | {} | {} | {} |\n",
-                    r.query_id,
-                    a.name,
-                    a.valid,
-                    a.completed,
-                    pct(a.valid_rate),
-                    x(a.median_speedup),
-                    x(a.best_speedup),
-                    a.wins,
-                    at_k_text(a)
-                ));
-            }
+        let sweep = m.kind == Kind::Sweep;
+        o.push_str(&format!(
+            "| query | arm | valid | distinct | median | screening | confirmed | wins | valid@k / best-speedup@k |{}\n|---|---|---|---|---|---|---|---|---|{}\n",
+            if sweep { " run |" } else { "" },
+            if sweep { "---|" } else { "" }
+        ));
+        for (q, arm, _) in &m.cells {
+            let Some((r, a)) = m.cell(q, arm) else { continue };
+            let run = if sweep { format!(" {} |", r.run_id.as_deref().unwrap_or("-")) } else { String::new() };
+            o.push_str(&format!(
+                "| {} | {} | {}/{} ({}) | {} | {} | {} | {} | {} | {} |{run}\n",
+                r.query_id,
+                a.name,
+                a.valid,
+                a.completed,
+                pct(a.valid_rate),
+                a.figures.distinct_valid,
+                x(a.figures.median_screening),
+                figures::cell(&a.figures, Stage::Screening),
+                figures::cell(&a.figures, Stage::Confirmed),
+                a.figures.wins,
+                at_k_text(a)
+            ));
         }
+        o.push_str(&format!(
+            "\nscreening: the best first measurement; confirmed: its fresh re-timing (`!` no win: did not hold); `~` original below the noise floor; wins: {}; copies of one SQL count once.\n",
+            "distinct candidates whose lower bounds are above 1.00x"
+        ));
         if !m.transforms.is_empty() {
             o.push_str("\n| transform | count | valid rate | median speedup |\n|---|---|---|---|\n");
             for t in &m.transforms {
@@ -71,20 +86,28 @@ impl Exporter for Markdown {
             }
         }
         for r in &m.runs {
-            o.push_str(&format!("\n## q{} top generations\n\n| gen | arm | status | speedup | 95% CI | note |\n|---|---|---|---|---|---|\n", r.query_id));
-            for g in r.gens.iter().take(10) {
+            o.push_str(&format!("\n## q{} top generations (copies listed once)\n\n| gen | arm | status | speedup | 95% CI | note |\n|---|---|---|---|---|---|\n", r.query_id));
+            for g in r.gens.iter().filter(|g| g.same_as.is_none()).take(10) {
                 let ci = g.ci95.map(|[lo, hi]| format!("{lo:.2}-{hi:.2}")).unwrap_or_else(|| "-".into());
                 let mut note = g.reason.clone().unwrap_or_default();
                 if g.below_floor {
                     note.push_str(" below noise floor");
                 }
+                if g.win {
+                    note.push_str(" win");
+                }
                 if let Some((c, held)) = g.confirmed {
-                    let word = if held == Some(false) { "not confirmed" } else { "confirmed" };
+                    let word = if held == Some(false) { "confirmed (did not hold)" } else { "confirmed" };
                     note.push_str(&format!(" {word}: {c:.2}x"));
+                }
+                match r.gens.iter().filter(|c| c.same_as.as_deref() == Some(g.folder.as_str())).count() {
+                    0 => {}
+                    1 => note.push_str(" +1 copy"),
+                    n => note.push_str(&format!(" +{n} copies")),
                 }
                 o.push_str(&format!("| {} | {} | {} | {} | {ci} | {} |\n", g.folder, g.arm, g.status, x(g.speedup), note.trim()));
             }
         }
-        Ok(o.into_bytes())
+        Ok(super::visible::escape(&o).into_bytes())
     }
 }

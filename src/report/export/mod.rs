@@ -2,9 +2,11 @@
 //! method turns the model into bytes, one small file per format. The caller does all I/O
 //! (`-` is stdout) and opens the output before rendering, so a bad path fails early.
 
+pub mod full_view;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod visible;
 
 use crate::record::report_model::ReportModel;
 

@@ -16,13 +16,15 @@
 //! same number of first places; the speedup is the order-balanced estimator of
 //! [`stats::balanced_speedup`] and its interval a block bootstrap.
 //!
-//! Correctness checks run on other connections (see `pool.rs`) and may run while the lane
-//! times; run/ keeps them to the cores the lane does not use.
+//! Correctness checks run on other connections (see `pool.rs`), between timings: they
+//! hold the lane's quiet gate (`quiet.rs`) shared, the lane holds it alone while it times.
 //!
 //! It measures and summarises; it does not decide equivalence or verdicts.
 
 pub mod machine_lock;
+pub mod quiet;
 pub mod stats;
+pub mod trace;
 
 use crate::validate::sandbox::pool::{ConnKey, Idle};
 use crate::validate::sandbox::{ExecError, OpenError, Sandbox};
@@ -49,7 +51,10 @@ pub struct LaneState {
 
 /// The process-wide benchmark lane; clone it into every worker.
 #[derive(Clone, Default)]
-pub struct TimingLane(Arc<Mutex<LaneState>>);
+pub struct TimingLane {
+    state: Arc<Mutex<LaneState>>,
+    quiet: Arc<quiet::QuietGate>,
+}
 
 impl TimingLane {
     pub fn new() -> Self {
@@ -57,10 +62,23 @@ impl TimingLane {
     }
 
     /// Hold the lane for the lifetime of the guard: this process's lane first, then the
-    /// machine-wide timing lock shared with other qt processes (`machine_lock.rs`).
+    /// machine-wide timing lock shared with other qt processes (`machine_lock.rs`), then
+    /// the quiet gate (`quiet.rs`: the process's other work waits until the guard drops).
     pub fn hold(&self) -> LaneGuard<'_> {
-        let local = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        LaneGuard { _machine: machine_lock::MachineTimingLock::acquire(), local }
+        let local = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let machine = machine_lock::MachineTimingLock::acquire();
+        LaneGuard { _quiet: self.quiet.exclusive(), _machine: machine, local }
+    }
+
+    /// Work that must not run while this lane times (a correctness check): waits for the
+    /// timing in progress, and holds the next one off until the guard drops.
+    pub fn quiet(&self) -> quiet::Shared<'_> {
+        self.quiet.shared()
+    }
+
+    /// [`Self::quiet`] waiting at most `limit` (then holding nothing).
+    pub fn quiet_within(&self, limit: Duration) -> Option<quiet::Shared<'_>> {
+        self.quiet.shared_within(Some(limit))
     }
 
     /// Hold the lane and run `f` on the lane's own connection to `db` (opened on first
@@ -85,8 +103,10 @@ impl TimingLane {
     }
 }
 
-/// Both locks of a timed execution; the machine lock is released first.
+/// The locks of a timed execution; the quiet gate is released first, then the machine
+/// lock.
 pub struct LaneGuard<'a> {
+    _quiet: quiet::Exclusive<'a>,
     _machine: machine_lock::MachineTimingLock,
     local: MutexGuard<'a, LaneState>,
 }
@@ -155,6 +175,13 @@ pub fn balanced_rounds(rounds: u32) -> u32 {
 
 impl PairedRun<'_> {
     fn one(&self, sb: &Sandbox, original: bool) -> Result<f64, PairError> {
+        let started = std::time::Instant::now();
+        let r = self.one_untraced(sb, original);
+        trace::span(if original { "O" } else { "C" }, 0, started);
+        r
+    }
+
+    fn one_untraced(&self, sb: &Sandbox, original: bool) -> Result<f64, PairError> {
         if original {
             sb.run_prechecked(self.original_sql, self.original_deadline)
                 .map(|e| e.elapsed.as_secs_f64())
@@ -170,6 +197,13 @@ impl PairedRun<'_> {
     /// `warmup` discarded pairs (C,O), then [`balanced_rounds`] timed pairs in O,C,C,O
     /// blocks.
     pub fn run(&self, sb: &Sandbox, warmup: u32, rounds: u32) -> Result<PairedSamples, PairError> {
+        let started = std::time::Instant::now();
+        let r = self.run_rounds(sb, warmup, rounds);
+        trace::span("run", 0, started);
+        r
+    }
+
+    fn run_rounds(&self, sb: &Sandbox, warmup: u32, rounds: u32) -> Result<PairedSamples, PairError> {
         // Warmup ends with the original, so the first block's O-first pair follows an O
         // exactly like every later block's (O,C,C,O | O,C,C,O): within each block the
         // original and the candidate each follow themselves once.
