@@ -71,10 +71,10 @@ fn unjudgeable_share_on_the_default_instances() {
     .iter()
     .map(label)
     .collect();
-    let cfg = ValidatorConfig { timing_rounds: 0, ..Default::default() };
-    // Measured 2026-12-07: 16 of 105 and 1 of 24. The goal (under 5%) is met by our own set
-    // only; these bounds keep what was reached from slipping back.
-    for (set, dir, bound) in [("TPC-DS", tpcds, 16), ("queries/user", repo().join("queries/user"), 1)] {
+    let cfg = ValidatorConfig { timing_rounds: 0, rebind_tries: std::env::var("QT_REBIND_TRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(32), ..Default::default() };
+    // Measured 2026-12-07 with 32 tries: 11 of 105 (16 with 8 tries) and 1 of 24. The goal
+    // (under 5%) is met by our own set only; these bounds keep what was reached.
+    for (set, dir, bound) in [("TPC-DS", tpcds, 11), ("queries/user", repo().join("queries/user"), 1)] {
         let t = survey(&dir, &dbs, &cfg);
         let share = t.unjudgeable.len() as f64 / t.statements as f64;
         println!(
