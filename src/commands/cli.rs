@@ -272,7 +272,7 @@ pub struct ValidateArgs {
     pub min_rows: i64,
     /// Re-bindings of an empty or thin original's literals to try (0 = never;
     /// `validation.rebind_tries`).
-    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = crate::spec::limits::DEFAULT_REBIND_TRIES, allow_negative_numbers = true)]
     pub rebind_tries: i64,
 }
 
@@ -305,7 +305,7 @@ pub struct DbSurveyArgs {
     pub timeout: f64,
     /// Re-bindings tried on each empty or thin statement (0 = none): the survey says
     /// which ones re-binding rescues.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = crate::spec::limits::DEFAULT_REBIND_TRIES as u32)]
     pub rebind_tries: u32,
     /// Print the survey as JSON.
     #[arg(long)]

@@ -423,7 +423,7 @@ fn default_min_rows() -> i64 {
     2
 }
 fn default_rebind_tries() -> i64 {
-    8
+    super::limits::DEFAULT_REBIND_TRIES
 }
 fn default_dedup() -> bool {
     true
