@@ -136,3 +136,14 @@ fn a_path_found_nowhere_names_every_place_tried() {
     assert!(err.contains(&Path::new(&p.root).join("data/other.duckdb").display().to_string()), "{err}");
     assert!(err.contains("project root"), "{err}");
 }
+
+#[test]
+fn instances_beyond_the_users_own_dbs_are_a_warning_naming_the_line() {
+    let p = Project::new();
+    let text = format!("{SMALL}[validation]\ninstances = 3\n");
+    let exp = p.load(&text).expect("instances counts generated DBs: with database.path it is not an error");
+    let w = qt::spec::limits::warnings(&exp);
+    assert!(w.iter().any(|l| l.contains("q1_20.toml:8: instances = 3 counts generated data instances")), "{w:?}");
+    let exp = p.load(&format!("{SMALL}[validation]\ninstances = 1\n")).unwrap();
+    assert!(!qt::spec::limits::warnings(&exp).iter().any(|l| l.contains("instances")));
+}

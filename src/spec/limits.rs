@@ -132,6 +132,20 @@ pub fn warnings(exp: &Experiment) -> Vec<String> {
             ));
         }
     }
+    if let (crate::spec::DbSource::Path(_) | crate::spec::DbSource::Postgres { .. }, Some(n)) = (&exp.database, exp.instances)
+        && n as usize > 1 + exp.extra_paths.len()
+    {
+        let at = match line_of(&exp.spec_text, &["validation", "instances"]) {
+            Some(l) => format!("{}:{l}", exp.spec_path.display()),
+            None => exp.spec_path.display().to_string(),
+        };
+        out.push(format!(
+            "warning: {at}: instances = {n} counts generated data instances, but [database] names your own DB: \
+             candidates are checked on it and the {} of validation.extra_paths; list other databases there \
+             (another slice of your data, one with NULLs and empty groups) for more",
+            exp.extra_paths.len()
+        ));
+    }
     out
 }
 
