@@ -68,6 +68,7 @@ pub fn report(a: &ReportArgs) -> anyhow::Result<i32> {
     let sink = Sink::open(&out)?;
     let t = std::time::Instant::now();
     let model = report_model::read(&a.dir).map_err(bad_read)?;
+    crate::report::warn_problems(&model.problems);
     let bytes = export::exporter(a.format.into()).render(&model)?;
     if let Some(p) = sink.write(&bytes)? {
         eprintln!(
@@ -102,6 +103,7 @@ pub fn compare(a: &CompareArgs) -> anyhow::Result<i32> {
         CompareFormat::Md => compare_view::markdown(&c),
         CompareFormat::Json => serde_json::to_string_pretty(&c)? + "\n",
     };
+    crate::report::warn_problems(&c.problems);
     print!("{text}");
     Ok(EXIT_OK)
 }

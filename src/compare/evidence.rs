@@ -43,6 +43,9 @@ pub fn blocks_of(timing: &Value) -> (Vec<Block>, Vec<f64>) {
         return (Vec::new(), Vec::new());
     }
     let ratios: Vec<f64> = o.iter().zip(&c).map(|(o, c)| o / c).collect();
+    if !ratios.iter().all(|r| crate::record::figures::plausible(*r)) {
+        return (Vec::new(), Vec::new());
+    }
     if first.len() != ratios.len() {
         return (Vec::new(), ratios);
     }
@@ -60,7 +63,7 @@ impl Candidate {
     /// its rounds are resampled; without rounds the point is used as is).
     pub fn new(number: u32, valid: bool, speedup: Option<f64>, not_held: bool, copies: usize, timing: &Value) -> Candidate {
         let (blocks, ratios) = if valid { blocks_of(timing) } else { (Vec::new(), Vec::new()) };
-        Candidate { number, valid, speedup: speedup.filter(|s| s.is_finite() && *s > 0.0), not_held, copies, blocks, ratios }
+        Candidate { number, valid, speedup: speedup.filter(|s| crate::record::figures::plausible(*s)), not_held, copies, blocks, ratios }
     }
 
     pub fn kept(&self) -> f64 {

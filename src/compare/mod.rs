@@ -165,6 +165,8 @@ pub struct ArmComparison {
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub a: PathBuf,
+    /// Files either side's reader skipped and values it refused (named on stderr).
+    pub problems: Vec<report_model::ReadProblem>,
     pub b: PathBuf,
     /// Arms of one run compared with each other (`--arms a,b`).
     pub within_run: bool,
@@ -331,7 +333,10 @@ pub fn compare(a: &ReportModel, b: &ReportModel, pairs: &[ArmPair], opts: &Compa
     let unpaired = |names: &[String], used: &dyn Fn(&ArmPair) -> &String| -> Vec<String> {
         names.iter().filter(|n| !pairs.iter().any(|p| used(p) == *n)).cloned().collect()
     };
+    let mut problems = a.problems.clone();
+    problems.extend(b.problems.iter().filter(|p| !a.problems.contains(p)).cloned());
     Ok(Comparison {
+        problems,
         a: a.dir.clone(),
         b: b.dir.clone(),
         within_run,

@@ -53,13 +53,21 @@ pub struct Measure {
     pub win: bool,
 }
 
+/// The largest speedup qt believes (a query a million times faster is a broken record).
+pub const MAX_PLAUSIBLE_SPEEDUP: f64 = 1e6;
+
+/// A speedup (or interval bound) qt shows: finite and in (0, [`MAX_PLAUSIBLE_SPEEDUP`]].
+pub fn plausible(x: f64) -> bool {
+    x.is_finite() && x > 0.0 && x <= MAX_PLAUSIBLE_SPEEDUP
+}
+
 impl Measure {
     /// From a timing-like object: `speedup` (or `confirmed_speedup`), `ci95`, `win`. Without
     /// a recorded `win` (records older than this rule), a lower ci95 bound above 1 is the win.
     fn read(speedup: Option<f64>, ci95: &Value, win: &Value) -> Option<Measure> {
-        let speedup = speedup.filter(|s| s.is_finite())?;
+        let speedup = speedup.filter(|s| plausible(*s))?;
         let ci95 = match (ci95[0].as_f64(), ci95[1].as_f64()) {
-            (Some(lo), Some(hi)) => Some([lo, hi]),
+            (Some(lo), Some(hi)) if plausible(lo) && plausible(hi) => Some([lo, hi]),
             _ => None,
         };
         let win = win.as_bool().unwrap_or_else(|| ci95.is_some_and(|[lo, _]| lo > 1.0));

@@ -28,6 +28,47 @@ pub enum ReadError {
     Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: not valid JSON ({error}); was it written by qt?")]
     Json { path: PathBuf, error: serde_json::Error },
+    #[error(
+        "{dir}: nothing could be read: every generation's validation.json was skipped ({files}); restore them from a copy or rerun those generations (qt run --resume)"
+    )]
+    NothingReadable { dir: PathBuf, files: String },
+}
+
+/// A file the reader skipped (unreadable or malformed) or a value it refused (a speedup
+/// outside the plausible range): named on stderr by `qt report` / `qt compare`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadProblem {
+    pub path: PathBuf,
+    /// What happened, starting with `skipped:` or `refused:`.
+    pub what: String,
+    /// A generation's validation.json that could not be read at all.
+    #[serde(skip)]
+    pub lost_generation: bool,
+}
+
+impl std::fmt::Display for ReadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.what)
+    }
+}
+
+fn skipped(path: &Path, e: &ReadError, lost_generation: bool) -> ReadProblem {
+    let what = match e {
+        ReadError::Json { error, .. } => format!("skipped: not valid JSON ({error})"),
+        ReadError::Io { error, .. } => format!("skipped: unreadable ({error})"),
+        other => format!("skipped: {other}"),
+    };
+    ReadProblem { path: path.into(), what, lost_generation }
+}
+
+/// Speedups and their interval bounds qt shows lie in (0, 1e6]: anything else (a record
+/// edited by hand, a corrupted file) is refused rather than printed as inf or NaN.
+pub fn implausible(v: &Value) -> Option<String> {
+    let bad = |x: &Value| x.as_f64().is_some_and(|f| !figures::plausible(f));
+    let ci = &v["timing"]["ci95"];
+    (bad(&v["speedup"]) || bad(&ci[0]) || bad(&ci[1])).then(|| {
+        format!("refused: implausible speedup {} (95% CI {}), outside (0, {:e}]", v["speedup"], ci, figures::MAX_PLAUSIBLE_SPEEDUP)
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -183,6 +224,8 @@ pub struct RunReport {
     pub cost_usd: Option<f64>,
     pub cost_usd_cached: Option<f64>,
     pub skipped: u64,
+    /// Files of this run skipped and values refused while reading.
+    pub problems: Vec<ReadProblem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,6 +239,8 @@ pub struct ReportModel {
     /// Which run holds each (query, arm) cell: the sweep rows' choice (an experiment shows
     /// the latest run of every cell), else the first run of that query.
     pub cells: Vec<(String, String, usize)>,
+    /// Files skipped and values refused while reading (every run's).
+    pub problems: Vec<ReadProblem>,
 }
 
 fn read_json(path: &Path) -> Result<Option<Value>, ReadError> {
@@ -219,7 +264,7 @@ pub fn read(dir: &Path) -> Result<ReportModel, ReadError> {
     if dir.join(layout::CONFIG).is_file() {
         let run = read_run(dir)?;
         let cfg = read_json(&dir.join(layout::CONFIG))?.unwrap_or(Value::Null);
-        return Ok(assemble(Kind::Run, dir, vec![run], &cfg));
+        return readable(assemble(Kind::Run, dir, vec![run], &cfg));
     }
     let Some(sweep) = read_json(&dir.join(layout::SUMMARY_JSON))?.filter(|v| v["rows"].is_array()) else {
         return Err(ReadError::NotARun(dir.into()));
@@ -261,6 +306,16 @@ pub fn read(dir: &Path) -> Result<ReportModel, ReadError> {
         if !model.header.run_ids.contains(&id) {
             model.header.run_ids.insert(0, id);
         }
+    }
+    readable(model)
+}
+
+/// A model with no generation read while some validation.json was skipped is an error
+/// naming those files (exit 1), not an empty table.
+fn readable(model: ReportModel) -> Result<ReportModel, ReadError> {
+    let lost: Vec<String> = model.problems.iter().filter(|p| p.lost_generation).map(|p| p.path.display().to_string()).collect();
+    if model.generation_count() == 0 && !lost.is_empty() {
+        return Err(ReadError::NothingReadable { dir: model.dir, files: lost.join(", ") });
     }
     Ok(model)
 }
@@ -315,7 +370,8 @@ fn assemble(kind: Kind, dir: &Path, mut runs: Vec<RunReport>, cfg: &Value) -> Re
             }
         }
     }
-    let mut model = ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms: Vec::new(), cells };
+    let problems = runs.iter().flat_map(|r| r.problems.iter().cloned()).collect();
+    let mut model = ReportModel { kind, dir: dir.into(), header, runs, arm_names, transforms: Vec::new(), cells, problems };
     model.transforms = transform_table(model.cell_gens());
     model
 }
@@ -393,13 +449,37 @@ fn overrides_of(cfg: &Value) -> Vec<String> {
 pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
     let run = RunDir { path: dir.to_path_buf() };
     let cfg = read_json(&run.file(layout::CONFIG))?.ok_or_else(|| ReadError::NotARun(dir.into()))?;
-    let summary = read_json(&run.file(layout::SUMMARY_JSON))?.unwrap_or(Value::Null);
+    let mut problems = Vec::new();
+    let summary_path = run.file(layout::SUMMARY_JSON);
+    // The summary is rebuilt from the generations; a damaged one only loses its extras.
+    let summary = read_json(&summary_path).unwrap_or_else(|e| {
+        problems.push(skipped(&summary_path, &e, false));
+        None
+    });
+    let summary = summary.unwrap_or(Value::Null);
     let confirmed = summary["confirmed"].clone();
     let confirmations = figures::confirmations_of(&summary);
     let mut gens = Vec::new();
     for (n, path) in run.gen_folder_paths() {
-        let Some(v) = read_json(&path.join(layout::VALIDATION)).ok().flatten() else { continue };
-        gens.push(gen_row(n, &path, &v, &confirmations));
+        let file = path.join(layout::VALIDATION);
+        let v = match read_json(&file) {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(skipped(&file, &e, true));
+                continue;
+            }
+        };
+        let refused = implausible(&v);
+        let mut row = gen_row(n, &path, &v, &confirmations);
+        if let Some(what) = refused {
+            row.reason = Some(match row.reason.take() {
+                Some(r) => format!("{r}; {what}"),
+                None => what.clone(),
+            });
+            problems.push(ReadProblem { path: file, what, lost_generation: false });
+        }
+        gens.push(row);
     }
     sort_gens(&mut gens);
     for (i, g) in gens.iter_mut().enumerate() {
@@ -437,6 +517,7 @@ pub fn read_run(dir: &Path) -> Result<RunReport, ReadError> {
         cost_usd: summary["cost_usd"].as_f64(),
         cost_usd_cached: summary["cost_usd_cached"].as_f64(),
         skipped: summary["skipped_count"].as_u64().unwrap_or(0),
+        problems,
     })
 }
 
@@ -469,7 +550,7 @@ fn gen_row(number: u32, path: &Path, v: &Value, confirmations: &[Value]) -> GenR
         status: s(&v["status"]).unwrap_or_else(|| "unknown".into()),
         reason: s(&v["reason"]),
         error: s(&v["error"]).map(|e| super::capped::text(&e, super::capped::MAX_NOTE_BYTES, "validation.json")),
-        speedup: v["speedup"].as_f64(),
+        speedup: v["speedup"].as_f64().filter(|x| figures::plausible(*x)),
         ci95,
         win: facts.is_win(),
         below_floor: facts.below_floor,

@@ -31,7 +31,14 @@ pub const REPORT_HTML: &str = "report.html";
 pub fn bad_read(e: ReadError) -> anyhow::Error {
     match e {
         ReadError::NotARun(_) | ReadError::Json { .. } => anyhow::Error::new(BadInput(e.to_string())),
-        ReadError::Io { .. } => anyhow::Error::new(e),
+        ReadError::Io { .. } | ReadError::NothingReadable { .. } => anyhow::Error::new(e),
+    }
+}
+
+/// Name on stderr every file the reader skipped and every value it refused.
+pub fn warn_problems(problems: &[report_model::ReadProblem]) {
+    for p in problems {
+        crate::errln!("warning: {p}");
     }
 }
 
