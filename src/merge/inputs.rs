@@ -154,7 +154,37 @@ fn read_shard(dir: &Path) -> anyhow::Result<ShardIn> {
     let (Some(number), Some(total)) = (num("shard"), num("total")) else {
         return Err(bad(format!("{}: no shard/total numbers; re-run that shard", path.display())));
     };
+    check_sizes(&path, number, total, &json)?;
     Ok(ShardIn { dir: dir.to_path_buf(), number, total, json })
+}
+
+/// Most generations a merge plans (its owner table holds one entry per generation).
+pub const MAX_MERGE_JOBS: u64 = 10_000_000;
+
+/// A shard.json's numbers in range before anything is sized by them: a hand-edited or
+/// hostile `total` or `workers` of 4e9 once aborted the merge on a 64 GB allocation.
+fn check_sizes(path: &Path, number: u32, total: u32, json: &Value) -> anyhow::Result<()> {
+    let refuse = |why: String| Err(bad(format!("{}: {why}; re-run that shard (this file is not as qt wrote it)", path.display())));
+    if total == 0 || total > shard::MAX_SHARDS {
+        return refuse(format!("total = {total} shards is outside 1..={}", shard::MAX_SHARDS));
+    }
+    if number == 0 || number > total {
+        return refuse(format!("shard = {number} is outside 1..={total} (total)"));
+    }
+    let m = &json["matrix"];
+    let queries = m["queries"].as_array().map_or(0, |q| q.len() as u64);
+    let mut per_query: u64 = 0;
+    for a in m["arms"].as_array().into_iter().flatten() {
+        let w = &a["workers"];
+        match w.as_u64() {
+            Some(n) if (1..=u64::from(crate::spec::limits::MAX_WORKERS)).contains(&n) => per_query += n,
+            _ => return refuse(format!("arm {} has workers = {w}, outside 1..={}", a["name"], crate::spec::limits::MAX_WORKERS)),
+        }
+    }
+    if queries.saturating_mul(per_query) > MAX_MERGE_JOBS {
+        return refuse(format!("{queries} queries x {per_query} generations is more than {MAX_MERGE_JOBS} generations"));
+    }
+    Ok(())
 }
 
 /// Check the shards against each other and read what they recorded.

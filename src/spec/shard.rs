@@ -39,6 +39,10 @@ pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 pub const SLURM_MAX: &str = "SLURM_ARRAY_TASK_MAX";
 pub const SLURM_STEP: &str = "SLURM_ARRAY_TASK_STEP";
 
+/// Most shards an experiment can be split into: a larger N is a typo (or hostile), and
+/// the partition and a merge size their work by N.
+pub const MAX_SHARDS: u32 = 100_000;
+
 /// One shard of N: valid by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
@@ -77,6 +81,10 @@ pub enum ShardError {
     Stepped { detail: String, total: u32 },
 }
 
+fn too_many(total: u32) -> String {
+    format!("N = {total} is more than {MAX_SHARDS} shards; split the experiment into at most {MAX_SHARDS}")
+}
+
 fn format_err(value: &str, why: impl Into<String>) -> ShardError {
     ShardError::Format { value: value.into(), why: why.into() }
 }
@@ -86,6 +94,9 @@ impl Shard {
     pub fn new(number: u32, total: u32) -> Result<Shard, ShardError> {
         if total == 0 {
             return Err(format_err(&format!("{number}/{total}"), "N must be at least 1"));
+        }
+        if total > MAX_SHARDS {
+            return Err(format_err(&format!("{number}/{total}"), too_many(total)));
         }
         if !(1..=total).contains(&number) {
             return Err(format_err(
@@ -158,6 +169,9 @@ impl FromStr for ShardArg {
                 let total = parse_u32(n, s, "N")?;
                 if total == 0 {
                     return Err(format_err(s, "N must be at least 1"));
+                }
+                if total > MAX_SHARDS {
+                    return Err(format_err(s, too_many(total)));
                 }
                 Ok(ShardArg::Auto { total })
             }
