@@ -33,7 +33,7 @@ fn shard_counts_are_bounded_at_parse() {
 }
 
 #[test]
-fn merge_range_checks_shard_json() {
+fn merge_range_checks_shard_json_and_refuses_duplicate_generation_folders() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(dir.path(), "sizes.toml", &offline_spec(dir.path(), "sizes", &["@REPO@/queries/demo/demo1.sql"]));
     let out = clean(qt()).args(["run", spec.to_str().unwrap(), "--shard", "1/2", "--no-validate", "--quiet"]).output().unwrap();
@@ -63,6 +63,17 @@ fn merge_range_checks_shard_json() {
     }
     std::fs::write(&sj, &saved).unwrap();
 
+    // gen_001 beside gen_01: two folders for one generation.
+    let run = sorted_entries(&shard, |p| p.is_dir()).into_iter().next().expect("a run folder");
+    let gen1 = gen_dirs(&run).into_iter().next().expect("a generation");
+    let name = gen1.file_name().unwrap().to_string_lossy().to_string();
+    let twin = run.join(name.replacen("gen_", "gen_0", 1));
+    let st = std::process::Command::new("cp").arg("-r").arg(&gen1).arg(&twin).status().unwrap();
+    assert!(st.success());
+    let (code, text) = merge(&sweep);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains(&gen1.display().to_string()) && text.contains(&twin.display().to_string()), "both folders named: {text}");
+    std::fs::remove_dir_all(&twin).unwrap();
     let (code, text) = merge(&sweep);
     assert_eq!(code, Some(1), "restored: {text}");
 }

@@ -241,6 +241,9 @@ pub fn plan(mut shards: Vec<ShardIn>, allow_mixed: bool) -> anyhow::Result<Merge
         for (qi, qid) in matrix.queries.iter().enumerate() {
             let assigned: BTreeSet<u32> = owner.iter().filter(|((q, _), o)| *q == qi && **o == s.number).map(|((_, g), _)| *g).collect();
             let run = RunDir::latest(&s.dir, qid);
+            if let Some(r) = &run {
+                refuse_duplicate_gens(r)?;
+            }
             let gens = run.as_ref().map(|r| r.completed_gens()).unwrap_or_default();
             for g in gens.keys() {
                 if !assigned.contains(g) {
@@ -280,6 +283,23 @@ pub fn plan(mut shards: Vec<ShardIn>, allow_mixed: bool) -> anyhow::Result<Merge
         sweep_dir,
         mixed,
     })
+}
+
+/// Two folders for one generation (`gen_02` beside `gen_002`) are refused, naming both:
+/// which one to merge would be a guess.
+fn refuse_duplicate_gens(run: &RunDir) -> anyhow::Result<()> {
+    let gens = run.gen_folder_paths();
+    for w in gens.windows(2) {
+        if w[0].0 == w[1].0 {
+            return Err(bad(format!(
+                "{} and {} are two folders for generation {}; keep the right one (remove or rename the other) and merge again",
+                w[0].1.display(),
+                w[1].1.display(),
+                w[0].0
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every run folder must have run with the options of the first one (`options.rs`), or,
