@@ -39,12 +39,6 @@ struct Rewrite {
     bug: Option<String>,
 }
 
-fn generate(args: &[&str]) -> PathBuf {
-    let out = qt().args(["db", "generate", "--quiet"]).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap().trim())
-}
-
 /// Counts of one instance set.
 #[derive(Default, Debug)]
 struct Row {
@@ -63,10 +57,10 @@ fn no_wrong_pass_on_the_default_instances() {
     assert!(fixture.rewrite.len() >= 40, "at least 40 rewrites");
     let label = |p: &PathBuf| Instance::new(p.clone(), p.file_name().unwrap().to_string_lossy().into_owned());
     let dbs: Vec<Instance> = [
-        generate(&["--scale", "1", "--sample", "0.01"]),
-        generate(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
-        generate(&["--scale", "0.01", "--nulls"]),
-        generate(&["--scale", "0.01", "--sparse"]),
+        generate_db(&["--scale", "1", "--sample", "0.01"]),
+        generate_db(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
+        generate_db(&["--scale", "0.01", "--nulls"]),
+        generate_db(&["--scale", "0.01", "--sparse"]),
     ]
     .iter()
     .map(label)

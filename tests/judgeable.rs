@@ -14,12 +14,6 @@ use qt::validate::reference::Reference;
 use qt::validate::{TimingLane, ValidatorConfig};
 use std::path::{Path, PathBuf};
 
-fn generate(args: &[&str]) -> PathBuf {
-    let out = qt().args(["db", "generate", "--quiet"]).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap().trim())
-}
-
 #[derive(Default, Debug)]
 struct Tally {
     statements: usize,
@@ -63,10 +57,10 @@ fn unjudgeable_share_on_the_default_instances() {
     let Some(tpcds) = tpcds_queries() else { return };
     let label = |p: &PathBuf| Instance::new(p.clone(), p.file_name().unwrap().to_string_lossy().into_owned());
     let dbs: Vec<Instance> = [
-        generate(&["--scale", "1", "--sample", "0.01"]),
-        generate(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
-        generate(&["--scale", "0.01", "--nulls"]),
-        generate(&["--scale", "0.01", "--sparse"]),
+        generate_db(&["--scale", "1", "--sample", "0.01"]),
+        generate_db(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
+        generate_db(&["--scale", "0.01", "--nulls"]),
+        generate_db(&["--scale", "0.01", "--sparse"]),
     ]
     .iter()
     .map(label)

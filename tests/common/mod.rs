@@ -128,3 +128,11 @@ pub fn gen_dirs(run: &Path) -> Vec<PathBuf> {
             .is_some_and(|n| n.to_string_lossy().starts_with("gen_"))
     })
 }
+
+/// `qt db generate --quiet ARGS` as a user runs it (cached like every generated DB): the
+/// path it prints.
+pub fn generate_db(args: &[&str]) -> PathBuf {
+    let out = qt().args(["db", "generate", "--quiet"]).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap().trim())
+}
