@@ -101,6 +101,11 @@ fn reruns_say_they_came_from_the_cache_and_repeat_asks_for_fresh_samples() {
     let server = echo_server(&rt);
     let dir = tempfile::tempdir().unwrap();
     let spec = spec(dir.path(), &server.url, 3, &["demo2"], "");
+    // The response cache is shared by every test run: a model name of this run alone keeps
+    // an earlier run's answers (a mock server that got the same port) out of "the first".
+    let unique = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&spec).unwrap().replace("model = \"mock\"", &format!("model = \"mock-{unique}\""));
+    std::fs::write(&spec, text).unwrap();
     let mut summaries = Vec::new();
     for (args, requests_after) in [
         (vec![], 3),
