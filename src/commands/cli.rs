@@ -364,8 +364,9 @@ pub struct DbGenerateArgs {
     #[arg(long, conflicts_with = "sample")]
     pub sparse: bool,
     /// Build it with NULL corners: every fact kept, but about 1 in 8 nullable foreign keys,
-    /// 1 in 16 quantities and prices and some customer names NULL (the default instance set
-    /// checks every candidate on the scale-0.01 database built this way).
+    /// 1 in 16 of each measure (quantities, costs, prices, amounts, profit) and about 1 in 6
+    /// customer first and last names NULL (the default instance set checks every candidate
+    /// on the second slice and the scale-0.01 database built this way).
     #[arg(long)]
     pub nulls: bool,
     /// Output file (default: the shared cache, reused by `database.generate`).
