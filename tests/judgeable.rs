@@ -56,19 +56,23 @@ fn survey(dir: &Path, dbs: &[Instance], cfg: &ValidatorConfig) -> Tally {
 fn unjudgeable_share_on_the_default_instances() {
     let Some(tpcds) = tpcds_queries() else { return };
     let label = |p: &PathBuf| Instance::new(p.clone(), p.file_name().unwrap().to_string_lossy().into_owned());
-    let dbs: Vec<Instance> = [
-        generate_db(&["--scale", "1", "--sample", "0.01"]),
-        generate_db(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
-        generate_db(&["--scale", "0.01", "--nulls"]),
-        generate_db(&["--scale", "0.01", "--sparse"]),
-    ]
-    .iter()
-    .map(label)
-    .collect();
+    // QT_JUDGEABLE_DBS=a.duckdb:b.duckdb:... measures another instance set (the users'
+    // SF100 @ 1% defaults, say); the bounds below are for the tests' set.
+    let custom: Option<Vec<PathBuf>> = std::env::var("QT_JUDGEABLE_DBS").ok().map(|v| v.split(':').map(PathBuf::from).collect());
+    let paths = custom.clone().unwrap_or_else(|| {
+        vec![
+            generate_db(&["--scale", "1", "--sample", "0.01"]),
+            generate_db(&["--scale", "1", "--sample", "0.01", "--instance", "2", "--nulls"]),
+            generate_db(&["--scale", "0.01", "--nulls"]),
+            generate_db(&["--scale", "0.01", "--sparse"]),
+        ]
+    });
+    let dbs: Vec<Instance> = paths.iter().map(label).collect();
     let cfg = ValidatorConfig { timing_rounds: 0, rebind_tries: std::env::var("QT_REBIND_TRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(32), ..Default::default() };
-    // Measured 2026-12-07 with 32 tries: 11 of 105 (16 with 8 tries) and 1 of 24. The goal
-    // (under 5%) is met by our own set only; these bounds keep what was reached.
-    for (set, dir, bound) in [("TPC-DS", tpcds, 11), ("queries/user", repo().join("queries/user"), 1)] {
+    // Measured 2026-12-07 with 32 tries: 10 of 105 (11 before count bounds were re-bound, 16
+    // with 8 tries) and 1 of 24; on the users' SF100 @ 1% defaults 2 of 105 and 1 of 24.
+    // These bounds keep what the tests' smaller primary reached.
+    for (set, dir, bound) in [("TPC-DS", tpcds, 10), ("queries/user", repo().join("queries/user"), 1)] {
         let t = survey(&dir, &dbs, &cfg);
         let share = t.unjudgeable.len() as f64 / t.statements as f64;
         println!(
@@ -82,6 +86,6 @@ fn unjudgeable_share_on_the_default_instances() {
         for u in &t.unjudgeable {
             println!("  unjudgeable: {u}");
         }
-        assert!(t.unjudgeable.len() <= bound, "{set}: {} unjudgeable, more than the {bound} measured before", t.unjudgeable.len());
+        assert!(custom.is_some() || t.unjudgeable.len() <= bound, "{set}: {} unjudgeable, more than the {bound} measured before", t.unjudgeable.len());
     }
 }

@@ -103,7 +103,7 @@ pub fn load_with(
     check_name(&spec, &src)?;
     check_run_control(&spec, &src)?;
     let database = resolve_database(&spec, &src, &spec_dir)?;
-    let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir, &database)?;
+    let (extra_paths, instances) = resolve_instances(&spec, &src, &spec_dir)?;
     let confirm = super::confirm::resolve(&spec, &src, &spec_dir)?;
     let queries = resolve_queries(&spec, &src, &spec_dir)?;
     let output_dir = resolve_output_root(&spec, &spec_dir).join(&spec.name);
@@ -326,7 +326,6 @@ fn resolve_instances(
     spec: &SpecFile,
     src: &Source,
     spec_dir: &Path,
-    db: &DbSource,
 ) -> Result<(Vec<PathBuf>, Option<u32>), SpecError> {
     let v = &spec.validation;
     let mut out = Vec::new();
@@ -368,7 +367,6 @@ fn resolve_instances(
     // With a DB of the user's (a path or a URL), `instances` has nothing to generate: the
     // DBs given are the instances (SPEC.md: "instances ... (generated DBs)");
     // `limits::warnings` says so when it asks for more.
-    let _ = db;
     Ok((out, n))
 }
 

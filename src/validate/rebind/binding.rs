@@ -5,7 +5,9 @@
 //! range `1200 .. 1200 + 11` keeps its width), strings compared with a column are mapped
 //! by (column, value), and every date literal shifts by the same number of days. A string
 //! or date literal that is compared with no column (a CTE moved it, a CASE holds it) is
-//! mapped by value when that is unambiguous. A candidate that hard-codes what the binding
+//! mapped by value when that is unambiguous. A bound on a count (`HAVING count(*) >= 10`)
+//! is mapped by (count, value): wherever that count is compared with that number, under
+//! its own name or a select-list alias of it. A candidate that hard-codes what the binding
 //! changes (a date key range, a precomputed constant) keeps its old value and fails, which
 //! is the right verdict: it only matched the sample's data by coincidence.
 
@@ -23,6 +25,8 @@ pub struct Binding {
     pub strings: BTreeMap<(String, String), String>,
     /// Days added to every date literal.
     pub date_shift: i32,
+    /// (count key, old bound) -> new bound, for numbers compared with a count.
+    pub counts: BTreeMap<(String, i64), i64>,
 }
 
 /// One changed literal of the original, for the record and the verdict line.
@@ -35,7 +39,10 @@ pub struct Change {
 
 impl Binding {
     pub fn is_identity(&self) -> bool {
-        self.shifts.values().all(|s| *s == 0.0) && self.strings.iter().all(|((_, a), b)| a == b) && self.date_shift == 0
+        self.shifts.values().all(|s| *s == 0.0)
+            && self.strings.iter().all(|((_, a), b)| a == b)
+            && self.date_shift == 0
+            && self.counts.iter().all(|((_, a), b)| a == b)
     }
 
     /// Adds `other`'s entries where this binding has none for the same key.
@@ -49,10 +56,18 @@ impl Binding {
         if self.date_shift == 0 {
             self.date_shift = other.date_shift;
         }
+        for (k, v) in &other.counts {
+            self.counts.entry(k.clone()).or_insert(*v);
+        }
     }
 
     /// The new literal text for one occurrence, `None` when it stays.
     fn edit(&self, o: &Occurrence) -> Option<String> {
+        if let (Lit::Num { value, decimals: 0 }, Some(k), false) = (&o.lit.lit, &o.count, o.lit.negated)
+            && let Some(new) = self.counts.get(&(k.clone(), *value as i64)).filter(|n| **n as f64 != *value)
+        {
+            return Some(new.to_string());
+        }
         match (&o.lit.lit, &o.column) {
             (Lit::Num { value, decimals }, Some(c)) => {
                 let d = *self.shifts.get(c).filter(|d| **d != 0.0)?;
@@ -79,8 +94,12 @@ impl Binding {
         let mut out: Vec<Change> = Vec::new();
         for o in occurrences(&stmt, sql) {
             let Some(new) = self.edit(&o) else { continue };
+            let by_count = match (&o.count, &o.lit.lit) {
+                (Some(k), Lit::Num { value, .. }) => self.counts.contains_key(&(k.clone(), *value as i64)).then(|| k.clone()),
+                _ => None,
+            };
             let c = Change {
-                column: o.column.clone().unwrap_or_else(|| "date".into()),
+                column: by_count.or_else(|| o.column.clone()).unwrap_or_else(|| "date".into()),
                 from: sql[o.lit.start..o.lit.end].to_string(),
                 to: new,
             };
@@ -191,5 +210,25 @@ mod tests {
         b.shifts.insert("d_moy".into(), 0.0);
         assert_eq!(describe(&b.changes(sql)), "d_year 2000->1999");
         assert!(!b.is_identity());
+    }
+
+    #[test]
+    fn count_bounds_map_by_value_under_their_aliases_too() {
+        let b = Binding {
+            counts: [(("count(*)".to_string(), 10), 3)].into(),
+            ..Default::default()
+        };
+        let original = "select s from t group by s having count(*) >= 10 and count(*) < 100";
+        let (out, n) = apply(original, &b).unwrap();
+        assert_eq!((out.as_str(), n), ("select s from t group by s having count(*) >= 3 and count(*) < 100", 1));
+        // A candidate that moved the bound into an outer block under an alias.
+        let moved = "select s from (select s, COUNT(*) as cnt from t group by s) x where cnt >= 10 and s = 10";
+        let (out, n) = apply(moved, &b).unwrap();
+        assert_eq!(n, 1, "{out}");
+        assert!(out.contains("cnt >= 3 and s = 10"), "{out}");
+        assert_eq!(describe(&b.changes(original)), "count(*) 10->3");
+        // count(distinct x) is another count: its bound stays.
+        let other = "select s from t group by s having count(distinct c) >= 10";
+        assert_eq!(apply(other, &b).unwrap().1, 0);
     }
 }

@@ -9,11 +9,15 @@
 //! nearest to the original values. A try merges one candidate per block (blocks that
 //! already had rows keep their literals first), applies it to the original, and runs it on
 //! every instance; the first try whose evidence reaches `min_rows` wins.
+//!
+//! A lower bound on a count (`HAVING count(*) >= 10`) needs no probe: the bound is halved
+//! step by step (never below 2 rows per group), tried first on its own and then beside
+//! every WHERE binding.
 
 use std::collections::BTreeMap;
 
 use super::binding::{Binding, Change, apply};
-use super::slots::{Block, Lit, Slot, SlotKind, blocks, parse_date, parse_one, with_clause};
+use super::slots::{Block, Lit, Slot, SlotKind, Threshold, blocks, parse_date, parse_one, thresholds, with_clause};
 use crate::validate::{Cell, ResultSet};
 
 /// Runs one SQL text on every instance (in the sandbox); one result per instance.
@@ -63,20 +67,36 @@ pub fn search(
     let not_found = |tries, best, why: String| NotFound { tries, best, why };
     let stmt = parse_one(original).map_err(|e| not_found(0, 0, format!("sqlparser cannot read the original ({e})")))?;
     let found = blocks(&stmt, original);
-    if found.is_empty() {
-        return Err(not_found(0, 0, "the original compares no column with a literal in a WHERE clause".into()));
+    let levels = threshold_levels(&thresholds(&stmt, original));
+    if found.is_empty() && levels.is_empty() {
+        return Err(not_found(0, 0, "the original compares no column with a literal in a WHERE clause and bounds no count".into()));
     }
     let with = with_clause(&stmt);
     let ranked: Vec<Ranked> = found.iter().filter_map(|b| rank_block(b, &with, run_all)).collect();
-    if ranked.iter().all(|r| r.options.is_empty()) {
+    if ranked.iter().all(|r| r.options.is_empty()) && levels.is_empty() {
         return Err(not_found(0, 0, "no probe of the original's filtered columns found values in the data".into()));
     }
-    let (mut tries, mut best, mut seen) = (0u32, 0usize, Vec::<Binding>::new());
+    // Lowered count bounds first (the WHERE literals as the first probe ranks them), then
+    // the WHERE bindings in their order, each alone and with the lowest bounds.
+    let with_level = |b: &Binding, h: &Binding| {
+        let mut out = b.clone();
+        out.merge(h);
+        out
+    };
+    let mut order: Vec<Binding> = Vec::new();
+    let first = merged(&ranked, 0, budget as usize);
+    order.extend(levels.iter().map(|h| with_level(&first, h)));
     for k in 0..budget.saturating_mul(4) {
+        let b = merged(&ranked, k as usize, budget as usize);
+        let lowest = levels.last().map(|h| with_level(&b, h));
+        order.push(b);
+        order.extend(lowest);
+    }
+    let (mut tries, mut best, mut seen) = (0u32, 0usize, Vec::<Binding>::new());
+    for b in order {
         if tries >= budget {
             break;
         }
-        let b = merged(&ranked, k as usize, budget as usize);
         if b.is_identity() || seen.contains(&b) {
             continue;
         }
@@ -106,6 +126,36 @@ pub fn search(
         best,
         format!("{tries} re-bindings tried, the best gave {best} row(s) of evidence, fewer than min_rows = {min_rows}"),
     ))
+}
+
+/// Lowered count bounds, one binding per step: step j moves every bound to the j-th value
+/// of its ladder (halving, never below `count >= 2` / `count > 1`, so the filter still
+/// drops the groups of one row and a candidate that lost it still differs).
+fn threshold_levels(ts: &[Threshold]) -> Vec<Binding> {
+    let ladders: Vec<(&Threshold, Vec<i64>)> = ts.iter().map(|t| (t, ladder(t))).filter(|(_, l)| !l.is_empty()).collect();
+    let steps = ladders.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    (0..steps)
+        .map(|j| {
+            let mut b = Binding::default();
+            for (t, l) in &ladders {
+                b.counts.insert((t.key.clone(), t.value), l[j.min(l.len() - 1)]);
+            }
+            b
+        })
+        .collect()
+}
+
+fn ladder(t: &Threshold) -> Vec<i64> {
+    let floor = if t.strict { 1 } else { 2 };
+    let (mut v, mut out) = (t.value, Vec::new());
+    loop {
+        let next = if t.strict { v / 2 } else { (v + 1) / 2 }.max(floor);
+        if next >= v {
+            return out;
+        }
+        out.push(next);
+        v = next;
+    }
 }
 
 /// Try `k`'s binding: blocks that had no rows as written move first (their k-th option)
@@ -299,5 +349,31 @@ mod tests {
         let score = |_: &[Result<ResultSet, String>]| 0;
         let e = search(original, 3, 2, &run, &score).unwrap_err();
         assert_eq!(e.tries, 3);
+    }
+
+    #[test]
+    fn lowers_a_count_bound_before_touching_the_where_literals() {
+        let original = "select s, count(*) cnt from t where d_year = 2001 group by s having count(*) >= 10";
+        let run = |sql: &str| -> Vec<Result<ResultSet, String>> {
+            if sql.contains("qt_n") {
+                vec![Ok(rs(vec![vec![Cell::Int(2001), Cell::Int(50)], vec![Cell::Int(2002), Cell::Int(40)]]))]
+            } else if sql.contains(">= 3") && sql.contains("2001") {
+                vec![Ok(rs(vec![vec![Cell::Text("a".into()), Cell::Int(3)], vec![Cell::Text("b".into()), Cell::Int(4)]]))]
+            } else {
+                vec![Ok(rs(vec![]))]
+            }
+        };
+        let score = |r: &[Result<ResultSet, String>]| r.iter().flatten().map(|x| x.rows.len()).sum();
+        let got = search(original, 8, 2, &run, &score).unwrap();
+        assert_eq!(super::super::binding::describe(&got.changes), "count(*) 10->3");
+        assert_eq!(got.tries, 2, "10 -> 5, then 10 -> 3");
+    }
+
+    #[test]
+    fn ladders_stop_where_the_bound_still_filters() {
+        let t = |value, strict| Threshold { key: "count(*)".into(), value, strict };
+        assert_eq!(ladder(&t(10, false)), vec![5, 3, 2]);
+        assert_eq!(ladder(&t(10, true)), vec![5, 2, 1]);
+        assert!(ladder(&t(2, false)).is_empty() && ladder(&t(1, true)).is_empty());
     }
 }

@@ -9,12 +9,19 @@
 //! lists every literal of the whole statement with the column it is compared with, if any
 //! (what a binding rewrites, in the original and in the candidate alike).
 //!
+//! A third view, [`thresholds`], lists the HAVING lower bounds on a count (`HAVING
+//! count(*) >= 10`): a 1% sample rarely has ten rows per group, and lowering the bound (in
+//! the original and the candidate alike) is a re-binding like any other. A count is keyed
+//! by its printed call (`count(*)`), and a select-list alias of a count (`count(*) AS cnt`,
+//! compared later as `cnt >= 10` in an outer block) stands for the same key.
+//!
 //! It runs no SQL and decides no binding.
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, DateTimeField, Expr, InTarget, Select, Statement, UnaryOperator,
-    Value, ValueWithSpan, Visit, Visitor,
+    BinaryOperator, DataType, DateTimeField, Expr, InTarget, Select, SelectItem, Statement,
+    UnaryOperator, Value, ValueWithSpan, Visit, Visitor,
 };
+use std::collections::BTreeMap;
 use sqlparser::dialect::{DuckDbDialect, GenericDialect};
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
@@ -43,6 +50,8 @@ pub struct LitRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
     pub column: Option<String>,
+    /// The count it is compared with (`count(*) >= 10`, or an alias of that count), if any.
+    pub count: Option<String>,
     pub lit: LitRef,
 }
 
@@ -75,6 +84,17 @@ pub struct Block {
     pub slots: Vec<Slot>,
     /// Days added by `+ INTERVAL n DAY` to a date literal in this block (the range width).
     pub interval_days: i64,
+}
+
+/// A HAVING (or outer WHERE) lower bound on a count: `count(*) >= 10`, `cnt > 10`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The count's key (`count(*)`, `count(distinct c_customer_sk)`).
+    pub key: String,
+    /// The bound as written.
+    pub value: i64,
+    /// `>` (true) or `>=` (false).
+    pub strict: bool,
 }
 
 /// Parse `sql` as exactly one statement (DuckDB dialect, then generic).
@@ -383,17 +403,25 @@ pub fn format_date(days: i32) -> String {
 pub fn occurrences(stmt: &Statement, text: &str) -> Vec<Occurrence> {
     struct V<'t> {
         text: &'t str,
+        aliases: BTreeMap<String, String>,
         out: Vec<Occurrence>,
     }
     impl Visitor for V<'_> {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Some((side, _, lit)) = count_comparison(e, &self.aliases, self.text)
+                && !self.out.iter().any(|x| x.lit.start == lit.start)
+            {
+                let count = count_key(side, &self.aliases);
+                self.out.push(Occurrence { column: column(side), count, lit });
+            }
             if let Some((col, _, operands)) = comparison(e) {
                 for o in operands {
                     for lit in bases(o, self.text).unwrap_or_default() {
                         if !self.out.iter().any(|x| x.lit.start == lit.start) {
                             self.out.push(Occurrence {
                                 column: column(col),
+                                count: None,
                                 lit,
                             });
                         }
@@ -407,14 +435,122 @@ pub fn occurrences(stmt: &Statement, text: &str) -> Vec<Occurrence> {
                 && let Some(lit) = lit_ref(v, self.text, false, false)
                 && !self.out.iter().any(|x| x.lit.start == lit.start)
             {
-                self.out.push(Occurrence { column: None, lit });
+                self.out.push(Occurrence { column: None, count: None, lit });
             }
             ControlFlow::Continue(())
         }
     }
-    let mut v = V { text, out: Vec::new() };
+    let mut v = V { text, aliases: count_aliases(stmt), out: Vec::new() };
     let _ = stmt.visit(&mut v);
     v.out
+}
+
+/// Every lower bound on a count (`count(*) >= 10`, `10 < count(*)`, `cnt > 10` where `cnt`
+/// aliases a count), deduplicated: what lowering a threshold can change.
+pub fn thresholds(stmt: &Statement, text: &str) -> Vec<Threshold> {
+    struct V<'t> {
+        text: &'t str,
+        aliases: BTreeMap<String, String>,
+        out: Vec<Threshold>,
+    }
+    impl Visitor for V<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Some((side, op, lit)) = count_comparison(e, &self.aliases, self.text)
+                && let (Some(key), Lit::Num { value, decimals: 0 }) = (count_key(side, &self.aliases), &lit.lit)
+                && !lit.negated
+                && *value >= 0.0
+                && *value < 1e9
+            {
+                let t = Threshold { key, value: *value as i64, strict: op == CountOp::Above };
+                if op != CountOp::Other && !self.out.contains(&t) {
+                    self.out.push(t);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = V { text, aliases: count_aliases(stmt), out: Vec::new() };
+    let _ = stmt.visit(&mut v);
+    v.out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CountOp {
+    /// `count > n`
+    Above,
+    /// `count >= n`
+    AtLeast,
+    /// Any other comparison: the literal is still mapped, never lowered on its own.
+    Other,
+}
+
+/// `count(..) <op> n` or `n <op> count(..)` (either side may be an alias of a count): the
+/// count's side, the comparison read as a bound on the count, and the number's token.
+fn count_comparison<'e>(
+    e: &'e Expr,
+    aliases: &BTreeMap<String, String>,
+    text: &str,
+) -> Option<(&'e Expr, CountOp, LitRef)> {
+    use BinaryOperator::*;
+    let Expr::BinaryOp { left, op, right } = e else { return None };
+    let number = |x: &Expr| match x {
+        Expr::Value(v) if matches!(v.value, Value::Number(..)) => lit_ref(v, text, false, false),
+        _ => None,
+    };
+    let (side, lit, count_on_left) = if count_key(left, aliases).is_some() {
+        (&**left, number(right)?, true)
+    } else if count_key(right, aliases).is_some() {
+        (&**right, number(left)?, false)
+    } else {
+        return None;
+    };
+    let bound = match (op, count_on_left) {
+        (Gt, true) | (Lt, false) => CountOp::Above,
+        (GtEq, true) | (LtEq, false) => CountOp::AtLeast,
+        (Eq | NotEq | Lt | LtEq | Gt | GtEq, _) => CountOp::Other,
+        _ => return None,
+    };
+    Some((side, bound, lit))
+}
+
+/// A count call's key (`count(*)`, lowercase, spaces removed), or the key of the count a
+/// column name aliases.
+fn count_key(e: &Expr, aliases: &BTreeMap<String, String>) -> Option<String> {
+    match e {
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") && f.over.is_none() => {
+            Some(e.to_string().to_lowercase().split_whitespace().collect::<Vec<_>>().join(""))
+        }
+        Expr::Nested(inner) => count_key(inner, aliases),
+        _ => aliases.get(&column(e)?).cloned(),
+    }
+}
+
+/// Select-list aliases of counts (`count(*) AS cnt`); a name aliasing two different counts
+/// is left out.
+fn count_aliases(stmt: &Statement) -> BTreeMap<String, String> {
+    struct V {
+        seen: BTreeMap<String, Option<String>>,
+    }
+    impl Visitor for V {
+        type Break = ();
+        fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
+            for item in &s.projection {
+                if let SelectItem::ExprWithAlias { expr, alias } = item
+                    && let Some(key) = count_key(expr, &BTreeMap::new())
+                {
+                    let e = self.seen.entry(alias.value.to_lowercase()).or_insert_with(|| Some(key.clone()));
+                    if e.as_deref() != Some(key.as_str()) {
+                        *e = None;
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = V { seen: BTreeMap::new() };
+    let _ = stmt.visit(&mut v);
+    v.seen.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 #[cfg(test)]
