@@ -128,7 +128,9 @@ pub enum LeaseError {
 }
 
 fn unusable(path: &Path, source: io::Error) -> LeaseError {
-    let fix = if path.is_dir() {
+    let fix = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        "it is a symbolic link, not a lock file: remove it (qt creates the lock file itself) and run again"
+    } else if path.is_dir() {
         "it is a directory, not a lock file: remove it (qt creates the lock file itself) and run again"
     } else if source.kind() == io::ErrorKind::PermissionDenied {
         "give this user read and write access to it and its folder (or delete it once no qt uses it) and run again"
@@ -177,8 +179,9 @@ pub fn acquire(
         }
         let now = match snapshot(path) {
             Ok(now) => now,
-            // Released between our two calls: try again at once.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Released between our two calls: try again at once (unless the name is a
+            // link to nothing, which would be "taken" and "released" forever).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() => {
                 seen = None;
                 continue;
             }
@@ -340,6 +343,15 @@ mod tests {
         let got = rx.recv_timeout(Duration::from_secs(20)).expect("acquire on a directory returns, it does not spin");
         let e = got.unwrap_err();
         assert!(e.contains(&path.display().to_string()) && e.contains("directory") && e.contains("remove it"), "{e}");
+        // A link to nothing: create_new sees a name, reading it finds no file.
+        let dangling = t.path().join("y.lock");
+        std::os::unix::fs::symlink(t.path().join("nowhere"), &dangling).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(acquire(&dangling, fast(), || false, |_| {}).map(|l| l.is_some()).map_err(|e| e.to_string()));
+        });
+        let e = rx.recv_timeout(Duration::from_secs(20)).expect("acquire on a dangling link returns").unwrap_err();
+        assert!(e.contains("y.lock") && e.contains("symbolic link"), "{e}");
     }
 
     #[test]
