@@ -17,6 +17,8 @@ fn main() {
             commands::exit_code_of(&e)
         }
     };
+    // Stopped by Ctrl+C/SIGTERM: 130, whatever the command made of it (commands/signals.rs).
+    let code = if qt::stop::signalled() && code != 0 { qt::error::EXIT_INTERRUPTED } else { code };
     // Never exit() while another thread is inside DuckDB (see stop.rs).
     qt::stop::exit(stdio::finish(code));
 }

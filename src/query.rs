@@ -70,6 +70,14 @@ pub enum QueryError {
     },
     #[error("no queries selected; set queries.ids (with queries.dir) or queries.files")]
     Nothing,
+    /// The name is shown with its control characters escaped, never raw on a terminal.
+    #[error("query file name {shown} has control characters (shown escaped); rename the file to letters, digits, '_', '-' and '.' or remove it from the selection")]
+    ControlChars { shown: String },
+    #[error(
+        "query file {} resolves to {}, outside its queries folder {}; qt reads only files inside the folder: copy the file there (or point queries.dir/files at where it is)",
+        shown(link), shown(target), shown(dir)
+    )]
+    OutsideFolder { link: PathBuf, target: PathBuf, dir: PathBuf },
 }
 
 /// Expands numbers, ranges and names into a list of ids (in order, without duplicates).
@@ -161,7 +169,10 @@ pub fn by_ids(dir: &Path, ids: &[QueryId]) -> Result<Vec<QueryFile>, QueryError>
             let mut tried = candidate_names(&id);
             tried.dedup();
             match tried.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
-                Some(path) => read(id, path),
+                Some(path) => {
+                    check_file(&path, dir)?;
+                    read(id, path)
+                }
                 None => Err(QueryError::NotFound {
                     id,
                     dir: dir.to_path_buf(),
@@ -199,7 +210,9 @@ pub fn by_globs(base: &Path, patterns: &[String]) -> Result<Vec<QueryFile>, Quer
             });
         }
         paths.sort();
+        let root = glob_root(&full);
         for path in paths {
+            check_file(&path, &root)?;
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -208,6 +221,51 @@ pub fn by_globs(base: &Path, patterns: &[String]) -> Result<Vec<QueryFile>, Quer
         }
     }
     Ok(out)
+}
+
+/// A path as it may be printed: control characters escaped (`\u{1b}`, `\n`).
+pub fn shown(path: &Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// The folder a glob selects from: its leading components without a wildcard
+/// (`queries/**/*.sql` -> `queries`; a plain file name -> its folder).
+fn glob_root(pattern: &str) -> PathBuf {
+    let mut root = PathBuf::new();
+    let mut wild = false;
+    for c in Path::new(pattern).components() {
+        if c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']) {
+            wild = true;
+            break;
+        }
+        root.push(c);
+    }
+    if !wild {
+        root.pop();
+    }
+    root
+}
+
+/// A query file is read only when its name has no control characters (it names folders
+/// and is printed) and it resolves inside `folder` (a symbolic link out of the folder, or
+/// through a linked sub-folder, would read any file the user can read). Links inside the
+/// folder are fine.
+fn check_file(path: &Path, folder: &Path) -> Result<(), QueryError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.chars().any(char::is_control) {
+        return Err(QueryError::ControlChars { shown: format!("\"{}\"", shown(path)) });
+    }
+    // Unresolvable paths are reported by the read that follows, naming the file.
+    let (Ok(target), Ok(root)) = (std::fs::canonicalize(path), std::fs::canonicalize(folder)) else {
+        return Ok(());
+    };
+    if !target.starts_with(&root) {
+        return Err(QueryError::OutsideFolder { link: path.to_path_buf(), target, dir: folder.to_path_buf() });
+    }
+    Ok(())
 }
 
 /// `query_23a` -> `23a`, `q07` -> `07`, `orders` -> `orders`.

@@ -6,7 +6,8 @@
 //! thread is using: heap corruption at exit ("corrupted double-linked list", SIGSEGV under
 //! `MALLOC_PERTURB_`). So:
 //! - blocking work that may enter DuckDB holds a [`Busy`] guard while it runs;
-//! - every live DuckDB connection registers its interrupt ([`register_interrupt`]);
+//! - every live DuckDB connection registers its interrupt ([`register_interrupt`]), and so
+//!   does anything else a stop must reach at once (`qt run`'s cancellation);
 //! - [`request_stop`] (end of `qt run`, first SIGINT/SIGTERM) interrupts them all and makes
 //!   the sandbox refuse new executions, so the work ends within a watchdog tick;
 //! - [`exit`] waits (bounded) until nothing is busy and only then runs `exit()`; if DuckDB
@@ -29,6 +30,19 @@ static INTERRUPTS: Mutex<Vec<(u64, Interrupt)>> = Mutex::new(Vec::new());
 
 fn interrupts() -> MutexGuard<'static, Vec<(u64, Interrupt)>> {
     INTERRUPTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// The first SIGINT/SIGTERM arrived: remember it (the exit code is 130) and stop.
+pub fn signal_received() {
+    SIGNALLED.store(true, Ordering::SeqCst);
+    request_stop();
+}
+
+/// True once a SIGINT/SIGTERM asked the process to stop.
+pub fn signalled() -> bool {
+    SIGNALLED.load(Ordering::SeqCst)
 }
 
 /// True once a stop was requested: new DuckDB executions are refused, waits give up.

@@ -134,3 +134,33 @@ fn percent_encoded_secrets_in_base_url_reach_no_file_and_no_output() {
         }
     }
 }
+
+/// A query file named with an escape sequence, or linked out of its folder: exit 2 before
+/// anything runs, the name escaped (never raw on the terminal), link and target named.
+#[test]
+fn hostile_query_file_names_and_links_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::write(queries.join("q\u{1b}]0;owned\u{7}1.sql"), "SELECT 1").unwrap();
+    let spec = write_spec(dir.path(), "esc.toml", &offline_spec(dir.path(), "esc", &["queries/*.sql"]));
+    let out = qt().args(["plan", spec.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "raw escape sequence printed: {err:?}");
+    assert!(err.contains("\\u{1b}]0;owned\\u{7}1.sql") && err.contains("control characters"), "{err}");
+
+    #[cfg(unix)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let queries = dir.path().join("queries");
+        std::fs::create_dir_all(&queries).unwrap();
+        std::fs::write(dir.path().join("private.sql"), "SELECT 'not a query file'").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("private.sql"), queries.join("q1.sql")).unwrap();
+        let spec = write_spec(dir.path(), "link.toml", &offline_spec(dir.path(), "link", &["queries/*.sql"]));
+        let out = qt().args(["plan", spec.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("q1.sql") && err.contains("private.sql") && err.contains("outside its queries folder"), "{err}");
+    }
+}

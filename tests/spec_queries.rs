@@ -136,3 +136,47 @@ fn real_tpcds_folder_resolves_all_ids() {
     let msg = query::by_ids(&dir, &[n(100)]).unwrap_err().to_string();
     assert!(msg.contains("ids look like 1..99"), "{msg}");
 }
+
+#[test]
+fn query_file_names_with_control_characters_are_refused_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("q\u{1b}[31m1.sql"), "SELECT 1").unwrap();
+    fs::write(dir.path().join("q2\nx.sql"), "SELECT 2").unwrap();
+    for pattern in ["q*1.sql", "q2*.sql"] {
+        let err = query::by_globs(dir.path(), &[pattern.into()]).unwrap_err();
+        assert!(matches!(err, QueryError::ControlChars { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(!msg.chars().any(char::is_control), "no raw control character in {msg:?}");
+        assert!(msg.contains("\\u{1b}[31m1.sql") || msg.contains("2\\nx.sql"), "{msg}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn query_files_linked_outside_their_folder_are_refused_inside_are_fine() {
+    use std::os::unix::fs::symlink;
+    let root = tempfile::tempdir().unwrap();
+    let queries = root.path().join("queries");
+    fs::create_dir_all(queries.join("sub")).unwrap();
+    fs::write(root.path().join("secret.sql"), "SELECT 'outside'").unwrap();
+    fs::write(queries.join("sub/real.sql"), "SELECT 'inside'").unwrap();
+    symlink(root.path().join("secret.sql"), queries.join("q1.sql")).unwrap();
+    symlink(queries.join("sub/real.sql"), queries.join("q2.sql")).unwrap();
+    // By id and by glob: the link out is refused naming link and target.
+    for err in [
+        query::by_ids(&queries, &[n(1)]).unwrap_err(),
+        query::by_globs(root.path(), &["queries/q1.sql".into()]).unwrap_err(),
+        query::by_globs(root.path(), &["queries/*.sql".into()]).unwrap_err(),
+    ] {
+        let msg = err.to_string();
+        assert!(matches!(err, QueryError::OutsideFolder { .. }), "{msg}");
+        assert!(msg.contains("q1.sql") && msg.contains("secret.sql") && msg.contains("outside"), "{msg}");
+    }
+    // A link within the folder reads its target.
+    let q = query::by_ids(&queries, &[n(2)]).unwrap();
+    assert_eq!(q[0].sql, "SELECT 'inside'");
+    assert_eq!(query::by_globs(root.path(), &["queries/q2.sql".into()]).unwrap()[0].sql, "SELECT 'inside'");
+    // So does a glob over the whole tree, when the link stays inside it.
+    let all = query::by_globs(root.path(), &["**/real.sql".into()]).unwrap();
+    assert_eq!(all.len(), 1);
+}

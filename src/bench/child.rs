@@ -25,7 +25,9 @@ pub(super) fn run_args_measured(exe: &Path, args: &[String], stdout: std::proces
 }
 
 /// Wait for `child`, polling its own VmHWM every `poll`: (exit code, peak RSS in KiB).
-fn wait_measured(mut child: std::process::Child, poll: Duration) -> anyhow::Result<(i32, i64)> {
+/// When qt is asked to stop (Ctrl+C, SIGTERM), the child is killed and waited for, so no
+/// measurement outlives the bench.
+pub(super) fn wait_measured(mut child: std::process::Child, poll: Duration) -> anyhow::Result<(i32, i64)> {
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0i64;
     let status = loop {
@@ -34,6 +36,10 @@ fn wait_measured(mut child: std::process::Child, poll: Duration) -> anyhow::Resu
         }
         if let Some(s) = child.try_wait()? {
             break s;
+        }
+        if crate::stop::stop_requested() {
+            let _ = child.kill();
+            break child.wait()?;
         }
         std::thread::sleep(poll);
     };

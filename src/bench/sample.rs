@@ -53,7 +53,7 @@ pub(super) fn build_row(scale: f64, sample: Option<f64>) -> anyhow::Result<Value
     let exe = std::env::current_exe()?;
     let cpu_before = children_cpu_s();
     let started = Instant::now();
-    let mut child = std::process::Command::new(exe)
+    let child = std::process::Command::new(exe)
         .args(["db", "generate", "--quiet", "--scale"])
         .arg(scale.to_string())
         .args(sample.map(|s| vec!["--sample".to_string(), s.to_string()]).unwrap_or_default())
@@ -61,26 +61,13 @@ pub(super) fn build_row(scale: f64, sample: Option<f64>) -> anyhow::Result<Value
         .arg(&out)
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0i64;
-    let status = loop {
-        if let Some(kb) = std::fs::read_to_string(&status_file)
-            .ok()
-            .and_then(|t| super::child::vm_hwm_kb(&t))
-        {
-            peak_kb = peak_kb.max(kb);
-        }
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (code, peak_kb) = super::child::wait_measured(child, Duration::from_millis(100))?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = children_cpu_s() - cpu_before;
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     Ok(json!({
         "bench": match sample { Some(f) => format!("db_sf{scale}_sample{f}"), None => format!("db_sf{scale}_full") }, "scale": scale, "sample": sample,
-        "exit_code": status.code(), "wall_s": wall, "cpu_s": cpu,
+        "exit_code": code, "wall_s": wall, "cpu_s": cpu,
         "size_mb": size as f64 / 1e6, "peak_rss_mb": peak_kb as f64 / 1024.0,
     }))
 }

@@ -11,12 +11,17 @@ pub mod overrides;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod signals;
 pub mod validate;
 
 use cli::{Command, DbCommand};
 
 /// Run one parsed command; returns its exit code (errors are mapped by [`exit_code_of`]).
 pub fn dispatch(command: &Command) -> anyhow::Result<i32> {
+    signals::install(match command {
+        Command::Run(_) | Command::Confirm(_) => "stopping new work, writing a true summary",
+        _ => "stopping",
+    });
     match command {
         Command::Run(a) => run::run(a),
         Command::Plan(a) => plan::plan(a),
@@ -34,6 +39,9 @@ pub fn dispatch(command: &Command) -> anyhow::Result<i32> {
 
 /// The exit code `main` gives an error: 2 for bad input (spec, flags, files), else 1.
 pub fn exit_code_of(e: &anyhow::Error) -> i32 {
-    use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_FAILURE};
+    use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, Interrupted};
+    if crate::stop::signalled() || e.chain().any(|c| c.is::<Interrupted>()) {
+        return EXIT_INTERRUPTED; // whatever failed after Ctrl+C failed because of it
+    }
     if e.chain().any(|c| c.is::<BadInput>() || c.is::<crate::spec::SpecError>()) { EXIT_BAD_INPUT } else { EXIT_FAILURE }
 }

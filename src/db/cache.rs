@@ -154,11 +154,9 @@ pub(crate) fn build_atomically(
     })?;
     let name = file_name(dest);
     let lock_path = dir.join(format!("{name}.lock"));
-    let lock = lease::acquire(&lock_path, LeaseOptions::default(), || dest.is_file()).map_err(|source| {
-        DbError::Io {
-            path: lock_path.clone(),
-            source,
-        }
+    // Another process (maybe on another host) builds the same DB: wait for it, saying so.
+    let lock = lease::acquire(&lock_path, LeaseOptions::default(), || dest.is_file(), |m| {
+        crate::errln!("{m} (it builds this sample DB)")
     })?;
     let Some(lock) = lock else {
         return Ok(None); // built by the process we waited for

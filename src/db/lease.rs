@@ -11,6 +11,10 @@
 //! a fresh lock. Dropping a [`Lease`] stops the heartbeat and removes the file if it is
 //! still its own.
 //!
+//! Waits follow `files::wait`: who holds the lock is told at once and every 30 s, Ctrl+C
+//! or SIGTERM ends the wait, `QT_LOCK_WAIT_S` bounds it; a lock that cannot be read (a
+//! directory, no permission) is an error naming it, never a retry.
+//!
 //! This file only locks; what is built under the lock is the caller's business.
 
 use serde_json::{Value, json};
@@ -21,6 +25,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::files::wait::{Wait, WaitError};
+
 /// Timing of a lease: how often waiters look, how often the owner proves it is alive, and
 /// how long an unchanged lock file is trusted.
 #[derive(Debug, Clone, Copy)]
@@ -28,11 +34,13 @@ pub struct LeaseOptions {
     pub poll: Duration,
     pub beat: Duration,
     pub stale_after: Duration,
+    /// How long to wait for a live owner; `None`: `QT_LOCK_WAIT_S` (default 6 h).
+    pub wait_limit: Option<Duration>,
 }
 
 impl Default for LeaseOptions {
     fn default() -> Self {
-        LeaseOptions { poll: Duration::from_millis(250), beat: Duration::from_secs(2), stale_after: Duration::from_secs(60) }
+        LeaseOptions { poll: Duration::from_millis(250), beat: Duration::from_secs(2), stale_after: Duration::from_secs(60), wait_limit: None }
     }
 }
 
@@ -86,10 +94,10 @@ struct Snapshot {
     modified: Option<std::time::SystemTime>,
 }
 
-fn snapshot(path: &Path) -> Option<Snapshot> {
-    let content = fs::read(path).ok()?;
+fn snapshot(path: &Path) -> io::Result<Snapshot> {
+    let content = fs::read(path)?;
     let modified = fs::metadata(path).ok().and_then(|m| m.modified().ok());
-    Some(Snapshot { content, modified })
+    Ok(Snapshot { content, modified })
 }
 
 /// Move a stale lock out of the way. If what was moved is not the stale lock we judged
@@ -110,27 +118,74 @@ fn break_lock(path: &Path, stale: &Snapshot) {
     let _ = fs::remove_file(&aside);
 }
 
+/// Why a lease could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error("cannot use the lock {}: {source}; {fix}", path.display())]
+    Unusable { path: PathBuf, source: io::Error, fix: &'static str },
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+}
+
+fn unusable(path: &Path, source: io::Error) -> LeaseError {
+    let fix = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        "it is a symbolic link, not a lock file: remove it (qt creates the lock file itself) and run again"
+    } else if path.is_dir() {
+        "it is a directory, not a lock file: remove it (qt creates the lock file itself) and run again"
+    } else if source.kind() == io::ErrorKind::PermissionDenied {
+        "give this user read and write access to it and its folder (or delete it once no qt uses it) and run again"
+    } else {
+        "check that its folder is writable (or delete it once no qt uses it) and run again"
+    };
+    LeaseError::Unusable { path: path.to_path_buf(), source, fix }
+}
+
+/// Who a lock record names: "pid 12 on host-a".
+fn owner_of(content: &[u8]) -> String {
+    let Ok(v) = serde_json::from_slice::<Value>(content) else { return "a process that wrote no owner record yet".into() };
+    let pid = v["pid"].as_u64().map(|p| p.to_string()).unwrap_or_else(|| "?".into());
+    format!("pid {pid} on {}", v["host"].as_str().unwrap_or("an unknown host"))
+}
+
 /// Wait until this process holds the lock at `path`, or until `done()` says the work is
-/// already done (then `None`). `done` is checked before every attempt.
-pub fn acquire(path: &Path, opts: LeaseOptions, done: impl Fn() -> bool) -> io::Result<Option<Lease>> {
+/// already done (then `None`). `done` is checked before every attempt. The wait follows
+/// `files::wait` (`report` is told who holds the lock at once and every 30 s; a stop
+/// request or `QT_LOCK_WAIT_S` ends it with an error); a lock that cannot be read or
+/// created (a directory, no permission) is an error naming it at once.
+pub fn acquire(
+    path: &Path,
+    opts: LeaseOptions,
+    done: impl Fn() -> bool,
+    report: impl FnMut(&str) + Send,
+) -> Result<Option<Lease>, LeaseError> {
     let token = format!("{:016x}", rand::random::<u64>());
     let mut seen: Option<(Snapshot, Instant)> = None;
+    let mut wait = match opts.wait_limit {
+        Some(limit) => Wait::with_limit(path, limit, report),
+        None => Wait::new(path, report)?,
+    };
     loop {
         if done() {
             return Ok(None);
         }
         match OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(mut f) => {
-                f.write_all(&owner_record(&token, 0))?;
-                f.sync_all()?;
+                f.write_all(&owner_record(&token, 0)).map_err(|e| unusable(path, e))?;
+                f.sync_all().map_err(|e| unusable(path, e))?;
                 return Ok(Some(Lease::start(path, token, opts.beat)));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(unusable(path, e)),
         }
-        let Some(now) = snapshot(path) else {
-            seen = None; // released between our two calls: try again at once
-            continue;
+        let now = match snapshot(path) {
+            Ok(now) => now,
+            // Released between our two calls: try again at once (unless the name is a
+            // link to nothing, which would be "taken" and "released" forever).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() => {
+                seen = None;
+                continue;
+            }
+            Err(e) => return Err(unusable(path, e)),
         };
         if owner_is_dead_here(&now.content) {
             break_lock(path, &now);
@@ -140,6 +195,7 @@ pub fn acquire(path: &Path, opts: LeaseOptions, done: impl Fn() -> bool) -> io::
         // An owner writes its record right after creating the file: a file without one
         // for a heartbeat period was left by a process killed in between (or an older qt).
         let limit = if token_of(&now.content).is_some() { opts.stale_after } else { opts.beat };
+        let owner = owner_of(&now.content);
         match &seen {
             Some((old, since)) if *old == now => {
                 if since.elapsed() >= limit {
@@ -150,7 +206,7 @@ pub fn acquire(path: &Path, opts: LeaseOptions, done: impl Fn() -> bool) -> io::
             }
             _ => seen = Some((now, Instant::now())),
         }
-        std::thread::sleep(opts.poll);
+        wait.pause(&owner, opts.poll)?;
     }
 }
 
@@ -204,7 +260,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn fast() -> LeaseOptions {
-        LeaseOptions { poll: Duration::from_millis(10), beat: Duration::from_millis(30), stale_after: Duration::from_millis(400) }
+        LeaseOptions { poll: Duration::from_millis(10), beat: Duration::from_millis(30), stale_after: Duration::from_millis(400), wait_limit: None }
     }
 
     #[test]
@@ -217,7 +273,7 @@ mod tests {
             .map(|_| {
                 let (p, inside, max) = (path.clone(), inside.clone(), max.clone());
                 std::thread::spawn(move || {
-                    let lease = acquire(&p, fast(), || false).unwrap().unwrap();
+                    let lease = acquire(&p, fast(), || false, |_| {}).unwrap().unwrap();
                     let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                     max.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(60));
@@ -237,7 +293,7 @@ mod tests {
     fn a_live_lease_outlasts_stale_after_and_done_ends_the_wait() {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("x.lock");
-        let held = acquire(&path, fast(), || false).unwrap().unwrap();
+        let held = acquire(&path, fast(), || false, |_| {}).unwrap().unwrap();
         let start = Instant::now();
         let flag = t.path().join("done");
         let f2 = flag.clone();
@@ -247,7 +303,7 @@ mod tests {
         });
         // The heartbeat keeps the lock fresh well past stale_after; the waiter only
         // returns once the work is done.
-        assert!(acquire(&path, fast(), || flag.exists()).unwrap().is_none());
+        assert!(acquire(&path, fast(), || flag.exists(), |_| {}).unwrap().is_none());
         assert!(start.elapsed() >= Duration::from_millis(800));
         setter.join().unwrap();
         drop(held);
@@ -260,7 +316,7 @@ mod tests {
         // Another host's lock whose heartbeat stopped: taken after stale_after.
         fs::write(&path, br#"{"host":"elsewhere","pid":1,"token":"old","beat":3}"#).unwrap();
         let start = Instant::now();
-        let lease = acquire(&path, fast(), || false).unwrap().unwrap();
+        let lease = acquire(&path, fast(), || false, |_| {}).unwrap().unwrap();
         assert!(start.elapsed() >= Duration::from_millis(400));
         drop(lease);
         // A dead process on this host: taken at once.
@@ -270,7 +326,47 @@ mod tests {
         let rec = json!({"host": host_name(), "pid_ns": pid_namespace(), "pid": pid, "token": "dead"});
         fs::write(&path, rec.to_string()).unwrap();
         let start = Instant::now();
-        let lease = acquire(&path, LeaseOptions { stale_after: Duration::from_secs(60), ..fast() }, || false).unwrap();
+        let lease = acquire(&path, LeaseOptions { stale_after: Duration::from_secs(60), ..fast() }, || false, |_| {}).unwrap();
         assert!(lease.is_some() && start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_unusable_lock_is_an_error_naming_it_never_a_spin() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("x.lock");
+        fs::create_dir(&path).unwrap();
+        let p = path.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(acquire(&p, fast(), || false, |_| {}).map(|l| l.is_some()).map_err(|e| e.to_string()));
+        });
+        let got = rx.recv_timeout(Duration::from_secs(20)).expect("acquire on a directory returns, it does not spin");
+        let e = got.unwrap_err();
+        assert!(e.contains(&path.display().to_string()) && e.contains("directory") && e.contains("remove it"), "{e}");
+        // A link to nothing: create_new sees a name, reading it finds no file.
+        let dangling = t.path().join("y.lock");
+        std::os::unix::fs::symlink(t.path().join("nowhere"), &dangling).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(acquire(&dangling, fast(), || false, |_| {}).map(|l| l.is_some()).map_err(|e| e.to_string()));
+        });
+        let e = rx.recv_timeout(Duration::from_secs(20)).expect("acquire on a dangling link returns").unwrap_err();
+        assert!(e.contains("y.lock") && e.contains("symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn a_wait_for_a_live_owner_is_told_and_gives_up_at_its_bound() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("x.lock");
+        let held = acquire(&path, fast(), || false, |_| {}).unwrap().unwrap();
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s = said.clone();
+        let opts = LeaseOptions { wait_limit: Some(Duration::from_millis(800)), ..fast() };
+        let e = acquire(&path, opts, || false, move |m| s.lock().unwrap().push(m.to_string())).err().expect("gives up").to_string();
+        let me = format!("pid {} on {}", std::process::id(), host_name());
+        assert!(e.contains("gave up waiting") && e.contains(&me) && e.contains("QT_LOCK_WAIT_S"), "{e}");
+        let said = said.lock().unwrap();
+        assert!(said.len() == 1 && said[0].contains(&me), "told who holds it, once: {said:?}");
+        drop(held);
     }
 }

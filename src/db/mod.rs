@@ -73,6 +73,8 @@ pub enum DbError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Lease(#[from] lease::LeaseError),
     #[error("unknown benchmark {0:?}: only \"tpcds\" can be generated")]
     UnknownBenchmark(String),
     #[error("invalid scale {0}: use a number of at least 0.001, such as 0.01, 1 or 10")]

@@ -12,6 +12,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::wait::{Wait, WaitError};
+
 /// Name of the lock file inside a locked folder.
 pub const LOCK_FILE: &str = ".lock";
 
@@ -53,22 +55,40 @@ pub fn try_flock(file: &File) -> io::Result<bool> {
     if e.raw_os_error() == Some(libc::EWOULDBLOCK) { Ok(false) } else { Err(e) }
 }
 
-/// Blocking exclusive flock on `file` (released when the file is closed).
-pub fn flock_wait(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
+/// Why [`flock_wait`] ended without the lock.
+#[derive(Debug, thiserror::Error)]
+pub enum FlockWaitError {
+    #[error("cannot lock {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+}
+
+/// Exclusive flock on `file` (the lock file at `path`), waited for by polling
+/// [`try_flock`] under `wait`'s policy (told, bounded, ended by a stop request): a blocking
+/// flock could not be ended by a signal. The holder is named by the owner line it wrote.
+pub fn flock_wait(file: &File, path: &Path, wait: &mut Wait<'_>) -> Result<(), FlockWaitError> {
     loop {
-        // SAFETY: flock on an fd we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return Ok(());
+        match try_flock(file) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(FlockWaitError::Io { path: path.to_path_buf(), source }),
         }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
+        let owner = std::fs::read_to_string(path).ok().and_then(|t| owner_line(&t)).unwrap_or_else(|| "another qt process".into());
+        wait.pause(&owner, FLOCK_POLL)?;
     }
 }
 
-fn owner_line(text: &str) -> Option<String> {
+/// How often [`flock_wait`] tries again.
+const FLOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The owner line a lock holder writes: "pid host [start time]".
+pub fn owner_text() -> String {
+    format!("{} {} {}\n", std::process::id(), host_name(), chrono::Local::now().to_rfc3339())
+}
+
+pub fn owner_line(text: &str) -> Option<String> {
     let mut parts = text.split_whitespace();
     let (pid, host) = (parts.next()?, parts.next()?);
     Some(format!("pid {pid} on {host}"))
@@ -89,7 +109,7 @@ impl FolderLock {
         }
         let _ = file.read_to_string(&mut previous);
         let stale_owner = owner_line(&previous);
-        let me = format!("{} {} {}\n", std::process::id(), host_name(), chrono::Local::now().to_rfc3339());
+        let me = owner_text();
         file.set_len(0)
             .and_then(|_| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(me.as_bytes()))

@@ -157,7 +157,7 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
     let arms = Arc::new(prompts::load_arms(&exp)?);
     let clients = setup::clients(&exp, args.no_cache)?;
     let cancel = cancel::Cancel::default();
-    cancel.listen_for_signals();
+    let _on_stop = cancel.follow_stop();
     let lane = TimingLane::new();
     let run_id = crate::record::runs::new_run_id(&exp.spec_sha256);
     // Correctness checks get the cores the timing lane (validation.threads) leaves free.

@@ -105,12 +105,13 @@ pub async fn lock_shard(dir: &Path, quiet: bool) -> anyhow::Result<crate::db::le
         BadInput(format!("cannot create the shard folder {}: {e}; check output.root or its permissions", dir.display()))
     })?;
     let path = dir.join(SHARD_LOCK);
-    if path.exists() && !quiet {
-        let owner = std::fs::read_to_string(&path).unwrap_or_default();
-        crate::errln!("waiting for {}: another process holds this shard ({})", path.display(), owner.trim());
-    }
     let p = path.clone();
-    let lease = tokio::task::spawn_blocking(move || crate::db::lease::acquire(&p, Default::default(), || false)).await??;
+    let report = move |m: &str| {
+        if !quiet {
+            crate::errln!("{m} (another process runs this shard)");
+        }
+    };
+    let lease = tokio::task::spawn_blocking(move || crate::db::lease::acquire(&p, Default::default(), || false, report)).await??;
     lease.ok_or_else(|| anyhow::anyhow!("{}: lock not acquired", path.display()))
 }
 

@@ -39,8 +39,8 @@ pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 pub const SLURM_MAX: &str = "SLURM_ARRAY_TASK_MAX";
 pub const SLURM_STEP: &str = "SLURM_ARRAY_TASK_STEP";
 
-/// Most shards an experiment can be split into: a larger N is a typo (or hostile), and
-/// the partition and a merge size their work by N.
+/// Most shards an experiment can be split into: a larger N is a typo (or hostile); a
+/// merge sizes its work by N (the partition does not: it is sized by the jobs).
 pub const MAX_SHARDS: u32 = 100_000;
 
 /// One shard of N: valid by construction.
@@ -129,8 +129,7 @@ impl Shard {
     /// The jobs of this shard, in run order (query, arm, worker). `query_ids[j.query]` is
     /// the id of a job's query.
     pub fn select(&self, jobs: &[Job], query_ids: &[String]) -> Vec<Job> {
-        let owners = partition(jobs, query_ids, self.total);
-        jobs.iter().zip(owners).filter(|(_, o)| *o == self.index).map(|(j, _)| *j).collect()
+        shard_jobs(jobs, query_ids, self.index, self.total).into_iter().map(|i| jobs[i]).collect()
     }
 }
 
@@ -250,37 +249,89 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The owner (0-based shard index) of every job in `jobs`, by the rules in the module doc.
-/// `jobs` is the whole experiment's job list (`spec::jobs`).
-pub fn partition(jobs: &[Job], query_ids: &[String], total: u32) -> Vec<u32> {
-    let n = u128::from(total.max(1));
-    let mut order: Vec<usize> = (0..query_ids.len()).collect();
-    order.sort_by_key(|&q| (fnv1a64(query_ids[q].as_bytes()), q));
-    let mut rank = vec![0usize; query_ids.len()];
-    for (pos, q) in order.iter().enumerate() {
-        rank[*q] = pos;
-    }
-    let mut by_rank: Vec<usize> = (0..jobs.len()).collect();
-    by_rank.sort_by_key(|&i| (rank[jobs[i].query], i));
-    let t = jobs.len() as u128;
-    let mut bounds = vec![0u128];
-    for p in 1..by_rank.len() {
-        if jobs[by_rank[p]].query != jobs[by_rank[p - 1]].query {
-            bounds.push(p as u128);
+/// The jobs in partition order (query hash rank, then listing) and the positions where a
+/// new query starts (with 0 and T): everything the cuts need, sized by the jobs, never by
+/// N (which may be 100,000 for a handful of jobs).
+struct Order {
+    by_rank: Vec<usize>,
+    bounds: Vec<u128>,
+    t: u128,
+}
+
+impl Order {
+    fn new(jobs: &[Job], query_ids: &[String]) -> Order {
+        let mut order: Vec<usize> = (0..query_ids.len()).collect();
+        order.sort_by_key(|&q| (fnv1a64(query_ids[q].as_bytes()), q));
+        let mut rank = vec![0usize; query_ids.len()];
+        for (pos, q) in order.iter().enumerate() {
+            rank[*q] = pos;
         }
+        let mut by_rank: Vec<usize> = (0..jobs.len()).collect();
+        by_rank.sort_by_key(|&i| (rank[jobs[i].query], i));
+        let t = jobs.len() as u128;
+        let mut bounds = vec![0u128];
+        for p in 1..by_rank.len() {
+            if jobs[by_rank[p]].query != jobs[by_rank[p - 1]].query {
+                bounds.push(p as u128);
+            }
+        }
+        bounds.push(t);
+        Order { by_rank, bounds, t }
     }
-    bounds.push(t);
-    // Cut k, scaled by n: the ideal is k * t; a boundary b is at n * b.
-    let cuts: Vec<u128> = (1..n)
-        .map(|k| {
-            let ideal = k * t;
-            let b = bounds.iter().copied().min_by_key(|b| (n * b).abs_diff(ideal)).unwrap_or(0);
-            if (n * b).abs_diff(ideal) * 10 <= t { b } else { ideal / n }
-        })
-        .collect();
+
+    /// Cut k of n (1 <= k < n): the first position of shard k (0-based). The ideal is
+    /// k * t / n; the nearest query boundary (the lower one on a tie) when it is within a
+    /// tenth of a share, else floor(k * t / n). Scaled by n: a boundary b is at n * b.
+    fn cut(&self, k: u128, n: u128) -> u128 {
+        let ideal = k * self.t;
+        let i = self.bounds.partition_point(|b| n * b < ideal);
+        let below = i.checked_sub(1).map(|j| self.bounds[j]);
+        let above = self.bounds.get(i).copied();
+        let dist = |b: u128| (n * b).abs_diff(ideal);
+        let b = match (below, above) {
+            (Some(lo), Some(hi)) => if dist(hi) < dist(lo) { hi } else { lo },
+            (Some(b), None) | (None, Some(b)) => b,
+            (None, None) => 0,
+        };
+        if dist(b) * 10 <= self.t { b } else { ideal / n }
+    }
+
+    /// The positions [start, end) of shard `index` of `n`. The cuts never decrease: a cut
+    /// is within a tenth of a share (or one job, rounding down) of its ideal, and ideals
+    /// are a whole share apart; so shard `index` holds exactly the positions between its
+    /// two cuts.
+    fn range(&self, index: u32, n: u32) -> std::ops::Range<usize> {
+        let n = u128::from(n.max(1));
+        let index = u128::from(index);
+        let start = if index == 0 { 0 } else { self.cut(index, n) };
+        let end = if index + 1 >= n { self.t } else { self.cut(index + 1, n) };
+        start as usize..(end.max(start) as usize)
+    }
+}
+
+/// The jobs of shard `index` (0-based) of `total`, as positions in `jobs`, ascending.
+pub fn shard_jobs(jobs: &[Job], query_ids: &[String], index: u32, total: u32) -> Vec<usize> {
+    let order = Order::new(jobs, query_ids);
+    let mut mine = order.by_rank[order.range(index, total)].to_vec();
+    mine.sort_unstable();
+    mine
+}
+
+/// The owner (0-based shard index) of every job in `jobs`, by the rules in the module doc.
+/// `jobs` is the whole experiment's job list (`spec::jobs`). Memory is sized by the jobs;
+/// time by the jobs and N (one cut per shard, computed on the way, never stored).
+pub fn partition(jobs: &[Job], query_ids: &[String], total: u32) -> Vec<u32> {
+    let order = Order::new(jobs, query_ids);
+    let n = u128::from(total.max(1));
+    let next_cut = |s: u32| if u128::from(s) + 1 < n { order.cut(u128::from(s) + 1, n) } else { u128::MAX };
     let mut owners = vec![0u32; jobs.len()];
-    for (p, i) in by_rank.into_iter().enumerate() {
-        owners[i] = cuts.iter().filter(|c| **c <= p as u128).count() as u32;
+    let (mut shard, mut next) = (0u32, next_cut(0));
+    for (p, &i) in order.by_rank.iter().enumerate() {
+        while next <= p as u128 {
+            shard += 1;
+            next = next_cut(shard);
+        }
+        owners[i] = shard;
     }
     owners
 }
@@ -406,5 +457,68 @@ mod tests {
             let other = all.iter().position(|x| x.query == q_rev && x.r#gen == j.r#gen).unwrap();
             assert_eq!(a[all.iter().position(|x| x == j).unwrap()], b[other]);
         }
+    }
+
+    /// The partition as first written (one stored cut per shard, each job counted against
+    /// every cut): the reference the job-sized partition must equal.
+    fn partition_reference(jobs: &[Job], query_ids: &[String], total: u32) -> Vec<u32> {
+        let n = u128::from(total.max(1));
+        let mut order: Vec<usize> = (0..query_ids.len()).collect();
+        order.sort_by_key(|&q| (fnv1a64(query_ids[q].as_bytes()), q));
+        let mut rank = vec![0usize; query_ids.len()];
+        for (pos, q) in order.iter().enumerate() {
+            rank[*q] = pos;
+        }
+        let mut by_rank: Vec<usize> = (0..jobs.len()).collect();
+        by_rank.sort_by_key(|&i| (rank[jobs[i].query], i));
+        let t = jobs.len() as u128;
+        let mut bounds = vec![0u128];
+        for p in 1..by_rank.len() {
+            if jobs[by_rank[p]].query != jobs[by_rank[p - 1]].query {
+                bounds.push(p as u128);
+            }
+        }
+        bounds.push(t);
+        let cuts: Vec<u128> = (1..n)
+            .map(|k| {
+                let ideal = k * t;
+                let b = bounds.iter().copied().min_by_key(|b| (n * b).abs_diff(ideal)).unwrap_or(0);
+                if (n * b).abs_diff(ideal) * 10 <= t { b } else { ideal / n }
+            })
+            .collect();
+        let mut owners = vec![0u32; jobs.len()];
+        for (p, i) in by_rank.into_iter().enumerate() {
+            owners[i] = cuts.iter().filter(|c| **c <= p as u128).count() as u32;
+        }
+        owners
+    }
+
+    /// Property: for many shapes (queries, workers per arm, N up to the maximum), the
+    /// job-sized partition and every shard's own selection equal the reference.
+    #[test]
+    fn the_job_sized_partition_equals_the_reference_for_many_shapes() {
+        let shapes: [&[u32]; 6] = [&[1], &[2], &[3, 2], &[20], &[7, 1, 5], &[20, 20, 1]];
+        let mut ns: Vec<u32> = (1..=45).collect();
+        ns.extend([64, 99, 100, 101, 997, 4096, 65_537, MAX_SHARDS]);
+        let mut compared = 0;
+        for nq in 0..=14 {
+            for workers in shapes {
+                let all = jobs(nq, workers);
+                let ids: Vec<String> = (0..nq).map(|i| format!("q{}", i * 7 + 3)).collect();
+                for &n in &ns {
+                    let want = partition_reference(&all, &ids, n);
+                    assert_eq!(partition(&all, &ids, n), want, "nq={nq} w={workers:?} n={n}");
+                    // Every shard of small N; for large N the first, last and those that own jobs.
+                    let owners: std::collections::BTreeSet<u32> = want.iter().copied().collect();
+                    let ks: Vec<u32> = if n <= 45 { (0..n).collect() } else { owners.into_iter().chain([0, 1, n / 2, n - 1]).collect() };
+                    for k in ks {
+                        let mine: Vec<usize> = (0..all.len()).filter(|&i| want[i] == k).collect();
+                        assert_eq!(shard_jobs(&all, &ids, k, n), mine, "nq={nq} w={workers:?} n={n} k={k}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 }

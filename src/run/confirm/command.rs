@@ -115,7 +115,7 @@ pub fn confirm(o: &ConfirmOptions) -> anyhow::Result<i32> {
 
 async fn confirm_all(o: &ConfirmOptions, target: &ConfirmTarget, prepared: Vec<Prepared>) -> anyhow::Result<i32> {
     let cancel = crate::run::cancel::Cancel::default();
-    cancel.listen_for_signals();
+    let _on_stop = cancel.follow_stop();
     let lane = TimingLane::new();
     let run_id = crate::record::runs::new_run_id(&target.fingerprint);
     let mut console = Console::new(o.quiet, o.json);
