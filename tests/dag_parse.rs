@@ -278,3 +278,42 @@ fn unqualified_correlation_needs_known_columns() {
         &dag::parse_dags_with_schema(uncorrelated, &columns).unwrap()[0]
     ));
 }
+
+/// The DAG parser reads a query in its target engine's dialect: PostgreSQL's
+/// `doc -> 'k'` is a JSON access and `coalesce(doc = 1, ..)` a comparison, both reading
+/// the outer query's `doc` (a correlated subquery); sqlparser's DuckDB dialect reads them
+/// as a lambda and a named argument, and the correlation (and its rewrite pattern) would
+/// be missed for a PostgreSQL target.
+#[test]
+fn the_dag_parser_reads_the_target_engines_dialect() {
+    use qt::db::Engine;
+    let schema = serde_json::json!([
+        {"name": "t1", "columns": [{"name": "a", "type": "INTEGER"}, {"name": "doc", "type": "JSONB"}]},
+        {"name": "t2", "columns": [{"name": "b", "type": "INTEGER"}]}
+    ]);
+    let columns = dag::columns_from_schema(&schema);
+    let correlated = |sql: &str, e: Engine| {
+        let d = dag::parse_first_dag_with_schema_for(sql, &columns, e).unwrap();
+        assert_eq!(d.engine, e);
+        d.main().unwrap().flags.contains(&"CORRELATED".to_string())
+    };
+    for sql in [
+        "SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b = jsonb_array_length(doc -> 'k'))",
+        "SELECT a FROM t1 WHERE a = (SELECT max(b) FROM t2 WHERE coalesce(doc = 1, b = 2))",
+    ] {
+        assert!(correlated(sql, Engine::Postgres), "{sql}");
+        assert!(!correlated(sql, Engine::DuckDb), "DuckDB's reading (lambda, named argument): {sql}");
+    }
+    let scalar = "SELECT a FROM t1 WHERE a = (SELECT max(b) FROM t2 WHERE coalesce(doc = 1, b = 2))";
+    let d = dag::parse_first_dag_with_schema_for(scalar, &columns, Engine::Postgres).unwrap();
+    let hits = dag::pattern_names(&dag::detect_patterns(&d, None));
+    assert!(hits.contains("correlated_scalar_subquery"), "{hits:?}");
+    // DuckDB-only syntax stays DuckDB's; on a PostgreSQL target it is read by the generic
+    // dialect at most (never as DuckDB's), and an answer to a PostgreSQL DAG is read as
+    // PostgreSQL's SQL.
+    assert!(dag::parse_first_dag_for("SELECT list_transform([1, 2], x -> x + 1) AS l FROM t1", Engine::DuckDb).is_ok());
+    let d = dag::parse_first_dag_for("SELECT a, doc FROM t1", Engine::Postgres).unwrap();
+    let answer = r#"{"rewrite_sets": [{"nodes": {"main_query": "SELECT a, doc FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE coalesce(doc = 1, b = 2))"}}]}"#;
+    let sql = dag::assemble(&d, answer, qt::spec::ResponseFormat::DagJson).unwrap();
+    assert!(sql.contains("coalesce(doc = 1, b = 2)"), "{sql}");
+}

@@ -234,7 +234,7 @@ fn every_postgres_dialect_query_parses_and_prepares_on_the_sample() {
         let text = std::fs::read_to_string(f).unwrap();
         for (i, sql) in qt::db::split_statements(&text).into_iter().enumerate() {
             // qt's DAG parser (prompts, patterns) and PostgreSQL's own parser (the gate).
-            if let Err(e) = qt::dag::parse_first_dag(&sql) {
+            if let Err(e) = qt::dag::parse_first_dag_for(&sql, qt::db::Engine::Postgres) {
                 bad.push(format!("{} #{}: dag: {e}", f.display(), i + 1));
             }
             if let Err(e) = db.gate(&sql) {
@@ -265,4 +265,87 @@ fn a_second_database_is_another_instance() {
     assert_eq!(v["status"], "pass", "{v}");
     let text = v.to_string();
     assert!(text.contains("tpcds_b"), "the second instance is named: {v}");
+}
+
+/// `[validation]` work_mem / max_parallel_workers_per_gather reach the sessions of a run
+/// (config.json records them as the server shows them); a temp_file_limit the role does
+/// not have stops the run before any LLM call, naming the spec's line and the fix.
+#[test]
+fn validation_settings_reach_postgres_sessions() {
+    let Some((_, url)) = loaded("validation_settings_reach_postgres_sessions") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = pg_spec(dir.path(), &url, &["@REPO@/queries/demo/demo1.sql"]);
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("warmup = 0\n", "warmup = 0\nwork_mem = \"3MB\"\nmax_parallel_workers_per_gather = 1\n"))
+        .unwrap();
+    let out = qt().arg("run").arg(&spec).arg("--quiet").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = walk(&dir.path().join("out")).into_iter().find(|p| p.ends_with("config.json")).expect("config.json");
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    assert_eq!(cfg["engine_settings"]["work_mem"], "3MB", "{cfg}");
+    assert_eq!(cfg["engine_settings"]["max_parallel_workers_per_gather"], "1", "{cfg}");
+    assert_eq!(cfg["engine_settings"]["temp_file_limit"], "10GB", "qt db load's, on the role: {cfg}");
+    assert!(cfg["effective_spec"].as_str().unwrap().contains("work_mem = \"3MB\""), "{cfg}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = pg_spec(dir.path(), &url, &["@REPO@/queries/demo/demo1.sql"]);
+    let text = std::fs::read_to_string(&spec).unwrap().replace("warmup = 0\n", "warmup = 0\ntemp_file_limit = \"1GB\"\n");
+    std::fs::write(&spec, &text).unwrap();
+    let line = text[..text.find("temp_file_limit").unwrap()].matches('\n').count() + 1;
+    let out = qt().arg("run").arg(&spec).arg("--quiet").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("pg_run.toml:{line}:")), "{stderr}");
+    assert!(stderr.contains("ALTER ROLE") && stderr.contains("1GB") && stderr.contains("10GB"), "{stderr}");
+    assert!(walk(&dir.path().join("out")).iter().all(|p| !p.ends_with("response.txt")), "no LLM answer recorded");
+}
+
+/// Schemas as instances: one database, two schemas holding different rows, each named by
+/// its URL (`options=-csearch_path%3Dname`); a candidate must agree on both, and a wrong
+/// one that only the second schema's data exposes fails there.
+#[test]
+fn a_schema_is_another_instance() {
+    let Some(c) = pg_support::cluster() else {
+        pg_support::skipped("a_schema_is_another_instance");
+        return;
+    };
+    c.psql("postgres", "CREATE DATABASE schemas");
+    c.psql(
+        "schemas",
+        "CREATE TABLE public.t (a int, g int); INSERT INTO public.t SELECT i, i % 3 FROM generate_series(1, 10) i;
+         CREATE SCHEMA other; CREATE TABLE other.t (a int, g int); INSERT INTO other.t SELECT i, i % 3 FROM generate_series(5, 40) i;
+         CREATE ROLE schema_reader LOGIN;
+         REVOKE CREATE, TEMPORARY ON DATABASE schemas FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         GRANT USAGE ON SCHEMA public, other TO schema_reader;
+         GRANT SELECT ON ALL TABLES IN SCHEMA public, other TO schema_reader;",
+    );
+    let url = c.url("schema_reader", "schemas");
+    let url_other = format!("{url}&options=-csearch_path%3Dother");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, sql: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, sql).unwrap();
+        p
+    };
+    let o = write("o.sql", "SELECT g, count(*) AS n FROM t WHERE a > 3 GROUP BY g ORDER BY g");
+    let good = write("good.sql", "SELECT g, count(a) AS n FROM t WHERE NOT a <= 3 GROUP BY g ORDER BY g");
+    // Right on public (no a above 10 there), wrong on `other`.
+    let wrong = write("wrong.sql", "SELECT g, count(*) AS n FROM t WHERE a > 3 AND a <= 10 GROUP BY g ORDER BY g");
+    let verdict = |cand: &PathBuf, dbs: &[&str]| {
+        let mut cmd = qt();
+        cmd.args(["validate", "--rounds", "0", "--json"]);
+        for d in dbs {
+            cmd.args(["--db", d]);
+        }
+        let out = cmd.arg(&o).arg(cand).output().unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    assert_eq!(verdict(&wrong, &[&url])["status"], "pass", "public alone cannot tell");
+    let v = verdict(&good, &[&url, &url_other]);
+    assert_eq!(v["status"], "pass", "{v}");
+    assert!(v.to_string().contains("schemas/other (postgres)"), "the schema's instance is named: {v}");
+    let v = verdict(&wrong, &[&url, &url_other]);
+    assert_eq!(v["status"], "validation_failed", "{v}");
+    assert!(v.to_string().contains("schemas/other"), "the failing instance is named: {v}");
 }

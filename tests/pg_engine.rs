@@ -204,3 +204,83 @@ fn plans_are_summarized_on_postgres_like_on_duckdb() {
     assert!(p.summary_text.contains("big"), "{}", p.summary_text);
     assert!(p.full_text.to_lowercase().contains("scan"), "{}", p.full_text);
 }
+
+fn text(c: &Cell) -> String {
+    match c {
+        Cell::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `[validation]` work_mem and max_parallel_workers_per_gather are set on every session
+/// (a candidate reading them sees the spec's values; one that changes them changes only
+/// its own rolled-back transaction); temp_file_limit is the role's, checked on open.
+#[test]
+fn engine_settings_hold_in_every_session() {
+    let Some((_, db)) = setup("engine_settings_hold_in_every_session") else { return };
+    let show = "SELECT current_setting('work_mem') AS w, current_setting('max_parallel_workers_per_gather') AS p, \
+                current_setting('temp_file_limit') AS t";
+    let row = |t: &Target| {
+        let x = Sandbox::open(t, 1, "1GB").unwrap().run(show, D).unwrap();
+        x.result.rows[0].iter().map(text).collect::<Vec<_>>()
+    };
+    // Defaults: 64MB, threads - 1, the role's temp_file_limit.
+    assert_eq!(row(&db), ["64MB", "0", "200MB"]);
+    let settings = qt::db::EngineSettings {
+        work_mem_kb: Some(3 * 1024),
+        max_parallel_workers_per_gather: Some(1),
+        temp_file_limit_kb: Some(200 * 1024),
+    };
+    let set = db.with_settings(&settings);
+    assert_eq!(row(&set), ["3MB", "1", "200MB"]);
+    // A candidate that raises its own work_mem does not change the next run's.
+    let sb = Sandbox::open(&set, 1, "1GB").unwrap();
+    let x = sb.run("SELECT set_config('work_mem', '1GB', false) AS w", D).unwrap();
+    assert_eq!(text(&x.result.rows[0][0]), "1GB");
+    assert_eq!(text(&sb.run(show, D).unwrap().result.rows[0][0]), "3MB");
+    // Through the validator: the spec's [validation] keys reach the candidate's session.
+    let spec = qt::spec::ValidationCfg {
+        work_mem: Some("3MB".into()),
+        max_parallel_workers_per_gather: Some(1),
+        ..Default::default()
+    };
+    let cfg = qt::validate::ValidatorConfig { engine: qt::validate::ValidatorConfig::from_spec(&spec).engine, ..quick_cfg() };
+    let (lane, original) = (TimingLane::new(), "SELECT a, '3MB|1'::text AS s FROM t");
+    let candidate = "SELECT a, current_setting('work_mem') || '|' || current_setting('max_parallel_workers_per_gather') AS s FROM t";
+    let base = prepare_baseline(&db, original, &cfg, &lane).expect("baseline");
+    assert_pass(&validate_candidate(&db, &base, candidate, &cfg, &lane));
+    assert_status(&verdict(&db, original, candidate), "validation_failed", "value_mismatch");
+    // temp_file_limit cannot be set by the SELECT-only role: another value than the
+    // role's is refused at open, saying how to set it.
+    let other = db.with_settings(&qt::db::EngineSettings { temp_file_limit_kb: Some(100 * 1024), ..Default::default() });
+    let e = Sandbox::open(&other, 1, "1GB").err().expect("refused").to_string();
+    assert!(e.contains("temp_file_limit") && e.contains("100MB") && e.contains("200MB") && e.contains("ALTER ROLE"), "{e}");
+    assert!(other.check_open().unwrap_err().is_bad_input());
+}
+
+/// The bounds of DuckDB's gate hold on PostgreSQL's: at most 1 MiB of SQL and no
+/// constant expansion past a million elements, refused before the server sees the text,
+/// with the same message on both engines.
+#[test]
+fn sql_size_bounds_hold_on_postgres_like_on_duckdb() {
+    let duck = validate_support::db_with("CREATE TABLE t (a INT)");
+    let duck = Target::from(&duck.path);
+    let Some((_, pg)) = setup("sql_size_bounds_hold_on_postgres_like_on_duckdb") else { return };
+    let mut huge = String::from("SELECT a FROM t WHERE a IN (0");
+    while huge.len() < 1_572_864 {
+        huge.push_str(", 1234567");
+    }
+    huge.push(')');
+    let expand = "SELECT length(repeat('ab', 100000000)) AS n FROM t";
+    for sql in [huge.as_str(), expand] {
+        let message = |db: &Target| match Sandbox::open(db, 1, "1GB").unwrap().run(sql, D) {
+            Err(ExecError::Failed(m)) => m,
+            other => panic!("{}: {other:?}", db.display()),
+        };
+        let (m_duck, m_pg) = (message(&duck), message(&pg));
+        assert_eq!(m_pg, m_duck);
+        assert!(m_pg.contains("1 MiB") || m_pg.contains("refused before planning"), "{m_pg}");
+        assert!(matches!(pg.gate(sql), Err(qt::db::gate::GateError::Bounds(_))), "{:?}", pg.gate(sql));
+        assert_status(&verdict(&pg, "SELECT a FROM t", sql), "error", "execution_error");
+    }
+}

@@ -519,3 +519,50 @@ fn unknown_key_in_an_arm_names_the_arm() {
         &["unknown key `sett` in [[arms]] #1\n", "did you mean `set`?"],
     );
 }
+
+/// PostgreSQL's session settings are `[validation]` keys with PostgreSQL's own formats
+/// and ranges (exit 2 naming the line and the fix), overridable per arm, recorded in the
+/// effective spec; on a DuckDB database they are a warning naming the line.
+#[test]
+fn postgres_session_settings_are_checked_validation_keys() {
+    let pg = BASE.replace(
+        "generate = { benchmark = \"tpcds\", scale = 0.1 }",
+        "engine = \"postgres\"\nurl = \"postgresql://qt_reader@/tpcds?host=/tmp\"",
+    );
+    let dir = sandbox();
+    let text = format!("{pg}\n[validation]\nwork_mem = \"256MB\"\nmax_parallel_workers_per_gather = 2\ntemp_file_limit = \"-1\"\n");
+    let exp = load_in(dir.path(), &text).unwrap();
+    let cfg = qt::validate::ValidatorConfig::from_spec(&exp.arms[0].validation);
+    assert_eq!(cfg.engine.work_mem_kb, Some(256 * 1024));
+    assert_eq!(cfg.engine.max_parallel_workers_per_gather, Some(2));
+    assert_eq!(cfg.engine.temp_file_limit_kb, Some(-1));
+    assert!(exp.effective_spec.contains("work_mem = \"256MB\""), "{}", exp.effective_spec);
+    let w = spec::limits::warnings(&exp);
+    assert!(!w.iter().any(|w| w.contains("work_mem") || w.contains("PostgreSQL setting")), "{w:?}");
+    // Left out: the defaults (64MB and threads - 1 are the session's; the role's own
+    // temp_file_limit).
+    let exp = load_in(dir.path(), &pg).unwrap();
+    assert_eq!(qt::validate::ValidatorConfig::from_spec(&exp.arms[0].validation).engine, Default::default());
+    for (line, expected) in [
+        ("work_mem = \"64 MiB\"", &["work_mem", "MiB", "kB, MB"][..]),
+        ("work_mem = \"32kB\"", &["64kB"][..]),
+        ("work_mem = \"lots\"", &["does not start with a number"][..]),
+        ("max_parallel_workers_per_gather = 5000", &["1024"][..]),
+        ("temp_file_limit = \"huge\"", &["temp_file_limit", "-1"][..]),
+    ] {
+        assert_fails(&format!("{pg}\n[validation]\n{line}\n"), Some(line), expected);
+    }
+    // Per arm, like every [validation] key.
+    let exp = load_in(dir.path(), &format!("{pg}\n[matrix]\n\"validation.work_mem\" = [\"4MB\", \"1GB\"]\n")).unwrap();
+    let mems: Vec<_> = exp.arms.iter().map(|a| a.validation.work_mem.clone().unwrap()).collect();
+    assert_eq!(mems, ["4MB", "1GB"]);
+    // On DuckDB: a warning with the line, naming what DuckDB uses instead.
+    let text = format!("{BASE}\n[validation]\nthreads = 1\nwork_mem = \"256MB\"\n");
+    let exp = load_in(dir.path(), &text).unwrap();
+    let w = spec::limits::warnings(&exp);
+    let line = line_of(&text, "work_mem");
+    assert!(
+        w.iter().any(|w| w.contains(&format!("spec.toml:{line}:")) && w.contains("DuckDB") && w.contains("memory_limit")),
+        "{w:?}"
+    );
+}

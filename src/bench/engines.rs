@@ -200,7 +200,8 @@ mod tests {
                 let original = first_statement(&std::fs::read_to_string(dir.join(e.query)).unwrap());
                 let edited = apply(&original, e.pairs).unwrap_or_else(|m| panic!("{} on {dialect}: {m}", e.name));
                 assert_ne!(edited, original);
-                crate::dag::parse_first_dag(&edited).unwrap_or_else(|m| panic!("{} on {dialect}: {m}", e.name));
+                let engine = crate::db::Engine::parse(dialect).unwrap();
+                crate::dag::parse_first_dag_for(&edited, engine).unwrap_or_else(|m| panic!("{} on {dialect}: {m}", e.name));
             }
         }
     }

@@ -6,7 +6,7 @@
 //! original SQL: anything unusable is an [`AnswerError`] whose `reason()` is
 //! `parse_error` and whose message says what was wrong.
 
-use super::parse::parse_one_query;
+use super::parse::parse_one_query_for;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -112,8 +112,13 @@ pub fn extract_rewrite_set(response: &str) -> Result<RewriteSet, AnswerError> {
 }
 
 /// The SQL of a `sql` answer: the last ```sql block, else the whole text if it parses
-/// as exactly one query.
+/// as exactly one query (DuckDB's SQL).
 pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
+    extract_sql_for(response, crate::db::Engine::DuckDb)
+}
+
+/// [`extract_sql`] for an answer in `engine`'s SQL.
+pub fn extract_sql_for(response: &str, engine: crate::db::Engine) -> Result<String, AnswerError> {
     let block = fences(response)
         .into_iter()
         .rev()
@@ -124,10 +129,10 @@ pub fn extract_sql(response: &str) -> Result<String, AnswerError> {
         .trim()
         .trim_end_matches(';')
         .trim();
-    // sqlparser reads most answers; what it cannot read, DuckDB's parser decides.
-    let checked = parse_one_query(text)
+    // sqlparser reads most answers; what it cannot read, the engine decides.
+    let checked = parse_one_query_for(text, engine)
         .map(|_| ())
-        .or_else(|e| crate::db::gate::check(text).map_err(|d| (e, d.to_string())));
+        .or_else(|e| super::parse::engine_check(text, engine).map_err(|d| (e, d.to_string())));
     match checked {
         Ok(()) => Ok(text.to_string()),
         Err((_, d)) if block.is_some() => Err(AnswerError::Assembled(d)),

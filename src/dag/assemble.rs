@@ -7,8 +7,8 @@
 //! The result must parse as exactly one query, else it is an [`AnswerError`]. The
 //! original SQL is never returned in place of an unusable answer.
 
-use super::answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
-use super::parse::{parse_one_query, pretty_query};
+use super::answer::{AnswerError, RewriteSet, extract_rewrite_set};
+use super::parse::{parse_one_query_for, pretty_query};
 use super::walk::Walker;
 use super::{Dag, MAIN_QUERY, Node, NodeKind};
 use crate::spec::ResponseFormat;
@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 /// Turn an LLM answer into the candidate SQL for `dag`'s statement.
 pub fn assemble(dag: &Dag, response: &str, format: ResponseFormat) -> Result<String, AnswerError> {
     match format {
-        ResponseFormat::Sql => extract_sql(response),
+        ResponseFormat::Sql => super::answer::extract_sql_for(response, dag.engine),
         ResponseFormat::DagJson => assemble_rewrite(dag, &extract_rewrite_set(response)?),
     }
 }
@@ -59,7 +59,7 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
     let mut ctes: Vec<Entry> = Vec::new();
     let mut main: Option<Query> = None;
     for node in &dag.nodes {
-        let query = parse_one_query(&node.sql).map_err(AnswerError::Assembled)?;
+        let query = parse_one_query_for(&node.sql, dag.engine).map_err(AnswerError::Assembled)?;
         match node.kind {
             NodeKind::Main => main = Some(query),
             NodeKind::Cte => ctes.push(Entry {
@@ -85,7 +85,7 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
         }
     };
     for (id, body) in &set.nodes {
-        let query = parse_node_body(id, body)?;
+        let query = parse_node_body(id, body, dag.engine)?;
         if id.eq_ignore_ascii_case(MAIN_QUERY) {
             main = query;
             if let Some(with) = main.with.take() {
@@ -123,9 +123,13 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
         });
     }
     let text = pretty_query(&main);
-    if let Err(e) = parse_one_query(&text) {
-        // sqlparser printed what it cannot read back; DuckDB's parser decides.
-        crate::db::gate::check(&text).map_err(|_| AnswerError::Assembled(e))?;
+    if let Err(e) = parse_one_query_for(&text, dag.engine) {
+        // sqlparser printed what it cannot read back: DuckDB's parser decides; PostgreSQL
+        // parses only on its server, so the text assembly (the answer's own words) is used.
+        match dag.engine {
+            crate::db::Engine::DuckDb => crate::db::gate::check(&text).map_err(|_| AnswerError::Assembled(e))?,
+            crate::db::Engine::Postgres => return Err(AnswerError::Assembled(e)),
+        }
     }
     Ok(text)
 }
@@ -157,13 +161,13 @@ fn upsert(ctes: &mut Vec<Entry>, entry: Entry, own_alias: bool) {
 }
 
 /// Parse one node body; tolerate a trailing `;` and a restated `name AS (...)` wrapper.
-fn parse_node_body(id: &str, body: &str) -> Result<Query, AnswerError> {
+fn parse_node_body(id: &str, body: &str, engine: crate::db::Engine) -> Result<Query, AnswerError> {
     let text = body.trim().trim_end_matches(';').trim();
-    match parse_one_query(text) {
+    match parse_one_query_for(text, engine) {
         Ok(q) => Ok(q),
-        Err(error) => match strip_cte_wrapper(id, text).map(parse_one_query) {
+        Err(error) => match strip_cte_wrapper(id, text).map(|t| parse_one_query_for(t, engine)) {
             Some(Ok(q)) => Ok(q),
-            _ if super::parse::parse_statements(text).is_ok() => Err(AnswerError::NotAQuery {
+            _ if super::parse::parse_statements_for(text, engine).is_ok() => Err(AnswerError::NotAQuery {
                 node: id.to_string(),
                 error,
             }),

@@ -21,10 +21,10 @@ pub mod patterns;
 mod textual;
 mod walk;
 
-pub use answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql};
+pub use answer::{AnswerError, RewriteSet, extract_rewrite_set, extract_sql, extract_sql_for};
 pub use assemble::{assemble, assemble_rewrite};
 pub use flags::{query_features, target_nodes};
-pub use parse::{parse_dags, parse_dags_with_schema};
+pub use parse::{parse_dags, parse_dags_for, parse_dags_with_schema};
 pub use patterns::{PATTERNS, PatternHit, detect_patterns, pattern_names};
 
 use serde::Serialize;
@@ -71,6 +71,9 @@ pub struct Dag {
     /// Set when sqlparser cannot read the statement (DuckDB can): the DAG is then one
     /// `main_query` node without structure, and this says so (templates print it).
     pub note: Option<String>,
+    /// The engine whose SQL this is: answers to it are read in its dialect.
+    #[serde(skip)]
+    pub engine: crate::db::Engine,
 }
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
@@ -144,19 +147,29 @@ pub fn parse_dag(sql: &str) -> Result<Dag, DagError> {
     Ok(dags.remove(0))
 }
 
-/// The first statement's DAG (`statement_count` says how many the file has).
+/// The first statement's DAG (`statement_count` says how many the file has), DuckDB's SQL.
 pub fn parse_first_dag(sql: &str) -> Result<Dag, DagError> {
     parse_first_dag_with_schema(sql, &Columns::new())
+}
+
+/// [`parse_first_dag`] for SQL of `engine` (the target's): parsed in its dialect first.
+pub fn parse_first_dag_for(sql: &str, engine: crate::db::Engine) -> Result<Dag, DagError> {
+    parse_first_dag_with_schema_for(sql, &Columns::new(), engine)
 }
 
 /// [`parse_first_dag`] with known table columns (flags unqualified correlation).
 /// A single query that sqlparser cannot read but DuckDB can still gets a DAG: one
 /// `main_query` node holding the whole text, with [`Dag::note`] saying why.
 pub fn parse_first_dag_with_schema(sql: &str, columns: &Columns) -> Result<Dag, DagError> {
-    match parse_dags_with_schema(sql, columns) {
+    parse_first_dag_with_schema_for(sql, columns, crate::db::Engine::DuckDb)
+}
+
+/// [`parse_first_dag_with_schema`] for SQL of `engine`.
+pub fn parse_first_dag_with_schema_for(sql: &str, columns: &Columns, engine: crate::db::Engine) -> Result<Dag, DagError> {
+    match parse::parse_dags_for(sql, columns, engine) {
         Ok(mut dags) => Ok(dags.remove(0)), // never empty: Empty is an error
-        Err(DagError::Syntax(e)) if crate::db::gate::check(sql).is_ok() => {
-            Ok(parse::degraded_dag(sql, &e))
+        Err(DagError::Syntax(e)) if parse::engine_check(sql, engine).is_ok() => {
+            Ok(parse::degraded_dag(sql, &e, engine))
         }
         Err(e) => Err(e),
     }

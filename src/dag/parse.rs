@@ -1,7 +1,12 @@
 //! SQL text -> statements -> one [`Dag`] per query statement.
 //!
-//! Parsing tries sqlparser's DuckDB dialect first and falls back to PostgreSQL's, then the
-//! generic one; the DuckDB error is the one reported. Comments (`-- start query 1 ...`) are handled by the
+//! Parsing uses sqlparser's dialect of the target engine ([`Engine`]): for DuckDB its
+//! DuckDB dialect, falling back to PostgreSQL's and then the generic one (queries written
+//! for another engine still get a structure; the DuckDB error is the one reported); for
+//! PostgreSQL its PostgreSQL dialect, falling back only to the generic one (the DuckDB
+//! reading of a PostgreSQL query, e.g. `x -> 'k'` as a lambda, is never taken; the
+//! PostgreSQL error is reported). What sqlparser cannot read at all, the engine decides
+//! ([`engine_check`]). Comments (`-- start query 1 ...`) are handled by the
 //! tokenizer. This file does not judge whether a statement is safe to run: the sandbox in
 //! `validate` does that; here anything that is not a query is simply not a DAG.
 
@@ -11,22 +16,54 @@ use super::{Columns, Dag, DagError, MAIN_QUERY, Node, NodeKind};
 use sqlparser::ast::{Query, Statement};
 use sqlparser::dialect::{DuckDbDialect, GenericDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
+use crate::db::Engine;
+use crate::db::gate::GateError;
 use std::collections::BTreeSet;
 
-/// Parse with DuckDB's dialect, else PostgreSQL's (the second engine's queries), else the
-/// generic one. Err carries the DuckDB message.
+/// Parse as the default engine's (DuckDB's) SQL: see [`parse_statements_for`].
 pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, String> {
-    match Parser::parse_sql(&DuckDbDialect {}, sql) {
-        Ok(stmts) => Ok(stmts),
-        Err(duck) => Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .or_else(|_| Parser::parse_sql(&GenericDialect {}, sql))
-            .map_err(|_| duck.to_string()),
+    parse_statements_for(sql, Engine::DuckDb)
+}
+
+/// Parse with `engine`'s dialect first. DuckDB: else PostgreSQL's (queries of the second
+/// engine), else the generic one; PostgreSQL: else the generic one. Err carries the
+/// message of the engine's own dialect.
+pub(crate) fn parse_statements_for(sql: &str, engine: Engine) -> Result<Vec<Statement>, String> {
+    match engine {
+        Engine::DuckDb => match Parser::parse_sql(&DuckDbDialect {}, sql) {
+            Ok(stmts) => Ok(stmts),
+            Err(duck) => Parser::parse_sql(&PostgreSqlDialect {}, sql)
+                .or_else(|_| Parser::parse_sql(&GenericDialect {}, sql))
+                .map_err(|_| duck.to_string()),
+        },
+        Engine::Postgres => match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+            Ok(stmts) => Ok(stmts),
+            Err(pg) => Parser::parse_sql(&GenericDialect {}, sql).map_err(|_| pg.to_string()),
+        },
     }
 }
 
-/// Parse text that must be exactly one query (SELECT / WITH / VALUES).
-pub(crate) fn parse_one_query(sql: &str) -> Result<Query, String> {
-    let mut stmts = parse_statements(sql)?;
+/// The engine's word on a text sqlparser cannot read, as far as it can be had here:
+/// DuckDB's own parser (`db/gate.rs`); for PostgreSQL, which parses only on its server,
+/// the same size bounds and exactly one statement by text boundaries (the sandbox's gate
+/// prepares it on the server before anything runs).
+pub(crate) fn engine_check(sql: &str, engine: Engine) -> Result<(), GateError> {
+    match engine {
+        Engine::DuckDb => crate::db::gate::check(sql),
+        Engine::Postgres => {
+            crate::db::gate::check_bounds(sql)?;
+            match crate::db::split_statements(sql).len() {
+                0 => Err(GateError::NotSelect("the SQL is empty; expected one SELECT query".into())),
+                1 => Ok(()),
+                n => Err(GateError::NotSelect(format!("only a single SELECT query is allowed, the text holds {n} statements"))),
+            }
+        }
+    }
+}
+
+/// Parse text that must be exactly one query (SELECT / WITH / VALUES), in `engine`'s dialect.
+pub(crate) fn parse_one_query_for(sql: &str, engine: Engine) -> Result<Query, String> {
+    let mut stmts = parse_statements_for(sql, engine)?;
     match stmts.len() {
         0 => Err("no SQL statement found".into()),
         1 => match stmts.remove(0) {
@@ -45,7 +82,7 @@ fn first_words(stmt: &Statement) -> String {
         .join(" ")
 }
 
-/// One DAG per statement of `sql`, in file order.
+/// One DAG per statement of `sql` (DuckDB's SQL), in file order.
 pub fn parse_dags(sql: &str) -> Result<Vec<Dag>, DagError> {
     parse_dags_with_schema(sql, &Columns::new())
 }
@@ -53,7 +90,13 @@ pub fn parse_dags(sql: &str) -> Result<Vec<Dag>, DagError> {
 /// Like [`parse_dags`], with known table columns (lowercase table -> lowercase columns,
 /// see [`super::columns_from_schema`]) so unqualified correlated subqueries are flagged.
 pub fn parse_dags_with_schema(sql: &str, columns: &Columns) -> Result<Vec<Dag>, DagError> {
-    let stmts = parse_statements(sql).map_err(DagError::Syntax)?;
+    parse_dags_for(sql, columns, Engine::DuckDb)
+}
+
+/// [`parse_dags_with_schema`] for SQL of `engine` (its dialect first, see
+/// [`parse_statements_for`]); the DAGs remember the engine for assembling answers.
+pub fn parse_dags_for(sql: &str, columns: &Columns, engine: Engine) -> Result<Vec<Dag>, DagError> {
+    let stmts = parse_statements_for(sql, engine).map_err(DagError::Syntax)?;
     if stmts.is_empty() {
         return Err(DagError::Empty);
     }
@@ -62,7 +105,7 @@ pub fn parse_dags_with_schema(sql: &str, columns: &Columns) -> Result<Vec<Dag>, 
         .into_iter()
         .enumerate()
         .map(|(index, stmt)| match stmt {
-            Statement::Query(q) => Ok(build_dag(&q, index, count, columns)),
+            Statement::Query(q) => Ok(build_dag(&q, index, count, columns, engine)),
             other => Err(DagError::NotAQuery {
                 index: index + 1,
                 start: first_words(&other),
@@ -77,6 +120,7 @@ pub(crate) fn build_dag(
     statement_index: usize,
     statement_count: usize,
     columns: &Columns,
+    engine: Engine,
 ) -> Dag {
     let ctes = q
         .with
@@ -126,12 +170,13 @@ pub(crate) fn build_dag(
         statement_index,
         recursive: q.with.as_ref().is_some_and(|w| w.recursive),
         note: None,
+        engine,
     }
 }
 
 /// The DAG of a query sqlparser cannot read (`why` is its error): one `main_query` node
 /// holding the whole statement, no structure, and a note for the prompt.
-pub(crate) fn degraded_dag(sql: &str, why: &str) -> Dag {
+pub(crate) fn degraded_dag(sql: &str, why: &str, engine: Engine) -> Dag {
     let main = Node {
         id: MAIN_QUERY.to_string(),
         kind: NodeKind::Main,
@@ -152,9 +197,14 @@ pub(crate) fn degraded_dag(sql: &str, why: &str) -> Dag {
         recursive: false,
         note: Some(format!(
             "this query uses syntax the structure analysis cannot read ({why}), so it is shown \
-             as one `main_query` node without CTE breakdown, flags or contract; DuckDB runs it \
-             as written. Rewrite it as a whole (new CTEs are fine)."
+             as one `main_query` node without CTE breakdown, flags or contract; {} runs it \
+             as written. Rewrite it as a whole (new CTEs are fine).",
+            match engine {
+                Engine::DuckDb => "DuckDB",
+                Engine::Postgres => "PostgreSQL",
+            }
         )),
+        engine,
     }
 }
 

@@ -122,7 +122,7 @@ pub fn detect_patterns(dag: &Dag, plan: Option<&PlanSummary>) -> Vec<PatternHit>
             };
             hit("in_or_exists_subquery", id, at(what));
         }
-        let twice = self_joined(&node.sql);
+        let twice = self_joined(&node.sql, dag.engine);
         if !twice.is_empty() {
             let names: Vec<&str> = twice.iter().map(|s| s.as_str()).collect();
             if let Some(offset) = offset_join(&node.sql) {
@@ -193,7 +193,7 @@ pub fn detect_patterns(dag: &Dag, plan: Option<&PlanSummary>) -> Vec<PatternHit>
             hit("outer_join", id, at("outer join"));
         }
         if has("DISTINCT") {
-            if let Some(w) = redundant_distinct(&node.sql) {
+            if let Some(w) = redundant_distinct(&node.sql, dag.engine) {
                 hit("redundant_distinct", id, at(&format!("DISTINCT with {w}")));
             }
         }
@@ -294,8 +294,8 @@ pub fn detect_patterns(dag: &Dag, plan: Option<&PlanSummary>) -> Vec<PatternHit>
 /// Relations that one SELECT block of `sql` lists twice in its own FROM (a self-join;
 /// reads inside WHERE/SELECT subqueries do not count). Blocks are the node's SELECTs,
 /// set-operation branches and derived tables. SQL that does not parse gives none.
-fn self_joined(sql: &str) -> Vec<String> {
-    let Ok(stmts) = super::parse::parse_statements(sql) else {
+fn self_joined(sql: &str, engine: crate::db::Engine) -> Vec<String> {
+    let Ok(stmts) = super::parse::parse_statements_for(sql, engine) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -336,8 +336,8 @@ fn self_joined_in_set(s: &SetExpr, out: &mut Vec<String>) {
 /// SELECT, or a deduplicating set operation (UNION, INTERSECT, EXCEPT without ALL)
 /// directly over it. Looks at the node's SELECTs, set-operation branches and derived
 /// tables, not into WHERE/SELECT subqueries (a DISTINCT there is a different SELECT).
-fn redundant_distinct(sql: &str) -> Option<&'static str> {
-    let stmts = super::parse::parse_statements(sql).ok()?;
+fn redundant_distinct(sql: &str, engine: crate::db::Engine) -> Option<&'static str> {
+    let stmts = super::parse::parse_statements_for(sql, engine).ok()?;
     stmts.iter().find_map(|st| match st {
         Statement::Query(q) => distinct_in_set(&q.body, None),
         _ => None,

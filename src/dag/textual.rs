@@ -1,6 +1,7 @@
 //! Assembly without sqlparser: when a node body (from the original or the answer) uses
 //! syntax sqlparser cannot read, the answer is still assembled, as text. Node bodies are
-//! checked by DuckDB's parser (validate/gate.rs), CTE dependencies are the CTE names a
+//! checked by the engine's parser where it is local (DuckDB's, `db/gate.rs`; see
+//! `parse::engine_check` for PostgreSQL), CTE dependencies are the CTE names a
 //! body mentions, and the WITH clause is re-emitted in dependency order with names
 //! quoted where they need it. Same rules as the AST path in `assemble.rs`; it only
 //! trades the syntax tree for text.
@@ -9,7 +10,7 @@ use super::answer::{AnswerError, RewriteSet};
 use super::assemble::{ident, stable_topo, strip_cte_wrapper};
 use super::{Dag, MAIN_QUERY, NodeKind};
 use crate::sqltext::{split_with, strip_tail, words};
-use crate::db::gate::{self, GateError};
+use crate::db::gate::GateError;
 use std::collections::BTreeSet;
 
 struct Entry {
@@ -25,15 +26,16 @@ impl Entry {
     }
 }
 
-/// One node body checked by DuckDB: exactly one query, restated wrapper removed.
-fn node_body(id: &str, body: &str) -> Result<String, AnswerError> {
+/// One node body checked by the engine: exactly one query, restated wrapper removed.
+fn node_body(id: &str, body: &str, engine: crate::db::Engine) -> Result<String, AnswerError> {
+    let check = |t: &str| super::parse::engine_check(t, engine);
     let text = strip_tail(body).trim();
-    let text = match gate::check(text) {
+    let text = match check(text) {
         // Too large is the whole candidate's verdict (validate's gate says why), not a
         // malformed answer.
         Ok(()) | Err(GateError::Bounds(_)) => text,
         Err(first) => match strip_cte_wrapper(id, text) {
-            Some(inner) if gate::check(inner).is_ok() => inner,
+            Some(inner) if check(inner).is_ok() => inner,
             _ => {
                 return Err(match first {
                     GateError::Parse(error) => AnswerError::InvalidNodeSql {
@@ -105,7 +107,7 @@ pub(super) fn assemble_text(dag: &Dag, set: &RewriteSet) -> Result<String, Answe
     };
     let mut main_ctes = Vec::new();
     for (id, body) in &set.nodes {
-        let text = node_body(id, body)?;
+        let text = node_body(id, body, dag.engine)?;
         if id.eq_ignore_ascii_case(MAIN_QUERY) {
             match split_with(&text) {
                 Some((rec, inner, rest)) => {
@@ -141,7 +143,7 @@ pub(super) fn assemble_text(dag: &Dag, set: &RewriteSet) -> Result<String, Answe
         }
     }
     let text = print(order(ctes, &main, recursive), &main, recursive);
-    gate::check(&text).map_err(|e| AnswerError::Assembled(e.to_string()))?;
+    super::parse::engine_check(&text, dag.engine).map_err(|e| AnswerError::Assembled(e.to_string()))?;
     Ok(text)
 }
 

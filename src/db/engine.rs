@@ -110,6 +110,24 @@ impl Target {
         }
     }
 
+    /// The same database, its sessions opened with `settings` (engines without such
+    /// settings, DuckDB, ignore them: see `settings.rs`).
+    pub fn with_settings(&self, settings: &super::EngineSettings) -> Target {
+        match self {
+            Target::DuckDb(_) => self.clone(),
+            Target::Postgres(t) => Target::Postgres(t.with_settings(settings)),
+        }
+    }
+
+    /// The engine settings a session on it has, as the engine shows them (config.json);
+    /// empty for DuckDB (its `threads` and `memory_limit` are the spec's).
+    pub fn settings_in_force(&self) -> Result<Vec<(String, String)>, DbError> {
+        match self {
+            Target::DuckDb(_) => Ok(Vec::new()),
+            Target::Postgres(t) => off_runtime(|| Ok(Self::pg_session(t)?.settings_in_force())),
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Target::DuckDb(_) => Engine::DuckDb,
@@ -175,9 +193,12 @@ impl Target {
     pub fn gate(&self, sql: &str) -> Result<(), GateError> {
         match self {
             Target::DuckDb(_) => super::gate::check(sql),
-            Target::Postgres(t) => off_runtime(|| match PgSession::open(t, 1) {
-                Ok(s) => s.gate(sql),
-                Err(e) => Err(GateError::Parse(format!("cannot reach PostgreSQL to parse the SQL: {e}"))),
+            // Bounds first: a text too large is refused without a connection.
+            Target::Postgres(t) => super::gate::check_bounds(sql).and_then(|_| {
+                off_runtime(|| match PgSession::open(t, 1) {
+                    Ok(s) => s.gate(sql),
+                    Err(e) => Err(GateError::Parse(format!("cannot reach PostgreSQL to parse the SQL: {e}"))),
+                })
             }),
         }
     }

@@ -39,13 +39,14 @@ pub enum GateError {
     Bounds(String),
 }
 
-/// Is `sql` small enough for DuckDB's parser and planner (length, constant sizes)? Part
-/// of [`check`]; plan analysis and binding probes call it too.
+/// Is `sql` small enough for an engine's parser and planner (length, constant sizes)? Part
+/// of [`check`] and of PostgreSQL's gate (`pg/session.rs`); plan analysis and binding
+/// probes call it too.
 pub fn check_bounds(sql: &str) -> Result<(), GateError> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(GateError::Bounds(format!(
-            "the SQL is {} bytes; qt accepts at most {} bytes (1 MiB) per query, because DuckDB's parser and \
-             planner have no deadline",
+            "the SQL is {} bytes; qt accepts at most {} bytes (1 MiB) per query, because an engine's parser and \
+             planner run before any deadline can stop them",
             sql.len(),
             MAX_SQL_BYTES
         )));

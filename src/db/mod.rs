@@ -20,6 +20,7 @@ mod plan;
 mod plan_summary;
 mod plan_text;
 mod sample;
+pub mod settings;
 pub(crate) mod schema;
 mod nulls;
 mod sparse;
@@ -37,6 +38,7 @@ pub use cache::{
     ensure_spec_in, generated_path, generated_path_for,
 };
 pub use engine::{Engine, Target, TargetKey};
+pub use settings::EngineSettings;
 pub use session::{ExecError, Execution, OpenError, Sandbox};
 pub use value::{Cell, ColumnInfo, ResultSet, Row, TypeClass};
 pub use sample::{DEFAULT_GENERATED_INSTANCES, GenSpec, TINY_SCALE, check_sample, sample_ranges};

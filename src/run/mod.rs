@@ -139,6 +139,10 @@ async fn run_experiment(mut exp: Experiment, sel: &select::Selection, args: &Run
         tokio::task::spawn_blocking(move || setup::check_query_tables(&exp2, &db2)).await??;
     }
     let mut db_info = setup::DbInfo::read(&db)?;
+    db_info.engine_settings = {
+        let (exp2, db2) = (exp.clone(), db.clone());
+        tokio::task::spawn_blocking(move || setup::engine_settings(&exp2, &db2)).await??
+    };
     if let Some(g) = exp.database.gen_spec() {
         // Slices of one sample share schema and nearly all counts: name them.
         db_info.fingerprint["generated"] = serde_json::to_value(&g)?;

@@ -49,7 +49,9 @@ impl QueryInputs {
         let statements = db::split_statements(&query.sql);
         let statement_count = statements.len().max(1);
         let target_sql = statements.into_iter().next().unwrap_or_else(|| query.sql.clone());
-        let dag = dag::parse_first_dag(&target_sql).map_err(|e| e.to_string());
+        // The target engine's dialect (DuckDB's when no DB is known yet).
+        let engine = db_path.map(|t| t.engine()).unwrap_or(db::Engine::DuckDb);
+        let dag = dag::parse_first_dag_for(&target_sql, engine).map_err(|e| e.to_string());
         let (plan, plan_error) = match db_path {
             Some(p) => match cached_plan(p, db_key, &target_sql, explain_timeout) {
                 Ok(a) => (Some(a), None),
@@ -83,7 +85,7 @@ impl QueryInputs {
                 Ok(d)
             }
             Ok(d) if schema.as_array().is_some_and(|a| !a.is_empty()) => {
-                dag::parse_first_dag_with_schema(&target_sql, &dag::columns_from_schema(&schema)).or(Ok(d))
+                dag::parse_first_dag_with_schema_for(&target_sql, &dag::columns_from_schema(&schema), engine).or(Ok(d))
             }
             other => other,
         };

@@ -43,8 +43,32 @@ fn pg_target(exp: &Experiment, url: &str, what: &str) -> anyhow::Result<Target> 
     let redact = |m: String| crate::llm::url_redact::scrub(&m, &secrets);
     let t = Target::parse(url, password.clone())
         .map_err(|e| BadInput(redact(format!("{}: {what}: {e}", exp.spec_path.display()))))?;
-    t.check_open().map_err(|e| BadInput(redact(format!("{}: {what}: {e}", exp.spec_path.display()))))?;
+    // A session with every arm's engine settings opens now (a temp_file_limit the role
+    // does not have is bad input here, before any LLM call).
+    let mut tried: Vec<db::EngineSettings> = Vec::new();
+    for s in exp.arms.iter().map(|a| ValidatorConfig::from_spec(&a.validation).engine) {
+        if !tried.contains(&s) {
+            let at = match crate::spec::limits::line_of(&exp.spec_text, &["validation", "temp_file_limit"]) {
+                Some(l) if s.temp_file_limit_kb.is_some() => format!("{}:{l}", exp.spec_path.display()),
+                _ => exp.spec_path.display().to_string(),
+            };
+            t.with_settings(&s)
+                .check_open()
+                .map_err(|e| BadInput(redact(format!("{at}: {what}: {e}"))))?;
+            tried.push(s);
+        }
+    }
+    if tried.is_empty() {
+        t.check_open().map_err(|e| BadInput(redact(format!("{}: {what}: {e}", exp.spec_path.display()))))?;
+    }
     Ok(t)
+}
+
+/// The engine settings a session of the base `[validation]` has, as the engine shows
+/// them (config.json `engine_settings`; none for DuckDB).
+pub fn engine_settings(exp: &Experiment, db: &Target) -> anyhow::Result<Option<Value>> {
+    let shown = db.with_settings(&ValidatorConfig::from_spec(&exp.resolved.validation).engine).settings_in_force()?;
+    Ok((!shown.is_empty()).then(|| json!(shown.into_iter().collect::<BTreeMap<_, _>>())))
 }
 
 /// The sample DB: the user's file, the cached generated one (built once), or a
@@ -153,7 +177,7 @@ pub fn check_query_tables(exp: &Experiment, db: &Target) -> anyhow::Result<()> {
     }
     for q in &exp.queries {
         let sql = db::split_statements(&q.sql).into_iter().next().unwrap_or_default();
-        let Ok(dag) = crate::dag::parse_first_dag(&sql) else { continue };
+        let Ok(dag) = crate::dag::parse_first_dag_for(&sql, db.engine()) else { continue };
         let names: BTreeSet<String> = dag.nodes.iter().flat_map(|n| n.tables.iter().cloned()).collect();
         let names: Vec<String> = names.into_iter().collect();
         let have = db.schema(&names).map_err(|e| BadInput(format!("{}: {e}", exp.spec_path.display())))?;
@@ -190,6 +214,8 @@ pub struct DbInfo {
     pub key: String,
     /// The full-size confirm DB (`[validation.confirm]`), recorded as `database.confirm`.
     pub confirm: Option<Value>,
+    /// The engine's session settings in force (`engine_settings`), for engines with them.
+    pub engine_settings: Option<Value>,
 }
 
 impl DbInfo {
@@ -203,6 +229,7 @@ impl DbInfo {
             engine_version: db.version(),
             key,
             confirm: None,
+            engine_settings: None,
         })
     }
 }
@@ -389,6 +416,9 @@ pub fn open_run(
     if db_info.engine != db::Engine::DuckDb {
         cfg["engine"] = json!(db_info.engine.name());
         cfg["engine_version"] = json!(db_info.engine_version);
+    }
+    if let Some(s) = &db_info.engine_settings {
+        cfg["engine_settings"] = s.clone();
     }
     if let Some(c) = &db_info.confirm {
         cfg["database"]["confirm"] = c.clone();

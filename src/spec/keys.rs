@@ -39,6 +39,9 @@ pub const OVERRIDABLE: &[&str] = &[
     "validation.original_timeout_s",
     "validation.threads",
     "validation.memory_limit",
+    "validation.work_mem",
+    "validation.max_parallel_workers_per_gather",
+    "validation.temp_file_limit",
     "validation.skip",
     "validation.dedup",
     "validation.min_rows",
@@ -145,6 +148,9 @@ mod tests {
         let mut b = base();
         b.generation.budget_usd = Some(1.0);
         b.generation.stop_when = Some(super::super::types::StopWhenCfg { valid: 1, min_speedup: None });
+        b.validation.work_mem = Some("64MB".into());
+        b.validation.max_parallel_workers_per_gather = Some(0);
+        b.validation.temp_file_limit = Some("-1".into());
         let sections: [(&str, toml::Table); 4] = [
             ("llm", toml::Table::try_from(&llm).unwrap()),
             ("generation", toml::Table::try_from(&b.generation).unwrap()),

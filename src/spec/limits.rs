@@ -94,6 +94,37 @@ pub fn check(s: &Sections) -> Option<(&'static str, String, String)> {
             "use threads = 1 (stable timings) or the number of cores".into(),
         ),
     ];
+    if let Some(w) = &v.work_mem {
+        let help = "write a PostgreSQL size, e.g. work_mem = \"64MB\" (units B, kB, MB, GB, TB)".to_string();
+        match crate::db::settings::parse_pg_size_kb(w) {
+            Err(e) => rules.push((true, "validation.work_mem", format!("work_mem {e}"), help)),
+            Ok(kb) => rules.push((
+                kb < crate::db::settings::MIN_WORK_MEM_KB,
+                "validation.work_mem",
+                format!("work_mem {w:?} is below PostgreSQL's minimum of 64kB"),
+                help,
+            )),
+        }
+    }
+    if let Some(n) = v.max_parallel_workers_per_gather {
+        let max = crate::db::settings::MAX_PARALLEL_WORKERS;
+        rules.push((
+            n > max,
+            "validation.max_parallel_workers_per_gather",
+            format!("max_parallel_workers_per_gather = {n} is more than PostgreSQL's maximum of {max}"),
+            "use 0 (no parallel workers: stable timings) or the number of cores - 1".into(),
+        ));
+    }
+    if let Some(t) = &v.temp_file_limit
+        && let Err(e) = crate::db::settings::parse_temp_file_limit_kb(t)
+    {
+        rules.push((
+            true,
+            "validation.temp_file_limit",
+            format!("temp_file_limit {e}"),
+            "write a PostgreSQL size, e.g. temp_file_limit = \"10GB\", or \"-1\" for no limit".into(),
+        ));
+    }
     match parse_memory(&v.memory_limit) {
         Err(e) => rules.push((true, "validation.memory_limit", e, "write a size with a unit DuckDB knows, e.g. \"4GB\" or \"512MiB\"".into())),
         Ok(b) => rules.push((
@@ -132,6 +163,7 @@ pub fn warnings(exp: &Experiment) -> Vec<String> {
             ));
         }
     }
+    out.extend(postgres_only(exp));
     if let (crate::spec::DbSource::Path(_) | crate::spec::DbSource::Postgres { .. }, Some(n)) = (&exp.database, exp.instances)
         && n as usize > 1 + exp.extra_paths.len()
     {
@@ -147,6 +179,34 @@ pub fn warnings(exp: &Experiment) -> Vec<String> {
         ));
     }
     out
+}
+
+/// PostgreSQL's session settings written for a DuckDB database: DuckDB ignores them (its
+/// `memory_limit` and `threads` hold), so each is named once, with its line.
+fn postgres_only(exp: &Experiment) -> Vec<String> {
+    if matches!(exp.database, crate::spec::DbSource::Postgres { .. }) {
+        return Vec::new();
+    }
+    let keys = ["work_mem", "max_parallel_workers_per_gather", "temp_file_limit"];
+    let set = |v: &crate::spec::ValidationCfg, k: &str| match k {
+        "work_mem" => v.work_mem.is_some(),
+        "max_parallel_workers_per_gather" => v.max_parallel_workers_per_gather.is_some(),
+        _ => v.temp_file_limit.is_some(),
+    };
+    keys.iter()
+        .filter(|k| set(&exp.resolved.validation, k) || exp.arms.iter().any(|a| set(&a.validation, k)))
+        .map(|k| {
+            let at = match line_of(&exp.spec_text, &["validation", k]) {
+                Some(l) => format!("{}:{l}", exp.spec_path.display()),
+                None => exp.spec_path.display().to_string(),
+            };
+            format!(
+                "warning: {at}: validation.{k} is a PostgreSQL setting and the database is DuckDB, which ignores it; \
+                 DuckDB's sessions are bounded by validation.memory_limit and validation.threads (remove the key, or \
+                 set [database] engine = \"postgres\")"
+            )
+        })
+        .collect()
 }
 
 /// 1-based line of the value at `path` in a spec's text, if written there.

@@ -328,6 +328,17 @@ pub struct ValidationCfg {
     pub threads: u32,
     #[serde(default = "default_memory_limit")]
     pub memory_limit: String,
+    /// PostgreSQL only (DuckDB has `memory_limit`): `work_mem` of every sandboxed session,
+    /// a PostgreSQL size (default "64MB").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_mem: Option<String>,
+    /// PostgreSQL only: `max_parallel_workers_per_gather` (default `threads` - 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_workers_per_gather: Option<u32>,
+    /// PostgreSQL only: the `temp_file_limit` the role must have ("-1" = none; only a
+    /// superuser can set it, so it is checked, not set). Default: the role's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_file_limit: Option<String>,
     /// Skip validation entirely (benchmarks of the LLM path only).
     #[serde(default)]
     pub skip: bool,
@@ -365,6 +376,9 @@ impl Default for ValidationCfg {
             original_timeout_s: default_original_timeout(),
             threads: default_threads(),
             memory_limit: default_memory_limit(),
+            work_mem: None,
+            max_parallel_workers_per_gather: None,
+            temp_file_limit: None,
             skip: false,
             instances: None,
             extra_paths: Vec::new(),

@@ -46,7 +46,7 @@ impl Baseline {
 
 /// A correctness connection from the pool (see `pool.rs`).
 pub(super) fn open(db: &Target, cfg: &ValidatorConfig) -> Result<pool::Pooled, String> {
-    pool::checkout(db, cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
+    pool::checkout(cfg.session_target(db), cfg.threads, &cfg.memory_limit).map_err(|e| e.to_string())
 }
 
 pub(super) fn original_failed(e: ExecError, rows: Option<RowCounts>) -> Verdict {
@@ -163,7 +163,7 @@ pub fn prepare_baseline(
     } else {
         drop(sb);
         let s = lane
-            .with_connection(&db, cfg.threads, &cfg.memory_limit, |lane_sb| {
+            .with_connection(cfg.session_target(&db), cfg.threads, &cfg.memory_limit, |lane_sb| {
                 timing::time_alone(
                     lane_sb,
                     original_sql,

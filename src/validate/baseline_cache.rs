@@ -72,6 +72,8 @@ fn cache_file(root: &Path, db_key: &str, sql: &str, cfg: &ValidatorConfig) -> Pa
         cfg.original_timeout.as_millis(),
         cfg.skip_timing
     );
+    // Engine settings change timings; the default keeps the keys of earlier caches.
+    let key = if cfg.engine == Default::default() { key } else { format!("{key}\0{:?}", cfg.engine) };
     root.join(format!("{}.json", hex::encode(Sha256::digest(key.as_bytes()))))
 }
 

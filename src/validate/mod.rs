@@ -71,6 +71,8 @@ pub const MIN_CANDIDATE_DEADLINE: Duration = Duration::from_secs(1);
 pub struct ValidatorConfig {
     pub threads: u32,
     pub memory_limit: String,
+    /// Engine settings of every session (PostgreSQL's work_mem, ...; DuckDB ignores them).
+    pub engine: crate::db::EngineSettings,
     pub timing_rounds: u32,
     pub warmup: u32,
     /// Candidates are interrupted after factor x the original's median (at least 1 s).
@@ -95,6 +97,15 @@ impl ValidatorConfig {
         Self {
             threads: v.threads.max(1),
             memory_limit: v.memory_limit.clone(),
+            // Checked at spec load (`spec/limits.rs`); an unreadable value is the default.
+            engine: crate::db::EngineSettings {
+                work_mem_kb: v.work_mem.as_deref().and_then(|w| crate::db::settings::parse_pg_size_kb(w).ok()),
+                max_parallel_workers_per_gather: v.max_parallel_workers_per_gather,
+                temp_file_limit_kb: v
+                    .temp_file_limit
+                    .as_deref()
+                    .and_then(|t| crate::db::settings::parse_temp_file_limit_kb(t).ok()),
+            },
             timing_rounds: v.timing_rounds,
             warmup: v.warmup,
             timeout_factor: if v.timeout_factor.is_finite() && v.timeout_factor > 0.0 {
@@ -107,6 +118,11 @@ impl ValidatorConfig {
             min_rows: v.min_rows.clamp(1, crate::spec::limits::MAX_MIN_ROWS) as usize,
             rebind_tries: v.rebind_tries.clamp(0, crate::spec::limits::MAX_REBIND_TRIES) as u32,
         }
+    }
+
+    /// `db` as this configuration's sessions see it (its engine settings applied).
+    pub fn session_target(&self, db: &Target) -> Target {
+        db.with_settings(&self.engine)
     }
 
     fn timing_off(&self) -> bool {
@@ -347,7 +363,7 @@ fn time_candidate(
         candidate_deadline: base.candidate_deadline(cfg),
     };
     let ran = lane
-        .with_connection(db, cfg.threads, &cfg.memory_limit, |sb| {
+        .with_connection(cfg.session_target(db), cfg.threads, &cfg.memory_limit, |sb| {
             paired.run(sb, cfg.warmup, cfg.timing_rounds)
         })
         .map_err(|e| Verdict::Error {

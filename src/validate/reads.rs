@@ -23,7 +23,8 @@ const FACT_NAMES: [&str; 7] = [
 /// The real tables of `db` that `sql` reads (lowercase name, rows). `None` when the SQL
 /// cannot be parsed or the DB cannot be read (the rule is then not applied).
 pub fn tables_read(db: impl Into<Target>, sql: &str) -> Option<Vec<(String, u64)>> {
-    let dag = crate::dag::parse_first_dag(sql).ok()?;
+    let db = db.into();
+    let dag = crate::dag::parse_first_dag_for(sql, db.engine()).ok()?;
     let mut names: Vec<String> = Vec::new();
     for n in &dag.nodes {
         for t in &n.tables {
@@ -32,7 +33,7 @@ pub fn tables_read(db: impl Into<Target>, sql: &str) -> Option<Vec<(String, u64)
             }
         }
     }
-    let schema = db.into().schema(&names).ok()?;
+    let schema = db.schema(&names).ok()?;
     Some(
         schema
             .into_iter()

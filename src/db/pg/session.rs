@@ -9,8 +9,11 @@
 //! - `statement_timeout` for the deadline (`SET LOCAL`, so it is rolled back too) *and* a
 //!   client-side cancel from a watchdog thread (a candidate can lift statement_timeout for
 //!   itself with set_config; the cancel request is resent on a tick until the run ends);
-//! - `work_mem`, `max_parallel_workers_per_gather` fixed at connection start; the role's
-//!   `temp_file_limit` (only a superuser can set it) is read and reported;
+//! - `work_mem`, `max_parallel_workers_per_gather` fixed at connection start (the
+//!   target's [`EngineSettings`](crate::db::EngineSettings), `[validation]` keys; a
+//!   candidate's `set_config` of them is rolled back with its transaction); the role's
+//!   `temp_file_limit` (only a superuser can set it) is read, and when the spec names one
+//!   the session does not open unless the role's equals it;
 //! - results capped in rows and bytes like DuckDB's; a run stopped at a cap is cancelled
 //!   on the server, and a session that was cancelled, lost or left in a transaction is
 //!   never handed out again (`intact`).
@@ -31,7 +34,7 @@ use crate::db::gate::GateError;
 use crate::db::session::{ExecError, Execution, OpenError, WATCHDOG_TICK};
 use crate::db::value::{Cell, ColumnInfo, ResultSet};
 
-/// `work_mem` of every session (per sort or hash node).
+/// `work_mem` of every session whose spec names none (per sort or hash node).
 pub const WORK_MEM: &str = "64MB";
 const TICK: Duration = WATCHDOG_TICK;
 
@@ -72,15 +75,19 @@ pub fn message(e: &postgres::Error) -> String {
 }
 
 impl PgSession {
-    /// Connects with the session's limits fixed at startup: `threads` - 1 parallel
-    /// workers per gather (1 thread = no parallel workers), [`WORK_MEM`], read-only by
-    /// default. `memory_limit` has no PostgreSQL equivalent per session and is not used.
+    /// Connects with the session's limits fixed at startup, from the target's settings:
+    /// `work_mem` (default [`WORK_MEM`]), `max_parallel_workers_per_gather` (default
+    /// `threads` - 1: one thread = no parallel workers), read-only by default; and checks
+    /// `temp_file_limit` when one is asked for. `memory_limit` has no PostgreSQL
+    /// equivalent per session and is not used.
     pub fn open(target: &PgTarget, threads: u32) -> Result<Self, OpenError> {
         let mut cfg = target.config().map_err(|m| OpenError::Open { path: target.label(), message: m })?;
+        let set = target.settings();
+        let work_mem = set.work_mem_kb.map(|kb| format!("{kb}kB")).unwrap_or_else(|| WORK_MEM.to_string());
+        let workers = set.max_parallel_workers_per_gather.unwrap_or(threads.max(1) - 1);
         let mut opts = format!(
-            "-c work_mem={WORK_MEM} -c max_parallel_workers_per_gather={} -c default_transaction_read_only=on \
-             -c statement_timeout=0 -c idle_in_transaction_session_timeout=600000",
-            threads.max(1) - 1
+            "-c work_mem={work_mem} -c max_parallel_workers_per_gather={workers} -c default_transaction_read_only=on \
+             -c statement_timeout=0 -c idle_in_transaction_session_timeout=600000"
         );
         if let Some(o) = cfg.get_options() {
             opts = format!("{o} {opts}");
@@ -98,7 +105,22 @@ impl PgSession {
             .query_one("SELECT current_setting('temp_file_limit')", &[])
             .map(|r| r.get::<_, String>(0))
             .unwrap_or_default();
+        if let Some(want) = set.temp_file_limit_kb {
+            check_temp_file_limit(&mut client, target, want)?;
+        }
         Ok(Self { client: std::mem::ManuallyDrop::new(Mutex::new(client)), cancel, tainted: AtomicBool::new(false), temp_file_limit })
+    }
+
+    /// The settings in force on this session as PostgreSQL shows them (config.json).
+    pub fn settings_in_force(&self) -> Vec<(String, String)> {
+        let names = ["work_mem", "max_parallel_workers_per_gather", "temp_file_limit"];
+        names
+            .iter()
+            .filter_map(|n| {
+                let r = self.lock().query_one("SELECT current_setting($1)", &[n]).ok()?;
+                Some((n.to_string(), r.get::<_, String>(0)))
+            })
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Client> {
@@ -108,7 +130,11 @@ impl PgSession {
     /// PostgreSQL's own parser decides: the text must prepare as exactly one statement,
     /// and that statement must be a query (it prepares as `SELECT EXISTS (<sql>)`: DML,
     /// DDL, `SELECT INTO`, data-modifying WITH, utility commands do not).
+    /// The same bounds as DuckDB's gate come first (`gate::check_bounds`: at most 1 MiB,
+    /// no constant expansion past a million elements), so a text is refused alike on
+    /// either engine and never sent to the server.
     pub fn gate(&self, sql: &str) -> Result<(), GateError> {
+        crate::db::gate::check_bounds(sql)?;
         let body = crate::sqltext::strip_tail(sql);
         if body.trim().is_empty() {
             return Err(GateError::NotSelect("the SQL is empty; expected one SELECT query".into()));
@@ -220,6 +246,31 @@ impl PgSession {
             .collect::<Vec<_>>()
             .join("\n"))
     }
+}
+
+/// Only a superuser may set temp_file_limit (and a candidate must not lift it), so the
+/// role carries it: a session whose role has another value than the one asked for does not
+/// open, and the message says how to set it.
+fn check_temp_file_limit(c: &mut Client, target: &PgTarget, want_kb: i64) -> Result<(), OpenError> {
+    use crate::db::settings::show_kb;
+    let row = c
+        .query_one("SELECT setting::bigint, current_user::text, current_database()::text FROM pg_settings WHERE name = 'temp_file_limit'", &[])
+        .map_err(|e| OpenError::Open { path: target.label(), message: target.redact(&message(&e)) })?;
+    let (have, user, db): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+    if have == want_kb {
+        return Ok(());
+    }
+    let want = show_kb(want_kb);
+    Err(OpenError::Open {
+        path: target.label(),
+        message: format!(
+            "validation.temp_file_limit is {want}, but role {user} has temp_file_limit {}; only a superuser can set it \
+             (and a candidate must not lift it), so it is the role's: run `ALTER ROLE \"{user}\" IN DATABASE \"{db}\" SET \
+             temp_file_limit = '{want}'` as a superuser (`qt db load --temp-file-limit {want}` does it), or leave \
+             validation.temp_file_limit out",
+            show_kb(have)
+        ),
+    })
 }
 
 struct Fetched {

@@ -16,6 +16,9 @@ pub struct PgTarget {
     /// The URL without its password.
     url: String,
     password: Option<String>,
+    /// What every session on it sets (`[validation]` work_mem, ...): part of its identity,
+    /// so pooled sessions with other settings are never handed out for it.
+    settings: crate::db::EngineSettings,
 }
 
 impl fmt::Debug for PgTarget {
@@ -43,7 +46,20 @@ impl PgTarget {
         for p in in_url.iter().chain(password.iter()) {
             crate::redact::register_secret(p);
         }
-        Ok(Self { url: bare, password: in_url.or(password).filter(|p| !p.is_empty()) })
+        Ok(Self {
+            url: bare,
+            password: in_url.or(password).filter(|p| !p.is_empty()),
+            settings: Default::default(),
+        })
+    }
+
+    /// The same database, its sessions opened with `settings`.
+    pub fn with_settings(&self, settings: &crate::db::EngineSettings) -> Self {
+        Self { settings: settings.clone(), ..self.clone() }
+    }
+
+    pub fn settings(&self) -> &crate::db::EngineSettings {
+        &self.settings
     }
 
     /// True when the URL as written carried a password (refused in spec files).
@@ -88,12 +104,24 @@ impl PgTarget {
         out
     }
 
-    /// A short name for reports: `tpcds (postgres)`, or the URL when it names no database.
+    /// A short name for reports: `tpcds (postgres)`, `tpcds/sample2 (postgres)` when the
+    /// URL sets a search_path (a schema as an instance), or the URL when it names no
+    /// database.
     pub fn short_label(&self) -> String {
-        match self.parts() {
-            (Some(db), _) => format!("{db} (postgres)"),
+        match (self.parts(), self.search_path()) {
+            ((Some(db), _), Some(path)) => format!("{db}/{path} (postgres)"),
+            ((Some(db), _), None) => format!("{db} (postgres)"),
             _ => self.label(),
         }
+    }
+
+    /// The `search_path` the URL's `options` set (`options=-csearch_path%3Dsample2`).
+    pub fn search_path(&self) -> Option<String> {
+        let cfg = self.config().ok()?;
+        let opts = cfg.get_options()?;
+        let at = opts.find("search_path=")? + "search_path=".len();
+        let value: String = opts[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+        Some(value.trim_matches(['\'', '"']).to_string()).filter(|v| !v.is_empty())
     }
 
     /// The database name and the user as PostgreSQL will see them.
@@ -142,5 +170,15 @@ mod tests {
         assert!(!t.label().contains("hunter22"));
         assert!(!format!("{t:?}").contains("hunter22"));
         assert_eq!(t.redact("auth failed for hunter22"), "auth failed for REDACTED");
+    }
+
+    #[test]
+    fn a_schema_in_the_url_names_the_instance() {
+        let t = PgTarget::new("postgresql://r@/tpcds?host=/tmp&options=-csearch_path%3Dsample2", None).unwrap();
+        assert_eq!(t.search_path().as_deref(), Some("sample2"));
+        assert_eq!(t.short_label(), "tpcds/sample2 (postgres)");
+        let t = PgTarget::new("postgresql://r@/tpcds?host=/tmp&options=-c%20search_path%3Ds2", None).unwrap();
+        assert_eq!(t.short_label(), "tpcds/s2 (postgres)");
+        assert_eq!(PgTarget::new("postgresql://r@/tpcds?host=/tmp", None).unwrap().short_label(), "tpcds (postgres)");
     }
 }
