@@ -278,3 +278,14 @@ fn the_last_answer_object_wins() {
         normalized(&BASE.replace("v > 0", "v > 1"))
     );
 }
+
+/// The structured path (sqlparser's tree, printed) must be what assembles a plain answer:
+/// with sqlparser 0.64 a CTE alias marked `explicit` printed `WITH AS a AS (`, which no
+/// parser reads back, and every answer silently fell back to text assembly.
+#[test]
+fn answers_are_assembled_through_the_syntax_tree() {
+    let d = parse_dag(BASE).unwrap();
+    let out = dag_json(&d, &answer(json!({"a": "select k, v from t where v > 1"}))).unwrap();
+    assert!(!out.to_uppercase().contains("WITH AS"), "{out}");
+    assert!(out.starts_with("WITH a AS (\n  SELECT\n"), "printed from the tree (pretty, keywords in capitals): {out}");
+}

@@ -95,7 +95,7 @@ fn assemble_ast(dag: &Dag, set: &RewriteSet) -> Result<String, AnswerError> {
         } else {
             check_new(&ctes, id)?;
             let alias = TableAlias {
-                explicit: true,
+                explicit: false,
                 name: ident(id),
                 columns: vec![],
                 at: None,
@@ -144,7 +144,7 @@ fn alias_of(id: &str, node: &Node) -> TableAlias {
         })
         .collect();
     TableAlias {
-        explicit: true,
+        explicit: false,
         name: ident(id),
         columns,
         at: None,
