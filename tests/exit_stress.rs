@@ -77,3 +77,48 @@ fn every_llm_call_failing_never_ends_in_a_crash_at_exit() {
     assert_eq!(codes.len(), RUNS);
     rt.block_on(server.shutdown());
 }
+
+/// The same all-fail path under valgrind's memcheck: every invalid read or write, use
+/// after free or mismatched free in qt, the duckdb crate or DuckDB's C++ until the process
+/// is gone, static destructors included. (The issue asks for a sanitizer or Miri where the
+/// code allows: Miri cannot run DuckDB's C++, and an ASan build of the bundled DuckDB
+/// would not fit the suite's time; memcheck needs no rebuild.) About 2 minutes per run on
+/// the 2 cores, so ignored by default: `cargo test --release --test exit_stress --
+/// --ignored`. Measured 2026-12-07: 4 runs (5 to 30 timing rounds), 0 errors each.
+#[test]
+#[ignore = "about 2 minutes under valgrind: run with --ignored"]
+fn the_all_fail_path_is_clean_under_valgrind_memcheck() {
+    if std::process::Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("skipped: valgrind is not installed (apt-get install -y valgrind)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server = rt.block_on(mock_server::start(MockScript::always(MockReply::Status(400, "{\"error\": \"bad request\"}".into()))));
+    std::fs::write(
+        dir.path().join("q1.sql"),
+        "SELECT ss_store_sk, count(*) AS n, sum(ss_net_paid) AS s FROM store_sales GROUP BY ss_store_sk ORDER BY 1\n",
+    )
+    .unwrap();
+    let text = patched(offline_spec(dir.path(), "vgfail", &[&format!("{}/q1.sql", dir.path().display())]), &[
+        ("provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"", &format!("base_url = \"{}\"", server.url)),
+        ("workers = 2", "workers = 4"),
+        ("timing_rounds = 1\nwarmup = 0", "timing_rounds = 10\nwarmup = 2"),
+    ]);
+    let spec = write_spec(dir.path(), "vgfail.toml", &text);
+    qt().args(["db", "generate", "--scale", "0.01", "--quiet"]).assert().success();
+    let log = dir.path().join("memcheck.log");
+    let out = std::process::Command::new("valgrind")
+        .args(["--leak-check=no", "--error-exitcode=99"])
+        .arg(format!("--log-file={}", log.display()))
+        .arg(assert_cmd::cargo::cargo_bin("qt"))
+        .args(["run", spec.to_str().unwrap(), "--no-cache", "--quiet"])
+        .env("QT_CACHE_DIR", cache_dir())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(1), "exit 1 (nothing judged), 99 = memcheck errors:\n{report}");
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    rt.block_on(server.shutdown());
+}

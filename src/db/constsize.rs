@@ -8,7 +8,11 @@
 //! of generating functions (`range`, `generate_series`, `repeat`, `lpad`/`rpad`,
 //! `list_resize`/`array_resize`, `printf`/`format` widths, list lambdas over them) are
 //! computed here from the text, nested sizes multiplied and simple constant arithmetic
-//! folded, and a query asking for more than [`MAX_CONST_ELEMENTS`] is refused.
+//! folded, and a query asking for more than [`MAX_CONST_ELEMENTS`] in one function, or
+//! [`MAX_CONST_TOTAL`] in all, is refused. The total matters because DuckDB folds one
+//! function after another without looking at the interrupt: 400 folds of 999,999 elements
+//! each (an 8 KB query) kept it planning for two minutes against a 1 s deadline; the
+//! total bounds that to about a second.
 //!
 //! Table functions in FROM (`FROM range(1e9)`) are not refused: they stream at execution,
 //! under the deadline. A size this check cannot compute (a column, a subquery) is not
@@ -18,6 +22,9 @@ use crate::sqltext::{Lex, lexemes};
 
 /// Most elements (or bytes) one generating function may produce from constants.
 pub const MAX_CONST_ELEMENTS: f64 = 1_000_000.0;
+/// Most elements (or bytes) all of a query's generating functions may produce from
+/// constants (about 0.3 s of planning per million on the 2-core machine).
+pub const MAX_CONST_TOTAL: f64 = 4_000_000.0;
 /// Deeper nesting than DuckDB's own expression depth limit is refused outright.
 const MAX_DEPTH: usize = 1000;
 
@@ -348,16 +355,30 @@ fn call(name: Option<&str>, table: bool, args: &[Vec<Node>]) -> Result<f64, Over
     };
     match made {
         Some(m) if !table && !(m <= MAX_CONST_ELEMENTS) => Err(Oversized { function: name.to_string(), size: m }),
+        // A table function in FROM streams at execution, under the deadline.
+        Some(_) if table => Ok(inner),
         Some(m) => Ok(m + inner),
         None => Ok(inner),
     }
 }
 
 /// Refuses SQL whose constant-folded generating functions exceed [`MAX_CONST_ELEMENTS`]
-/// (or that nests deeper than DuckDB would accept). `Err` says why and what to do.
+/// each or [`MAX_CONST_TOTAL`] in all (or that nests deeper than DuckDB would accept).
+/// `Err` says why and what to do.
 pub fn check(sql: &str) -> Result<(), String> {
     let nodes = parse(sql)?;
-    sizes(&nodes).map(|_| ()).map_err(|o| o.to_string())
+    let total = sizes(&nodes).map_err(|o| o.to_string())?;
+    if !(total <= MAX_CONST_TOTAL) {
+        return Err(format!(
+            "refused before planning: the query's generating functions and string constants would build about {} \
+             elements in all while DuckDB plans it (it folds them one after another, outside the deadline); qt allows \
+             at most {} per query. Use fewer or smaller constants, or generate rows with a table function in FROM \
+             (FROM range(n)), which runs under the deadline",
+            thousands(total),
+            thousands(MAX_CONST_TOTAL)
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -366,6 +387,16 @@ mod tests {
 
     fn refused(sql: &str) -> bool {
         check(sql).is_err()
+    }
+
+    #[test]
+    fn many_generators_each_under_the_bound_are_refused_in_all() {
+        let terms = |n: usize| (0..n).map(|i| format!("len(range({}))", 999_999 - i)).collect::<Vec<_>>().join(" + ");
+        assert!(!refused(&format!("SELECT {}", terms(3))));
+        let e = check(&format!("SELECT {}", terms(400))).unwrap_err();
+        assert!(e.contains("in all") && e.contains("4,000,000 per query"), "{e}");
+        // Table functions stream under the deadline: not counted.
+        assert!(!refused("SELECT count(*) FROM range(900000) a, range(900000) b, range(900000) c, range(900000) d, range(900000) e"));
     }
 
     #[test]
