@@ -1,7 +1,8 @@
 //! Notes that point at the risk: constructs of the original that decide which rows or
 //! which NULLs come out, and that the candidate has fewer of. An outer join turned inner,
-//! a DISTINCT dropped, a `NULLS FIRST/LAST` or a `COALESCE` removed is right only when the
-//! data makes it so; the samples may not hold the rows that show the difference, so the
+//! a DISTINCT dropped, a `NULLS FIRST/LAST` or a `COALESCE` removed, a `count(*)` turned
+//! into `count(column)` (which skips the rows where the column is NULL) is right only when
+//! the data makes it so; the samples may not hold the rows that show the difference, so the
 //! verdict carries a note (on a pass too) and the report shows it.
 //!
 //! Counted on tokens (strings and comments cannot fool it), not on structure: a rewrite
@@ -14,25 +15,34 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 pub const RISK_NOTE: &str = "risk";
 
 /// What is counted: a name for the note and a test on the upper-cased word sequence.
-const CONSTRUCTS: [(&str, &str); 4] = [
+const CONSTRUCTS: [(&str, &str); 5] = [
     ("outer join", "OUTER_JOIN"),
     ("DISTINCT", "DISTINCT"),
     ("NULLS FIRST/LAST", "NULLS"),
     ("COALESCE", "COALESCE"),
+    ("count(*)", "COUNT(*)"),
 ];
 
-/// Upper-cased words of `sql` (no strings, comments or quoted names).
+/// Upper-cased words of `sql` (no strings, comments or quoted names); `count(*)` is one
+/// word, `COUNT(*)`.
 fn words(sql: &str) -> Option<Vec<String>> {
-    let tokens = Tokenizer::new(&DuckDbDialect {}, sql).tokenize().ok()?;
-    Some(
-        tokens
-            .into_iter()
-            .filter_map(|t| match t {
-                Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-                _ => None,
-            })
-            .collect(),
-    )
+    let tokens: Vec<Token> = Tokenizer::new(&DuckDbDialect {}, sql)
+        .tokenize()
+        .ok()?
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if let Token::Word(w) = t
+            && w.quote_style.is_none()
+        {
+            let star = w.value.eq_ignore_ascii_case("count")
+                && matches!(tokens.get(i + 1..i + 4), Some([Token::LParen, Token::Mul, Token::RParen]));
+            out.push(if star { "COUNT(*)".to_string() } else { w.value.to_ascii_uppercase() });
+        }
+    }
+    Some(out)
 }
 
 fn count(words: &[String], what: &str) -> usize {
@@ -82,5 +92,16 @@ mod tests {
         assert!(n[0].contains("0 outer join where the original has 1"));
         assert!(notes(o, o).is_empty());
         assert!(notes("select 'left join' from t", "select 1 from t").is_empty());
+    }
+
+    #[test]
+    fn count_star_turned_count_column_gets_a_note() {
+        let o = "select k, count(*) as n, count(x) from t left join u on t.k = u.k group by k";
+        let c = "select k, count(u.k) as n, COUNT( * ) from t left join u on t.k = u.k group by k";
+        assert!(notes(o, c).is_empty(), "one count(*) each: {:?}", notes(o, c));
+        let c = "select k, count(u.k) as n, count(x) from t left join u on t.k = u.k group by k";
+        let n = notes(o, c);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].contains("0 count(*) where the original has 1"), "{}", n[0]);
     }
 }
