@@ -63,7 +63,7 @@ impl Binding {
 
     /// The new literal text for one occurrence, `None` when it stays.
     fn edit(&self, o: &Occurrence) -> Option<String> {
-        if let (Lit::Num { value, decimals: 0 }, Some(k), false) = (&o.lit.lit, &o.count, o.lit.negated)
+        if let (Lit::Num { value, decimals: 0 }, Some((k, _)), false) = (&o.lit.lit, &o.count, o.lit.negated)
             && let Some(new) = self.counts.get(&(k.clone(), *value as i64)).filter(|n| **n as f64 != *value)
         {
             return Some(new.to_string());
@@ -95,7 +95,7 @@ impl Binding {
         for o in occurrences(&stmt, sql) {
             let Some(new) = self.edit(&o) else { continue };
             let by_count = match (&o.count, &o.lit.lit) {
-                (Some(k), Lit::Num { value, .. }) => self.counts.contains_key(&(k.clone(), *value as i64)).then(|| k.clone()),
+                (Some((k, _)), Lit::Num { value, .. }) => self.counts.contains_key(&(k.clone(), *value as i64)).then(|| k.clone()),
                 _ => None,
             };
             let c = Change {

@@ -50,8 +50,9 @@ pub struct LitRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
     pub column: Option<String>,
-    /// The count it is compared with (`count(*) >= 10`, or an alias of that count), if any.
-    pub count: Option<String>,
+    /// The count it is compared with (`count(*) >= 10`, or an alias of that count) and how,
+    /// if any.
+    pub count: Option<(String, CountOp)>,
     pub lit: LitRef,
 }
 
@@ -409,10 +410,10 @@ pub fn occurrences(stmt: &Statement, text: &str) -> Vec<Occurrence> {
     impl Visitor for V<'_> {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if let Some((side, _, lit)) = count_comparison(e, &self.aliases, self.text)
+            if let Some((side, op, lit)) = count_comparison(e, &self.aliases, self.text)
                 && !self.out.iter().any(|x| x.lit.start == lit.start)
             {
-                let count = count_key(side, &self.aliases);
+                let count = count_key(side, &self.aliases).map(|k| (k, op));
                 self.out.push(Occurrence { column: column(side), count, lit });
             }
             if let Some((col, _, operands)) = comparison(e) {
@@ -448,35 +449,25 @@ pub fn occurrences(stmt: &Statement, text: &str) -> Vec<Occurrence> {
 /// Every lower bound on a count (`count(*) >= 10`, `10 < count(*)`, `cnt > 10` where `cnt`
 /// aliases a count), deduplicated: what lowering a threshold can change.
 pub fn thresholds(stmt: &Statement, text: &str) -> Vec<Threshold> {
-    struct V<'t> {
-        text: &'t str,
-        aliases: BTreeMap<String, String>,
-        out: Vec<Threshold>,
-    }
-    impl Visitor for V<'_> {
-        type Break = ();
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if let Some((side, op, lit)) = count_comparison(e, &self.aliases, self.text)
-                && let (Some(key), Lit::Num { value, decimals: 0 }) = (count_key(side, &self.aliases), &lit.lit)
-                && !lit.negated
-                && *value >= 0.0
-                && *value < 1e9
-            {
-                let t = Threshold { key, value: *value as i64, strict: op == CountOp::Above };
-                if op != CountOp::Other && !self.out.contains(&t) {
-                    self.out.push(t);
-                }
+    let mut out: Vec<Threshold> = Vec::new();
+    for o in occurrences(stmt, text) {
+        if let (Some((key, op)), Lit::Num { value, decimals: 0 }) = (&o.count, &o.lit.lit)
+            && *op != CountOp::Other
+            && !o.lit.negated
+            && *value >= 0.0
+            && *value < 1e9
+        {
+            let t = Threshold { key: key.clone(), value: *value as i64, strict: *op == CountOp::Above };
+            if !out.contains(&t) {
+                out.push(t);
             }
-            ControlFlow::Continue(())
         }
     }
-    let mut v = V { text, aliases: count_aliases(stmt), out: Vec::new() };
-    let _ = stmt.visit(&mut v);
-    v.out
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CountOp {
+pub enum CountOp {
     /// `count > n`
     Above,
     /// `count >= n`
