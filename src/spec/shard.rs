@@ -460,25 +460,11 @@ mod tests {
     }
 
     /// The partition as first written (one stored cut per shard, each job counted against
-    /// every cut): the reference the job-sized partition must equal.
+    /// every cut) on the shared job order: the reference the job-sized partition must equal.
     fn partition_reference(jobs: &[Job], query_ids: &[String], total: u32) -> Vec<u32> {
         let n = u128::from(total.max(1));
-        let mut order: Vec<usize> = (0..query_ids.len()).collect();
-        order.sort_by_key(|&q| (fnv1a64(query_ids[q].as_bytes()), q));
-        let mut rank = vec![0usize; query_ids.len()];
-        for (pos, q) in order.iter().enumerate() {
-            rank[*q] = pos;
-        }
-        let mut by_rank: Vec<usize> = (0..jobs.len()).collect();
-        by_rank.sort_by_key(|&i| (rank[jobs[i].query], i));
-        let t = jobs.len() as u128;
-        let mut bounds = vec![0u128];
-        for p in 1..by_rank.len() {
-            if jobs[by_rank[p]].query != jobs[by_rank[p - 1]].query {
-                bounds.push(p as u128);
-            }
-        }
-        bounds.push(t);
+        // The job order and query boundaries did not change; the cuts and owners did.
+        let Order { by_rank, bounds, t } = Order::new(jobs, query_ids);
         let cuts: Vec<u128> = (1..n)
             .map(|k| {
                 let ideal = k * t;
