@@ -269,13 +269,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A DuckDB file holding only `ddl`.
-fn small_db(dir: &Path, name: &str, ddl: &str) -> PathBuf {
-    let p = dir.join(name);
-    let _ = std::fs::remove_file(&p);
-    duckdb::Connection::open(&p).unwrap().execute_batch(ddl).unwrap();
-    p
-}
 
 #[test]
 fn bad_confirm_settings_are_exit_2_before_anything_runs() {

@@ -49,11 +49,7 @@ const BATTERY: &[&str] = &[
 ];
 
 fn db(dir: &Path) -> PathBuf {
-    let p = dir.join("odd.duckdb");
-    let c = duckdb::Connection::open(&p).unwrap();
-    c.execute_batch("CREATE TABLE t AS SELECT * FROM (VALUES (1), (NULL), (3)) v(v);").unwrap();
-    drop(c);
-    p
+    small_db(dir, "odd.duckdb", "CREATE TABLE t AS SELECT * FROM (VALUES (1), (NULL), (3)) v(v);")
 }
 
 #[test]

@@ -37,24 +37,31 @@ fn slow_fini(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     ok.then_some(lib)
 }
 
-#[test]
-fn every_llm_call_failing_never_ends_in_a_crash_at_exit() {
-    let dir = tempfile::tempdir().unwrap();
+/// The all-calls-fail run in `dir`: a mock server answering HTTP 400 to every call (kept
+/// alive by the returned runtime), a fast original timed with `timing` (its baseline is
+/// inside DuckDB when the run ends), 4 workers, and the scale-0.01 DB generated.
+fn all_fail_run(dir: &std::path::Path, name: &str, timing: &str) -> (tokio::runtime::Runtime, mock_server::MockServer, std::path::PathBuf) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let server = rt.block_on(mock_server::start(MockScript::always(MockReply::Status(400, "{\"error\": \"bad request\"}".into()))));
-    // A fast original timed in many rounds: its baseline is inside DuckDB when the run ends.
     std::fs::write(
-        dir.path().join("q1.sql"),
+        dir.join("q1.sql"),
         "SELECT ss_store_sk, count(*) AS n, sum(ss_net_paid) AS s FROM store_sales GROUP BY ss_store_sk ORDER BY 1\n",
     )
     .unwrap();
-    let text = patched(offline_spec(dir.path(), "allfail", &[&format!("{}/q1.sql", dir.path().display())]), &[
+    let text = patched(offline_spec(dir, name, &[&format!("{}/q1.sql", dir.display())]), &[
         ("provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"", &format!("base_url = \"{}\"", server.url)),
         ("workers = 2", "workers = 4"),
-        ("timing_rounds = 1\nwarmup = 0", "timing_rounds = 400\nwarmup = 5"),
+        ("timing_rounds = 1\nwarmup = 0", timing),
     ]);
-    let spec = write_spec(dir.path(), "allfail.toml", &text);
+    let spec = write_spec(dir, &format!("{name}.toml"), &text);
     qt().args(["db", "generate", "--scale", "0.01", "--quiet"]).assert().success();
+    (rt, server, spec)
+}
+
+#[test]
+fn every_llm_call_failing_never_ends_in_a_crash_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, server, spec) = all_fail_run(dir.path(), "allfail", "timing_rounds = 400\nwarmup = 5");
     let preload = slow_fini(dir.path());
     let mut codes = Vec::new();
     for i in 0..RUNS {
@@ -93,20 +100,7 @@ fn the_all_fail_path_is_clean_under_valgrind_memcheck() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = rt.block_on(mock_server::start(MockScript::always(MockReply::Status(400, "{\"error\": \"bad request\"}".into()))));
-    std::fs::write(
-        dir.path().join("q1.sql"),
-        "SELECT ss_store_sk, count(*) AS n, sum(ss_net_paid) AS s FROM store_sales GROUP BY ss_store_sk ORDER BY 1\n",
-    )
-    .unwrap();
-    let text = patched(offline_spec(dir.path(), "vgfail", &[&format!("{}/q1.sql", dir.path().display())]), &[
-        ("provider = \"replay\"\nresponses = \"@REPO@/prompts/demo_responses\"", &format!("base_url = \"{}\"", server.url)),
-        ("workers = 2", "workers = 4"),
-        ("timing_rounds = 1\nwarmup = 0", "timing_rounds = 10\nwarmup = 2"),
-    ]);
-    let spec = write_spec(dir.path(), "vgfail.toml", &text);
-    qt().args(["db", "generate", "--scale", "0.01", "--quiet"]).assert().success();
+    let (rt, server, spec) = all_fail_run(dir.path(), "vgfail", "timing_rounds = 10\nwarmup = 2");
     let log = dir.path().join("memcheck.log");
     let out = std::process::Command::new("valgrind")
         .args(["--leak-check=no", "--error-exitcode=99"])

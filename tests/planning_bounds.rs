@@ -12,11 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn db(dir: &Path) -> PathBuf {
-    let p = dir.join("t.duckdb");
-    let c = duckdb::Connection::open(&p).unwrap();
-    c.execute_batch("CREATE TABLE t AS SELECT range AS v FROM range(50);").unwrap();
-    drop(c);
-    p
+    small_db(dir, "t.duckdb", "CREATE TABLE t AS SELECT range AS v FROM range(50);")
 }
 
 /// A query of `bytes` bytes: an IN list of numbers.

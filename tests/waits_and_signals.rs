@@ -116,11 +116,7 @@ fn sigterm_ends_a_wait_for_a_lock_with_130() {
 }
 
 fn tiny_db(dir: &Path) -> PathBuf {
-    let db = dir.join("t.duckdb");
-    let c = duckdb::Connection::open(&db).unwrap();
-    c.execute_batch("CREATE TABLE t AS SELECT range AS x FROM range(5)").unwrap();
-    drop(c);
-    db
+    small_db(dir, "t.duckdb", "CREATE TABLE t AS SELECT range AS x FROM range(5)")
 }
 
 #[test]

@@ -82,6 +82,14 @@ warmup = 0
     )
 }
 
+/// A DuckDB file `dir/name` holding only what `ddl` creates (replacing any file there).
+pub fn small_db(dir: &Path, name: &str, ddl: &str) -> PathBuf {
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    duckdb::Connection::open(&p).unwrap().execute_batch(ddl).unwrap();
+    p
+}
+
 /// `text` with each `(from, to)` replaced once; every `from` must be there.
 pub fn patched(mut text: String, patch: &[(&str, &str)]) -> String {
     for (from, to) in patch {
