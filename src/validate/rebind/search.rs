@@ -67,7 +67,7 @@ pub fn search(
     let not_found = |tries, best, why: String| NotFound { tries, best, why };
     let stmt = parse_one(original).map_err(|e| not_found(0, 0, format!("sqlparser cannot read the original ({e})")))?;
     let found = blocks(&stmt, original);
-    let levels = threshold_levels(&thresholds(&stmt, original));
+    let levels = threshold_levels(&thresholds(&stmt, original), run_all);
     if found.is_empty() && levels.is_empty() {
         return Err(not_found(0, 0, "the original compares no column with a literal in a WHERE clause and bounds no count".into()));
     }
@@ -131,8 +131,8 @@ pub fn search(
 /// Lowered count bounds, one binding per step: step j moves every bound to the j-th value
 /// of its ladder (halving, never below `count >= 2` / `count > 1`, so the filter still
 /// drops the groups of one row and a candidate that lost it still differs).
-fn threshold_levels(ts: &[Threshold]) -> Vec<Binding> {
-    let ladders: Vec<(&Threshold, Vec<i64>)> = ts.iter().map(|t| (t, ladder(t))).filter(|(_, l)| !l.is_empty()).collect();
+fn threshold_levels(ts: &[Threshold], run_all: &RunAll) -> Vec<Binding> {
+    let ladders: Vec<(&Threshold, Vec<i64>)> = ts.iter().map(|t| (t, snapped(t, run_all))).filter(|(_, l)| !l.is_empty()).collect();
     let steps = ladders.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
     (0..steps)
         .map(|j| {
@@ -143,6 +143,33 @@ fn threshold_levels(ts: &[Threshold]) -> Vec<Binding> {
             b
         })
         .collect()
+}
+
+/// The ladder with each step moved down to the largest count a group of the bound's block
+/// has (on any instance) between the floor and the step, so that some group sits exactly
+/// on the new bound and a candidate that turned `>=` into `>` (or back) differs; a step
+/// with no such count stays as it is.
+fn snapped(t: &Threshold, run_all: &RunAll) -> Vec<i64> {
+    let plain = ladder(t);
+    let Some(sql) = &t.probe else { return plain };
+    let counts: std::collections::BTreeSet<i64> = run_all(sql)
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.rows)
+        .filter_map(|row| match row.first() {
+            Some(Cell::Int(n)) => i64::try_from(*n).ok(),
+            _ => None,
+        })
+        .collect();
+    let floor = if t.strict { 1 } else { 2 };
+    let mut out = Vec::new();
+    for step in plain {
+        let v = counts.range(floor..=step).next_back().copied().unwrap_or(step);
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 fn ladder(t: &Threshold) -> Vec<i64> {
@@ -370,8 +397,28 @@ mod tests {
     }
 
     #[test]
+    fn a_lowered_bound_is_a_count_some_group_has() {
+        let original = "select s, count(*) cnt from t where d_year = 2001 group by s having count(*) >= 10";
+        let run = |sql: &str| -> Vec<Result<ResultSet, String>> {
+            if sql.contains("qt_c") {
+                assert!(sql.contains("SELECT count(*) AS qt_c FROM t WHERE d_year = 2001 GROUP BY s"), "{sql}");
+                vec![Ok(rs(vec![vec![Cell::Int(7)], vec![Cell::Int(4)], vec![Cell::Int(1)]])), Ok(rs(vec![vec![Cell::Int(2)]]))]
+            } else if sql.contains(">= 4") {
+                vec![Ok(rs(vec![vec![Cell::Text("a".into()), Cell::Int(4)], vec![Cell::Text("b".into()), Cell::Int(7)]]))]
+            } else {
+                vec![Ok(rs(vec![]))]
+            }
+        };
+        let score = |r: &[Result<ResultSet, String>]| r.iter().flatten().map(|x| x.rows.len()).sum();
+        let got = search(original, 8, 2, &run, &score).unwrap();
+        // The plain ladder's 5 moves down to 4, a count a group has.
+        assert_eq!(super::super::binding::describe(&got.changes), "count(*) 10->4");
+        assert_eq!(got.tries, 1);
+    }
+
+    #[test]
     fn ladders_stop_where_the_bound_still_filters() {
-        let t = |value, strict| Threshold { key: "count(*)".into(), value, strict };
+        let t = |value, strict| Threshold { key: "count(*)".into(), value, strict, probe: None };
         assert_eq!(ladder(&t(10, false)), vec![5, 3, 2]);
         assert_eq!(ladder(&t(10, true)), vec![5, 2, 1]);
         assert!(ladder(&t(2, false)).is_empty() && ladder(&t(1, true)).is_empty());

@@ -18,7 +18,7 @@
 //! It runs no SQL and decides no binding.
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, DateTimeField, Expr, InTarget, Select, SelectItem, Statement,
+    BinaryOperator, DataType, DateTimeField, Expr, GroupByExpr, InTarget, Select, SelectItem, Statement,
     UnaryOperator, Value, ValueWithSpan, Visit, Visitor,
 };
 use std::collections::BTreeMap;
@@ -96,6 +96,11 @@ pub struct Threshold {
     pub value: i64,
     /// `>` (true) or `>=` (false).
     pub strict: bool,
+    /// SQL listing that count per group of the SELECT whose HAVING holds the bound (its
+    /// FROM, WHERE and GROUP BY), so a lowered bound can be a count the data holds: a group
+    /// of exactly that count tells `>=` from `>`. `None` for a bound on an alias in an
+    /// outer block, or a block that cannot be probed (GROUP BY ALL or by position).
+    pub probe: Option<String>,
 }
 
 /// Parse `sql` as exactly one statement (DuckDB dialect, then generic).
@@ -457,13 +462,54 @@ pub fn thresholds(stmt: &Statement, text: &str) -> Vec<Threshold> {
             && *value >= 0.0
             && *value < 1e9
         {
-            let t = Threshold { key: key.clone(), value: *value as i64, strict: *op == CountOp::Above };
+            let t = Threshold { key: key.clone(), value: *value as i64, strict: *op == CountOp::Above, probe: None };
             if !out.contains(&t) {
                 out.push(t);
             }
         }
     }
+    // The probe of each bound written in a HAVING on a count call.
+    struct V<'a> {
+        text: &'a str,
+        with: String,
+        aliases: BTreeMap<String, String>,
+        out: &'a mut Vec<Threshold>,
+    }
+    impl Visitor for V<'_> {
+        type Break = ();
+        fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
+            let (Some(having), Some(group)) = (&s.having, group_probe(s)) else { return ControlFlow::Continue(()) };
+            let mut conjuncts = Vec::new();
+            flatten_and(having, &mut conjuncts);
+            for c in conjuncts {
+                let Some((side @ Expr::Function(_), _, lit)) = count_comparison(c, &self.aliases, self.text) else { continue };
+                let Lit::Num { value, .. } = lit.lit else { continue };
+                let key = count_key(side, &self.aliases);
+                let filter = s.selection.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default();
+                let from = s.from.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+                for t in self.out.iter_mut().filter(|t| Some(&t.key) == key.as_ref() && t.value as f64 == value && t.probe.is_none()) {
+                    t.probe = Some(format!("{}SELECT {side} AS qt_c FROM {from}{filter} GROUP BY {group} ORDER BY 1 DESC LIMIT 5000", self.with));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if !out.is_empty() {
+        let mut v = V { text, with: with_clause(stmt), aliases: count_aliases(stmt), out: &mut out };
+        let _ = stmt.visit(&mut v);
+    }
     out
+}
+
+/// A SELECT's GROUP BY list as printed, when a probe with another select list groups the
+/// same way (not GROUP BY ALL, not by position, not empty).
+fn group_probe(s: &Select) -> Option<String> {
+    match &s.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) if !exprs.is_empty() && modifiers.is_empty() => {
+            (!exprs.iter().any(|e| matches!(e, Expr::Value(_)))).then(|| exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "))
+        }
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
